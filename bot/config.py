@@ -1,0 +1,127 @@
+"""Settings from the environment and an optional ``.env`` file (pydantic-settings).
+
+Every variable here is listed, commented, in ``.env.example``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.durations import parse_duration
+
+APP_NAME = "commentary-bot"
+PROJECT_URL = "https://github.com/commentary-bot/commentary-bot"
+
+
+def default_database_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "commentary.db"
+
+
+class ConfigError(Exception):
+    """A configuration problem, said in one line that names the file or variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_webhook_secret: SecretStr | None = None
+
+    discord_bot_token: SecretStr | None = None
+    discord_guild_id: int | None = None
+    discord_api_base_url: str | None = None
+    discord_gateway_url: str | None = None
+
+    commentary_database: Path = Field(default_factory=default_database_path)
+    commentary_sources: Path | None = None
+    commentary_owners: str = ""
+    commentary_allow_private_urls: bool = False
+    commentary_log_level: str = "INFO"
+    commentary_demo: bool | None = None  # None: add the demo source when no source exists
+    commentary_min_chat_interval: str = "30m"
+    commentary_max_subscriptions_per_chat: int = Field(default=50, ge=1)
+    commentary_summaries_per_user_per_hour: int = Field(default=10, ge=1)
+    commentary_max_bytes: int = Field(default=5_000_000, ge=10_000)
+    commentary_user_agent: str = f"{APP_NAME}/0.1 (+{PROJECT_URL})"
+
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(default=30.0, gt=0)
+    llm_daily_budget: int = Field(default=200, ge=0)
+
+    @field_validator("commentary_log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @field_validator("commentary_owners")
+    @classmethod
+    def _owners(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            platform, _, user = item.partition(":")
+            if not platform or not user:
+                raise ValueError(f"{item!r} is not platform:user_id (e.g. telegram:123)")
+        return value
+
+    @field_validator("commentary_min_chat_interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def owners(self) -> set[str]:
+        """Owner keys as ``platform:user_id``."""
+        return {p.strip() for p in self.commentary_owners.split(",") if p.strip()}
+
+    @property
+    def min_chat_interval_seconds(self) -> int:
+        return parse_duration(self.commentary_min_chat_interval)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value, so the log filter can redact them."""
+        values = [
+            self.telegram_bot_token,
+            self.discord_bot_token,
+            self.llm_api_key,
+            self.telegram_webhook_secret,
+        ]
+        return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+
+    @property
+    def platforms(self) -> list[str]:
+        """The chat platforms whose tokens are set."""
+        found = []
+        if self.telegram_bot_token and self.telegram_bot_token.get_secret_value():
+            found.append("telegram")
+        if self.discord_bot_token and self.discord_bot_token.get_secret_value():
+            found.append("discord")
+        return found
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Load settings, turning validation errors into one ``ConfigError`` line per problem."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        where = f" (from the environment or {env_file})" if env_file else ""
+        raise ConfigError("invalid setting" + where + ": " + "; ".join(problems)) from None

@@ -1,0 +1,172 @@
+"""Domain objects shared by the core, the handlers and storage.
+
+These are plain dataclasses: storage turns rows into them, the pipeline produces them, the
+handlers and adapters read them. Times are timezone-aware UTC ``datetime`` objects or ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SourceKind = Literal["feed", "page"]
+SummaryLength = Literal["short", "standard", "long"]
+ChatKind = Literal["private", "group", "channel", "thread"]
+SubscriptionKind = Literal["source", "author", "keyword"]
+DeliveryState = Literal["pending", "sending", "sent", "failed", "filtered", "digest", "skipped"]
+
+
+@dataclass
+class ExtractedPiece:
+    """What extraction makes of one article page or copied text (before storage)."""
+
+    title: str
+    text: str
+    url: str | None = None
+    standfirst: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    outlet: str | None = None
+    language: str | None = None
+    pull_quotes: list[str] = field(default_factory=list)
+    author_bio: str | None = None
+    disclaimer: str | None = None
+
+
+@dataclass
+class Summary:
+    """A summary and how it was made ("extractive" or "llm:<model>")."""
+
+    text: str
+    method: str
+    sentences: list[str] = field(default_factory=list)
+    length: SummaryLength = "standard"
+
+
+@dataclass
+class Source:
+    id: int
+    name: str
+    url: str
+    kind: SourceKind = "feed"
+    interval_seconds: int = 1800
+    selector: str | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    paused: bool = False
+    paused_reason: str | None = None
+    next_run_at: datetime | None = None
+    first_poll_done: bool = False
+    added_by: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Piece:
+    id: int
+    url: str
+    title: str
+    text: str
+    source_id: int | None = None
+    guid: str | None = None
+    fingerprint: str | None = None
+    standfirst: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    outlet: str | None = None
+    language: str | None = None
+    pull_quotes: list[str] = field(default_factory=list)
+    author_bio: str | None = None
+    disclaimer: str | None = None
+    summary: str | None = None
+    summary_short: str | None = None
+    summary_long: str | None = None
+    summary_method: str | None = None
+    also_in: list[tuple[str, str]] = field(default_factory=list)  # (outlet, url) of syndicated copies
+    fetched_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class ChatSettings:
+    mode: Literal["instant", "digest"] = "instant"
+    digest_time: str = "08:00"  # HH:MM in ``timezone``
+    timezone: str = "UTC"
+    length: SummaryLength = "standard"
+    quiet_start: str | None = None  # HH:MM; quiet hours delay deliveries, never drop them
+    quiet_end: str | None = None
+    language: str | None = None  # only pieces in this language (ISO 639-1), None = all
+    link_previews: bool = False
+
+
+@dataclass
+class Chat:
+    id: int
+    platform: str  # "console" | "telegram" | "discord"
+    platform_chat_id: str
+    kind: ChatKind = "private"
+    thread_id: str | None = None
+    title: str | None = None
+    active: bool = True
+    inactive_reason: str | None = None
+    settings: ChatSettings = field(default_factory=ChatSettings)
+    created_at: datetime | None = None
+
+
+@dataclass
+class Subscription:
+    id: int
+    chat_id: int
+    kind: SubscriptionKind
+    target: str  # source name, author name, or keyword query
+    source_id: int | None = None
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class Delivery:
+    id: int
+    piece_id: int
+    chat_id: int
+    state: DeliveryState
+    subscription_id: int | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    platform_message_id: str | None = None
+    reason: str | None = None  # why filtered / skipped, for /why
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass
+class PieceDraft:
+    """A piece ready to be stored: extraction output plus identity and summaries."""
+
+    url: str  # canonical URL
+    piece: ExtractedPiece
+    source_id: int | None = None
+    guid: str | None = None
+    fingerprint: str | None = None
+    links: list[str] = field(default_factory=list)  # other URLs it is known by (feed link, ...)
+    summary: Summary | None = None
+    summary_short: str | None = None
+    summary_long: str | None = None
+    entry_key: str | None = None  # the feed entry this came from, marked seen in the same commit
+
+
+@dataclass
+class SaveResult:
+    piece_id: int
+    status: Literal["new", "updated", "duplicate", "unchanged"]
+    deliveries: int = 0
+    duplicate_of: int | None = None

@@ -1,0 +1,276 @@
+"""The delivery outbox: fan-out rows, claim-send-mark, notices, and posted message ids.
+
+A future PostgreSQL backend replaces ``claim_due`` with ``FOR UPDATE SKIP LOCKED``; the
+worker's cycle (claim, send, mark) stays the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from bot.matching import MatchText, filter_verdict, keyword_matches
+from bot.types import Chat, Delivery
+from storage.rows import (
+    chat_from_row,
+    delivery_from_row,
+    subscription_from_row,
+    to_text,
+    utcnow,
+)
+
+
+class OutboxMixin:
+    db: Database
+
+    def _fan_out(self, piece_id: int) -> int:
+        """Write one delivery row per matching chat (inside the caller's transaction)."""
+        piece = self._one("SELECT * FROM pieces WHERE id = ?", [piece_id])
+        authors = [
+            r["name"]
+            for r in self._all(
+                "SELECT a.name FROM piece_authors pa JOIN authors a ON a.id = pa.author_id"
+                " WHERE pa.piece_id = ?",
+                [piece_id],
+            )
+        ]
+        text = MatchText.of(piece["title"], piece["standfirst"], piece["text"], " ".join(authors))
+        marks = ",".join("?" * len(authors)) or "NULL"
+        candidates = self._all(
+            "SELECT s.*, c.id AS c_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            " WHERE (s.kind = 'source' AND s.source_id = ?)"
+            f" OR (s.kind = 'author' AND s.target IN ({marks}))"
+            " OR s.kind = 'keyword' ORDER BY s.id",
+            [piece["source_id"], *authors],
+        )
+        # chat id -> (state, subscription id, reason); a passing match beats a filtered one.
+        verdicts: dict[int, tuple[str, int, str | None]] = {}
+        for row in candidates:
+            sub = subscription_from_row(row)
+            if sub.kind == "keyword" and not keyword_matches(sub.target, text):
+                continue
+            reason = filter_verdict(sub.include, sub.exclude, text)
+            state = "filtered" if reason else "pending"
+            previous = verdicts.get(sub.chat_id)
+            if previous is None or (previous[0] == "filtered" and state == "pending"):
+                verdicts[sub.chat_id] = (state, sub.id, reason)
+        now = utcnow()
+        created = 0
+        for chat_id, (state, sub_id, reason) in verdicts.items():
+            chat = chat_from_row(self._one("SELECT * FROM chats WHERE id = ?", [chat_id]))
+            if not chat.active:
+                state, reason = "skipped", f"chat inactive: {chat.inactive_reason or 'unknown'}"
+            elif state == "pending" and chat.settings.language and piece["language"] and (
+                chat.settings.language.lower() != piece["language"].lower()[:2]
+            ):
+                state, reason = "filtered", f"language {piece['language']} is not {chat.settings.language}"
+            elif state == "pending" and chat.settings.mode == "digest":
+                state = "digest"
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO deliveries (piece_id, chat_id, subscription_id, platform,"
+                " state, next_attempt_at, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [piece_id, chat_id, sub_id, chat.platform, state, to_text(now), reason,
+                 to_text(now)],
+            )
+            created += cursor.rowcount if state == "pending" else 0
+        return created
+
+    # --- the worker's cycle ----------------------------------------------------------------
+    def reset_in_flight(self, platform: str | None = None) -> int:
+        """After a restart, rows left 'sending' go back to 'pending' (at most one was sent)."""
+        sql = "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
+        params: list = []
+        if platform:
+            sql += " AND platform = ?"
+            params.append(platform)
+        with self.db.atomic():
+            return self.db.execute(sql, params).rowcount
+
+    def claim_due(
+        self, platform: str, *, limit: int = 50, now: datetime | None = None
+    ) -> list[tuple[Delivery, Chat]]:
+        """Claim due pending deliveries, oldest first, marking them 'sending'."""
+        now_text = to_text(now or utcnow())
+        with self.db.atomic():
+            rows = self._all(
+                "SELECT d.*, c.id AS c_id FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+                " WHERE d.platform = ? AND d.state = 'pending' AND c.active = 1 AND"
+                " (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ?",
+                [platform, now_text, limit],
+            )
+            if rows:
+                marks = ",".join("?" * len(rows))
+                self.db.execute(
+                    f"UPDATE deliveries SET state = 'sending' WHERE id IN ({marks})",
+                    [r["id"] for r in rows],
+                )
+        out = []
+        for row in rows:
+            row["state"] = "sending"
+            chat = self.get_chat_by_id(row["chat_id"])
+            out.append((delivery_from_row(row), chat))
+        return out
+
+    def mark_sent(self, delivery_id: int, message_id: str) -> None:
+        with self.db.atomic():
+            row = self._one(
+                "SELECT d.piece_id, c.platform, c.platform_chat_id FROM deliveries d JOIN chats c"
+                " ON c.id = d.chat_id WHERE d.id = ?",
+                [delivery_id],
+            )
+            self.db.execute(
+                "UPDATE deliveries SET state = 'sent', platform_message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                [str(message_id), to_text(utcnow()), delivery_id],
+            )
+            if row:
+                self._record_message(
+                    row["platform"], row["platform_chat_id"], str(message_id), row["piece_id"]
+                )
+
+    def mark_retry(self, delivery_id: int, error: str, delay_seconds: float) -> None:
+        when = utcnow() + timedelta(seconds=delay_seconds)
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET state = 'pending', attempts = attempts + 1,"
+                " last_error = ?, next_attempt_at = ? WHERE id = ?",
+                [error[:300], to_text(when), delivery_id],
+            )
+
+    def postpone(self, delivery_id: int, until: datetime, reason: str) -> None:
+        """Delay without counting an attempt (quiet hours, a platform's retry_after)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, reason = ?"
+                " WHERE id = ?",
+                [to_text(until), reason, delivery_id],
+            )
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?"
+                " WHERE id = ?",
+                [error[:300], delivery_id],
+            )
+
+    def retarget_delivery(self, delivery_id: int) -> None:
+        """Back to pending at once (e.g. the chat migrated and its id was updated)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = NULL WHERE id = ?",
+                [delivery_id],
+            )
+
+    def release_digest(self, chat_id: int) -> int:
+        """Turn a chat's held digest rows into pending ones; return how many."""
+        with self.db.atomic():
+            return self.db.execute(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = NULL"
+                " WHERE chat_id = ? AND state = 'digest'",
+                [chat_id],
+            ).rowcount
+
+    def digest_pieces(self, chat_id: int) -> list[int]:
+        rows = self._all(
+            "SELECT piece_id FROM deliveries WHERE chat_id = ? AND state = 'digest' ORDER BY id",
+            [chat_id],
+        )
+        return [r["piece_id"] for r in rows]
+
+    def mark_digest_sent(self, chat_id: int, piece_ids: list[int], message_id: str) -> None:
+        if not piece_ids:
+            return
+        marks = ",".join("?" * len(piece_ids))
+        with self.db.atomic():
+            self.db.execute(
+                f"UPDATE deliveries SET state = 'sent', sent_at = ?, platform_message_id = ?"
+                f" WHERE chat_id = ? AND state = 'digest' AND piece_id IN ({marks})",
+                [to_text(utcnow()), str(message_id), chat_id, *piece_ids],
+            )
+
+    def digest_chats(self) -> list[Chat]:
+        rows = self._all(
+            "SELECT DISTINCT c.* FROM chats c JOIN deliveries d ON d.chat_id = c.id"
+            " WHERE d.state = 'digest' AND c.active = 1"
+        )
+        return [chat_from_row(r) for r in rows]
+
+    def delivery_for(self, piece_id: int, chat_id: int) -> Delivery | None:
+        row = self._one(
+            "SELECT * FROM deliveries WHERE piece_id = ? AND chat_id = ?", [piece_id, chat_id]
+        )
+        return delivery_from_row(row) if row else None
+
+    def queue_depth(self) -> dict[str, int]:
+        rows = self._all("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+        return {r["state"]: r["n"] for r in rows}
+
+    def count_deliveries(self, piece_id: int | None = None, state: str | None = None) -> int:
+        sql, params = "SELECT count(*) AS n FROM deliveries WHERE 1 = 1", []
+        if piece_id is not None:
+            sql += " AND piece_id = ?"
+            params.append(piece_id)
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        return self._one(sql, params)["n"]
+
+    # --- notices ----------------------------------------------------------------------------
+    def add_notice(self, chat_id: int, text: str) -> None:
+        chat = self.get_chat_by_id(chat_id)
+        if chat is None:
+            return
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO notices (chat_id, platform, text, created_at) VALUES (?, ?, ?, ?)",
+                [chat_id, chat.platform, text, to_text(utcnow())],
+            )
+
+    def claim_notices(self, platform: str, limit: int = 20) -> list[tuple[int, Chat, str]]:
+        with self.db.atomic():
+            rows = self._all(
+                "SELECT n.* FROM notices n JOIN chats c ON c.id = n.chat_id WHERE"
+                " n.platform = ? AND n.state = 'pending' AND c.active = 1 ORDER BY n.id LIMIT ?",
+                [platform, limit],
+            )
+            if rows:
+                marks = ",".join("?" * len(rows))
+                self.db.execute(
+                    f"UPDATE notices SET state = 'sent' WHERE id IN ({marks})",
+                    [r["id"] for r in rows],
+                )
+        return [(r["id"], self.get_chat_by_id(r["chat_id"]), r["text"]) for r in rows]
+
+    # --- message ids ---------------------------------------------------------------------------
+    def record_message(
+        self, platform: str, platform_chat_id: str, message_id: str, piece_id: int | None
+    ) -> None:
+        with self.db.atomic():
+            self._record_message(platform, platform_chat_id, message_id, piece_id)
+
+    def _record_message(
+        self, platform: str, platform_chat_id: str, message_id: str, piece_id: int | None
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO messages (platform, platform_chat_id, message_id, piece_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            [platform, str(platform_chat_id), str(message_id), piece_id, to_text(utcnow())],
+        )
+
+    def piece_for_message(self, platform: str, platform_chat_id: str, message_id: str) -> int | None:
+        row = self._one(
+            "SELECT piece_id FROM messages WHERE platform = ? AND platform_chat_id = ?"
+            " AND message_id = ?",
+            [platform, str(platform_chat_id), str(message_id)],
+        )
+        return row["piece_id"] if row else None
+
+    def piece_was_shown_in(self, platform: str, platform_chat_id: str, piece_id: int) -> bool:
+        row = self._one(
+            "SELECT 1 AS ok FROM messages WHERE platform = ? AND platform_chat_id = ?"
+            " AND piece_id = ? LIMIT 1",
+            [platform, str(platform_chat_id), piece_id],
+        )
+        return row is not None

@@ -1,0 +1,281 @@
+"""Pieces, their authors and links; saving a piece fans it out in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.types import Piece, PieceDraft, SaveResult
+from storage.rows import piece_from_row, to_text, utcnow
+
+
+class SearchSyntaxError(ValueError):
+    """FTS5 could not parse the query."""
+
+
+class PiecesMixin:
+    db: Database
+
+    # --- identity -------------------------------------------------------------------------
+    def piece_id_for_url(self, url: str) -> int | None:
+        row = self._one("SELECT piece_id FROM piece_links WHERE url = ?", [url])
+        if row:
+            return row["piece_id"]
+        row = self._one("SELECT id FROM pieces WHERE url = ?", [url])
+        return row["id"] if row else None
+
+    def piece_id_for_guid(self, guid: str, source_id: int | None) -> int | None:
+        row = self._one(
+            "SELECT id FROM pieces WHERE guid = ? AND (source_id IS ? OR ? IS NULL) LIMIT 1",
+            [guid, source_id, source_id],
+        )
+        return row["id"] if row else None
+
+    def recent_fingerprints(self, limit: int = 5000) -> list[tuple[int, str]]:
+        rows = self._all(
+            "SELECT id, fingerprint FROM pieces WHERE fingerprint IS NOT NULL"
+            " ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+        return [(r["id"], r["fingerprint"]) for r in rows]
+
+    def seen_keys(self, source_id: int, keys: list[str]) -> set[str]:
+        seen: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._all(
+                f"SELECT entry_key FROM seen_entries WHERE source_id = ? AND entry_key IN ({marks})",
+                [source_id, *chunk],
+            )
+            seen.update(r["entry_key"] for r in rows)
+        return seen
+
+    def mark_seen(self, source_id: int, key: str, piece_id: int | None = None) -> None:
+        with self.db.atomic():
+            self._mark_seen(source_id, key, piece_id)
+
+    def _mark_seen(self, source_id: int, key: str, piece_id: int | None) -> None:
+        self.db.execute(
+            "INSERT INTO seen_entries (source_id, entry_key, piece_id, seen_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (source_id, entry_key) DO UPDATE SET piece_id ="
+            " coalesce(excluded.piece_id, seen_entries.piece_id)",
+            [source_id, key, piece_id, to_text(utcnow())],
+        )
+
+    # --- saving ---------------------------------------------------------------------------
+    def save_piece(
+        self, draft: PieceDraft, *, fan_out: bool = True, duplicate_of: int | None = None
+    ) -> SaveResult:
+        """Store a piece once; write its deliveries in the same transaction.
+
+        Known URL or GUID: the stored text is updated if it changed, never posted again.
+        ``duplicate_of`` (a near-duplicate found by fingerprint): the URL is added to that
+        piece as a syndicated copy.
+        """
+        with self.db.atomic():
+            existing = self.piece_id_for_url(draft.url)
+            for link in draft.links:
+                existing = existing or self.piece_id_for_url(link)
+            if existing is None and draft.guid:
+                existing = self.piece_id_for_guid(draft.guid, draft.source_id)
+            if existing is not None:
+                result = self._update_existing(existing, draft)
+            elif duplicate_of is not None:
+                self._add_links(duplicate_of, draft, syndicated=True)
+                result = SaveResult(duplicate_of, "duplicate", duplicate_of=duplicate_of)
+            else:
+                piece_id = self._insert_piece(draft)
+                count = self._fan_out(piece_id) if fan_out else 0
+                result = SaveResult(piece_id, "new", deliveries=count)
+            if draft.entry_key and draft.source_id is not None:
+                self._mark_seen(draft.source_id, draft.entry_key, result.piece_id)
+        return result
+
+    def _insert_piece(self, draft: PieceDraft) -> int:
+        p = draft.piece
+        now = to_text(utcnow())
+        summary = draft.summary
+        cursor = self.db.execute(
+            "INSERT INTO pieces (url, guid, fingerprint, source_id, title, standfirst, text,"
+            " pull_quotes, author_bio, disclaimer, summary, summary_short, summary_long,"
+            " summary_method, published, outlet, language, fetched_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                draft.url, draft.guid, draft.fingerprint, draft.source_id, p.title or draft.url,
+                p.standfirst, p.text, json.dumps(p.pull_quotes, ensure_ascii=False),
+                p.author_bio, p.disclaimer, summary.text if summary else None,
+                draft.summary_short, draft.summary_long, summary.method if summary else None,
+                to_text(p.published), p.outlet, p.language, now, now,
+            ],
+        )
+        piece_id = cursor.lastrowid
+        self._add_links(piece_id, draft, syndicated=False)
+        for position, name in enumerate(_unique(p.authors)):
+            author_id = self._author_id(name, p.author_bio if position == 0 else None)
+            self.db.execute(
+                "INSERT OR IGNORE INTO piece_authors (piece_id, author_id, position)"
+                " VALUES (?, ?, ?)",
+                [piece_id, author_id, position],
+            )
+        return piece_id
+
+    def _update_existing(self, piece_id: int, draft: PieceDraft) -> SaveResult:
+        self._add_links(piece_id, draft, syndicated=False)
+        row = self._one("SELECT text, title FROM pieces WHERE id = ?", [piece_id])
+        p = draft.piece
+        if row and p.text and (row["text"] != p.text or row["title"] != p.title):
+            summary = draft.summary
+            self.db.execute(
+                "UPDATE pieces SET title = ?, standfirst = ?, text = ?, pull_quotes = ?,"
+                " author_bio = coalesce(?, author_bio), summary = coalesce(?, summary),"
+                " summary_short = coalesce(?, summary_short),"
+                " summary_long = coalesce(?, summary_long),"
+                " summary_method = coalesce(?, summary_method), fingerprint = coalesce(?,"
+                " fingerprint), updated_at = ? WHERE id = ?",
+                [
+                    p.title or row["title"], p.standfirst, p.text,
+                    json.dumps(p.pull_quotes, ensure_ascii=False), p.author_bio,
+                    summary.text if summary else None, draft.summary_short, draft.summary_long,
+                    summary.method if summary else None, draft.fingerprint,
+                    to_text(utcnow()), piece_id,
+                ],
+            )
+            return SaveResult(piece_id, "updated")
+        return SaveResult(piece_id, "unchanged")
+
+    def _add_links(self, piece_id: int, draft: PieceDraft, *, syndicated: bool) -> None:
+        for url in _unique([draft.url, *draft.links]):
+            self.db.execute(
+                "INSERT OR IGNORE INTO piece_links (url, piece_id, outlet, source_id, syndicated)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [url, piece_id, draft.piece.outlet, draft.source_id, int(syndicated)],
+            )
+
+    def _author_id(self, name: str, bio: str | None) -> int:
+        row = self._one("SELECT id, bio FROM authors WHERE name = ? COLLATE NOCASE", [name])
+        if row:
+            if bio and not row["bio"]:
+                self.db.execute("UPDATE authors SET bio = ? WHERE id = ?", [bio, row["id"]])
+            return row["id"]
+        return self.db.execute(
+            "INSERT INTO authors (name, bio) VALUES (?, ?)", [name, bio]
+        ).lastrowid
+
+    # --- reading --------------------------------------------------------------------------
+    def get_piece(self, piece_id: int) -> Piece | None:
+        row = self._one("SELECT * FROM pieces WHERE id = ?", [piece_id])
+        return self._hydrate([row])[0] if row else None
+
+    def count_pieces(self) -> int:
+        return self._one("SELECT count(*) AS n FROM pieces")["n"]
+
+    def latest_pieces(
+        self,
+        limit: int = 3,
+        *,
+        source_id: int | None = None,
+        author: str | None = None,
+        keyword: str | None = None,
+    ) -> list[Piece]:
+        """Newest first (by published time, else fetch time)."""
+        if keyword:
+            return [p for p, _ in self.search(keyword, limit=limit, newest_first=True)]
+        where, params = [], []
+        if source_id is not None:
+            where.append("p.source_id = ?")
+            params.append(source_id)
+        if author:
+            where.append(
+                "p.id IN (SELECT pa.piece_id FROM piece_authors pa JOIN authors a"
+                " ON a.id = pa.author_id WHERE a.name = ? COLLATE NOCASE)"
+            )
+            params.append(author)
+        sql = "SELECT p.* FROM pieces p"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY coalesce(p.published, p.fetched_at) DESC, p.id DESC LIMIT ?"
+        return self._hydrate(self._all(sql, [*params, limit]))
+
+    def search(
+        self, query: str, *, limit: int = 5, newest_first: bool = False
+    ) -> list[tuple[Piece, str]]:
+        """FTS5 search ranked by bm25 (title weighted); returns (piece, snippet) pairs."""
+        order = "p.published DESC, p.id DESC" if newest_first else "rank"
+        sql = (
+            "SELECT p.*, snippet(pieces_fts, 2, '[', ']', '…', 16) AS snip,"
+            " bm25(pieces_fts, 5.0, 2.0, 1.0) AS rank FROM pieces_fts"
+            " JOIN pieces p ON p.id = pieces_fts.rowid WHERE pieces_fts MATCH ?"
+            f" ORDER BY {order} LIMIT ?"
+        )
+        try:
+            rows = self._all(sql, [query, limit])
+        except sqlite3.OperationalError as exc:
+            raise SearchSyntaxError(str(exc)) from None
+        pieces = self._hydrate(rows)
+        return [(piece, row["snip"]) for piece, row in zip(pieces, rows, strict=True)]
+
+    def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
+        """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself."""
+        words = [t.replace('"', "") for t in terms if t.strip()]
+        if not words:
+            return []
+        query = " OR ".join(f'"{w}"' for w in words)
+        rows = self._all(
+            "SELECT p.* FROM pieces_fts JOIN pieces p ON p.id = pieces_fts.rowid"
+            " WHERE pieces_fts MATCH ? AND p.id != ? ORDER BY bm25(pieces_fts, 5.0, 2.0, 1.0)"
+            " LIMIT ?",
+            [query, piece_id, limit],
+        )
+        return self._hydrate(rows)
+
+    def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:
+        """Known authors starting with ``prefix`` (any word of the name), with piece counts."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._all(
+            "SELECT a.name, count(pa.piece_id) AS n FROM authors a"
+            " LEFT JOIN piece_authors pa ON pa.author_id = a.id"
+            " WHERE a.name LIKE ? ESCAPE '\\' OR a.name LIKE ? ESCAPE '\\'"
+            " GROUP BY a.id ORDER BY n DESC, a.name COLLATE NOCASE LIMIT ?",
+            [escaped + "%", "% " + escaped + "%", limit],
+        )
+        return [(r["name"], r["n"]) for r in rows]
+
+    def get_author(self, name: str) -> tuple[str, str | None] | None:
+        row = self._one("SELECT name, bio FROM authors WHERE name = ? COLLATE NOCASE", [name])
+        return (row["name"], row["bio"]) if row else None
+
+    def _hydrate(self, rows: list[dict[str, Any]]) -> list[Piece]:
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" * len(ids))
+        authors: dict[int, list[str]] = {i: [] for i in ids}
+        for r in self._all(
+            f"SELECT pa.piece_id, a.name FROM piece_authors pa JOIN authors a"
+            f" ON a.id = pa.author_id WHERE pa.piece_id IN ({marks}) ORDER BY pa.position",
+            ids,
+        ):
+            authors[r["piece_id"]].append(r["name"])
+        also: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+        for r in self._all(
+            f"SELECT piece_id, outlet, url FROM piece_links WHERE syndicated = 1"
+            f" AND piece_id IN ({marks}) ORDER BY rowid",
+            ids,
+        ):
+            also[r["piece_id"]].append((r["outlet"] or "", r["url"]))
+        return [piece_from_row(r, authors[r["id"]], also[r["id"]]) for r in rows]
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = item.strip().casefold()
+        if item and item.strip() and key not in seen:
+            seen.add(key)
+            out.append(item.strip())
+    return out

@@ -1,0 +1,176 @@
+"""The schema, grown by numbered migrations (sqlite-utils Migrations: each runs once)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("commentary-bot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'feed' CHECK (kind IN ('feed', 'page')),
+            interval_seconds INTEGER NOT NULL DEFAULT 1800,
+            selector TEXT,
+            title TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_ok_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_reason TEXT,
+            next_run_at TEXT,
+            first_poll_done INTEGER NOT NULL DEFAULT 0,
+            trusted INTEGER NOT NULL DEFAULT 1,
+            added_by TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX sources_url ON sources(url);
+
+        CREATE TABLE pieces (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            guid TEXT,
+            fingerprint TEXT,
+            source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+            title TEXT NOT NULL,
+            standfirst TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            pull_quotes TEXT NOT NULL DEFAULT '[]',
+            author_bio TEXT,
+            disclaimer TEXT,
+            summary TEXT,
+            summary_short TEXT,
+            summary_long TEXT,
+            summary_method TEXT,
+            published TEXT,
+            outlet TEXT,
+            language TEXT,
+            fetched_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX pieces_guid ON pieces(guid);
+        CREATE INDEX pieces_fingerprint ON pieces(fingerprint);
+        CREATE INDEX pieces_order ON pieces(published DESC, id DESC);
+        CREATE INDEX pieces_source ON pieces(source_id, id);
+
+        -- Every URL a piece is known by: its canonical URL, feed links, syndicated copies.
+        CREATE TABLE piece_links (
+            url TEXT PRIMARY KEY,
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            outlet TEXT,
+            source_id INTEGER REFERENCES sources(id) ON DELETE SET NULL,
+            syndicated INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX piece_links_piece ON piece_links(piece_id);
+
+        CREATE TABLE authors (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+            bio TEXT
+        );
+        CREATE TABLE piece_authors (
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            author_id INTEGER NOT NULL REFERENCES authors(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (piece_id, author_id)
+        );
+        CREATE INDEX piece_authors_author ON piece_authors(author_id, piece_id);
+
+        -- Entries already seen per source, so a poll never fetches or stores an entry twice.
+        CREATE TABLE seen_entries (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            entry_key TEXT NOT NULL,
+            piece_id INTEGER REFERENCES pieces(id) ON DELETE SET NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (source_id, entry_key)
+        );
+
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            platform_chat_id TEXT NOT NULL,
+            thread_id TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'private',
+            title TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            inactive_reason TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            UNIQUE (platform, platform_chat_id, thread_id)
+        );
+
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('source', 'author', 'keyword')),
+            target TEXT NOT NULL COLLATE NOCASE,
+            source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
+            include TEXT NOT NULL DEFAULT '[]',
+            exclude TEXT NOT NULL DEFAULT '[]',
+            created_by TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, kind, target)
+        );
+        CREATE INDEX subscriptions_source ON subscriptions(source_id);
+        CREATE INDEX subscriptions_target ON subscriptions(kind, target);
+
+        -- The outbox: one row per piece and chat, written with the piece in one transaction.
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+            platform TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            platform_message_id TEXT,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (piece_id, chat_id)
+        );
+        CREATE INDEX deliveries_due ON deliveries(platform, state, next_attempt_at, id);
+        CREATE INDEX deliveries_chat ON deliveries(chat_id, state);
+
+        -- Short notices to chats (a source was paused, ...), sent by the same workers.
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            platform TEXT NOT NULL,
+            text TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL
+        );
+
+        -- Platform message ids of everything the bot posted about a piece, for reply commands.
+        CREATE TABLE messages (
+            platform TEXT NOT NULL,
+            platform_chat_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            piece_id INTEGER REFERENCES pieces(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (platform, platform_chat_id, message_id)
+        );
+
+        CREATE TABLE kv (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        );
+        """
+    )
+    db["pieces"].enable_fts(
+        ["title", "standfirst", "text"], fts_version="FTS5", create_triggers=True,
+        tokenize="porter",
+    )

@@ -1,0 +1,153 @@
+"""Sources and their fetch state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.types import Source
+from storage.rows import source_from_row, to_text, utcnow
+
+
+class SourceExists(ValueError):
+    """A source with that name or URL is already there."""
+
+
+class SourcesMixin:
+    db: Database
+
+    def add_source(
+        self,
+        name: str,
+        url: str,
+        *,
+        kind: str = "feed",
+        interval_seconds: int = 1800,
+        selector: str | None = None,
+        trusted: bool = True,
+        added_by: str | None = None,
+    ) -> Source:
+        if self.get_source(name) is not None:
+            raise SourceExists(f"a source named {name!r} already exists")
+        if self.source_by_url(url) is not None:
+            raise SourceExists(f"{url} is already followed as {self.source_by_url(url).name!r}")
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO sources (name, url, kind, interval_seconds, selector, trusted,"
+                " added_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, url, kind, interval_seconds, selector, int(trusted), added_by,
+                 to_text(utcnow())],
+            )
+        return self.get_source_by_id(cursor.lastrowid)
+
+    def get_source(self, name: str) -> Source | None:
+        row = self._one("SELECT * FROM sources WHERE name = ? COLLATE NOCASE", [name])
+        return source_from_row(row) if row else None
+
+    def get_source_by_id(self, source_id: int) -> Source | None:
+        row = self._one("SELECT * FROM sources WHERE id = ?", [source_id])
+        return source_from_row(row) if row else None
+
+    def source_by_url(self, url: str) -> Source | None:
+        row = self._one("SELECT * FROM sources WHERE url = ?", [url])
+        return source_from_row(row) if row else None
+
+    def list_sources(self, *, active_only: bool = False) -> list[Source]:
+        sql = "SELECT * FROM sources"
+        if active_only:
+            sql += " WHERE paused = 0"
+        return [source_from_row(r) for r in self._all(sql + " ORDER BY name COLLATE NOCASE")]
+
+    def find_sources(self, prefix: str, limit: int = 25) -> list[Source]:
+        rows = self._all(
+            "SELECT * FROM sources WHERE name LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\'"
+            " ORDER BY name COLLATE NOCASE LIMIT ?",
+            [_like_prefix(prefix), "%" + _like_escape(prefix) + "%", limit],
+        )
+        return [source_from_row(r) for r in rows]
+
+    def remove_source(self, name: str) -> bool:
+        source = self.get_source(name)
+        if source is None:
+            return False
+        with self.db.atomic():
+            self.db.execute("DELETE FROM sources WHERE id = ?", [source.id])
+        return True
+
+    def update_source(self, source_id: int, **changes: Any) -> Source:
+        """Set columns of a source (datetimes become ISO text, booleans integers)."""
+        allowed = {
+            "name", "url", "kind", "interval_seconds", "selector", "title", "etag",
+            "last_modified", "last_ok_at", "last_error", "last_error_at",
+            "consecutive_failures", "paused", "paused_reason", "next_run_at", "first_poll_done",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown source fields: {sorted(unknown)}")
+        values = {
+            k: (to_text(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v)
+            for k, v in changes.items()
+        }
+        if values:
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            with self.db.atomic():
+                self.db.execute(
+                    f"UPDATE sources SET {assignments} WHERE id = ?", [*values.values(), source_id]
+                )
+        return self.get_source_by_id(source_id)
+
+    def record_fetch_ok(
+        self, source_id: int, *, etag: str | None, last_modified: str | None,
+        title: str | None = None, url: str | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {
+            "etag": etag, "last_modified": last_modified, "last_ok_at": utcnow(),
+            "consecutive_failures": 0, "last_error": None,
+        }
+        if title:
+            changes["title"] = title
+        if url:
+            changes["url"] = url
+        self.update_source(source_id, **changes)
+
+    def record_fetch_error(self, source_id: int, error: str) -> int:
+        """Count a failure; return the number of consecutive failures."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE sources SET last_error = ?, last_error_at = ?,"
+                " consecutive_failures = consecutive_failures + 1 WHERE id = ?",
+                [error[:500], to_text(utcnow()), source_id],
+            )
+        row = self._one("SELECT consecutive_failures FROM sources WHERE id = ?", [source_id])
+        return row["consecutive_failures"] if row else 0
+
+    def subscribed_chat_ids_for_source(self, source_id: int) -> list[int]:
+        rows = self._all(
+            "SELECT DISTINCT s.chat_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            " WHERE s.source_id = ? AND c.active = 1",
+            [source_id],
+        )
+        return [r["chat_id"] for r in rows]
+
+    # small helpers shared by the mixins
+    def _one(self, sql: str, params: list | None = None) -> dict[str, Any] | None:
+        cursor = self.db.execute(sql, params or [])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    def _all(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_prefix(text: str) -> str:
+    return _like_escape(text) + "%"
