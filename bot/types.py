@@ -63,6 +63,7 @@ class Source:
     paused_reason: str | None = None
     next_run_at: datetime | None = None
     first_poll_done: bool = False
+    trusted: bool = True  # operator-added (CLI, config); chat-added sources are SSRF-guarded
     added_by: str | None = None
     created_at: datetime | None = None
 

@@ -123,6 +123,20 @@ class ChatsMixin:
         sql = "SELECT count(*) AS n FROM chats" + (" WHERE active = 1" if active_only else "")
         return self._one(sql)["n"]
 
+    def known_chat_ids(self, platform: str, platform_chat_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        ids = [str(i) for i in platform_chat_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._all(
+                f"SELECT DISTINCT platform_chat_id FROM chats WHERE platform = ? AND"
+                f" platform_chat_id IN ({marks})",
+                [platform, *chunk],
+            )
+            found.update(r["platform_chat_id"] for r in rows)
+        return found
+
     # --- subscriptions --------------------------------------------------------------------
     def add_subscription(
         self,
@@ -182,3 +196,4 @@ class ChatsMixin:
                  subscription_id, chat_id],
             )
         return cursor.rowcount > 0
+

@@ -203,6 +203,15 @@ class OutboxMixin:
         )
         return delivery_from_row(row) if row else None
 
+    def count_due(self, platform: str) -> int:
+        """Deliveries due now or in flight for a platform (drain checks)."""
+        return self._one(
+            "SELECT count(*) AS n FROM deliveries d JOIN chats c ON c.id = d.chat_id WHERE"
+            " d.platform = ? AND d.state IN ('pending', 'sending') AND c.active = 1 AND"
+            " (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)",
+            [platform, to_text(utcnow())],
+        )["n"]
+
     def queue_depth(self) -> dict[str, int]:
         rows = self._all("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
@@ -274,3 +283,4 @@ class OutboxMixin:
             [platform, str(platform_chat_id), piece_id],
         )
         return row is not None
+

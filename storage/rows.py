@@ -48,6 +48,7 @@ def source_from_row(row: dict[str, Any]) -> Source:
         paused_reason=row["paused_reason"],
         next_run_at=to_time(row["next_run_at"]),
         first_poll_done=bool(row["first_poll_done"]),
+        trusted=bool(row["trusted"]),
         added_by=row["added_by"],
         created_at=to_time(row["created_at"]),
     )

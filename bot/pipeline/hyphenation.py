@@ -20,8 +20,8 @@ _SOFT_HYPHEN = "\u00ad"
 
 # Zipf thresholds (wordfreq's log scale: 3 = once per million words).
 _JOINED_IS_WORD = 2.5  # the joined form is a real word
-_PART_IS_WORD = 3.0  # a fragment this frequent is a word on its own
-_JOINED_BEATS_PARTS = 4.2  # both halves are words, but the joined word is very common
+_VERY_COMMON = 5.0  # "anything", "without", "another"
+_TIE = 0.3
 
 
 @lru_cache(maxsize=65536)
@@ -55,18 +55,51 @@ def should_join(
     if hyphenated_elsewhere:
         return False
     lang = _wordfreq_lang(language)
-    joined = (left + right).lower()
-    z_joined = _zipf(joined, lang)
+    z_joined = _zipf((left + right).lower(), lang)
     if z_joined < _JOINED_IS_WORD:
-        return False
-    z_left = _zipf(left.lower(), lang)
-    z_right = _zipf(right.lower(), lang)
-    # A one- or two-letter prefix is "a word" far too easily ("de", "di", "co"); require more.
-    left_word = z_left >= (_PART_IS_WORD + 1.5 if len(left) <= 2 else _PART_IS_WORD)
-    right_word = z_right >= (_PART_IS_WORD + 1.5 if len(right) <= 2 else _PART_IS_WORD)
-    if not (left_word and right_word):
-        return True  # "de-pendence", "Syr-ia", "di-plomacy": a fragment plus a real joined word
-    return z_joined >= _JOINED_BEATS_PARTS  # "any-thing" -> "anything", but "well-being" stays
+        return False  # "intelligence-sharing", "well-managed": no such joined word
+    # wordfreq scores "well-being" as the phrase "well being": a real compound reads at least as
+    # often as two words as it does joined; an artefact's halves ("Syr", "ia") rarely do.
+    z_phrase = _zipf(f"{left} {right}".lower(), lang)
+    if z_joined > z_phrase:
+        return True  # "Syr-ia", "de-pendence", "Mos-cow", "gov-ernment"
+    # Very common joined words tie with their halves ("any-thing" ~ "any thing").
+    return z_joined >= _VERY_COMMON and z_phrase - z_joined < _TIE
+
+
+class HyphenRepairer:
+    """Repairs many strings of one document, counting the document's evidence only once."""
+
+    def __init__(self, document: str, language: str | None = None) -> None:
+        document = document.replace(_SOFT_HYPHEN, "")
+        self.language = language
+        self._words = Counter(w.lower() for w in _WORD.findall(document)) if "-" in document else {}
+        self._hyphenated = Counter(
+            f"{m.group(1)}-{m.group(3)}".lower() for m in _COMPOUND.finditer(document)
+        )
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        text = text.replace(_SOFT_HYPHEN, "")
+        if "-" not in text:
+            return text
+        return _COMPOUND.sub(self._fix, text)
+
+    def _fix(self, m: re.Match[str]) -> str:
+        left, newline, right = m.group(1), m.group(2), m.group(3)
+        join = should_join(
+            left,
+            right,
+            joined_elsewhere=self._words.get((left + right).lower(), 0) > 0,
+            hyphenated_elsewhere=self._hyphenated.get(f"{left}-{right}".lower(), 0) > 1,
+            language=self.language,
+        )
+        if join:
+            return left + right
+        if newline:
+            return f"{left}-{right}"
+        return m.group(0)
 
 
 def repair_hyphenation(
@@ -76,30 +109,8 @@ def repair_hyphenation(
 
     ``context`` is more text of the same document (body, standfirst, bio) used as evidence.
     """
-    if not text:
+    if not text or ("-" not in text and _SOFT_HYPHEN not in text):
         return text
-    text = text.replace(_SOFT_HYPHEN, "")
-    if "-" not in text:
-        return text
-    evidence = text if context is None else f"{text}\n{context}"
-    words = Counter(w.lower() for w in _WORD.findall(evidence))
-    hyphenated = Counter(
-        f"{m.group(1)}-{m.group(3)}".lower() for m in _COMPOUND.finditer(evidence)
-    )
-
-    def fix(m: re.Match[str]) -> str:
-        left, newline, right = m.group(1), m.group(2), m.group(3)
-        join = should_join(
-            left,
-            right,
-            joined_elsewhere=words[(left + right).lower()] > 0,
-            hyphenated_elsewhere=hyphenated[f"{left}-{right}".lower()] > 1,
-            language=language,
-        )
-        if join:
-            return left + right
-        if newline:
-            return f"{left}-{right}"
-        return m.group(0)
-
-    return _COMPOUND.sub(fix, text)
+    # The evidence counts each occurrence once, whether or not ``context`` already holds ``text``.
+    evidence = context if context and text in context else f"{text}\n{context or ''}"
+    return HyphenRepairer(evidence, language)(text)

@@ -1,0 +1,166 @@
+"""The terminal chat: stdin lines become Requests, Responses and posts are printed to stdout.
+
+Works interactively and piped (``printf '/latest 2\n' | commentary-bot run --console``):
+at end of input it lets pending posts go out, then returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import sys
+import threading
+import textwrap
+from typing import TextIO
+
+from bot.delivery.sender import PlatformLimits
+from bot.types import Chat
+from handlers.types import PieceCard, Reply, Request, Response
+
+log = logging.getLogger(__name__)
+
+CHAT_ID = "terminal"
+USER_ID = "operator"
+_REPLY = re.compile(r"^>\s*(m\d+)?\s*(/.*)$")
+WIDTH = 78
+
+
+def render_card(card: PieceCard) -> list[str]:
+    lines = [card.title]
+    meta = []
+    if card.authors:
+        meta.append(", ".join(card.authors))
+    if card.outlet:
+        meta.append(card.outlet)
+    if card.published:
+        meta.append(card.published.strftime("%Y-%m-%d"))
+    if meta:
+        lines.append(" · ".join(meta))
+    if card.summary:
+        lines.extend(textwrap.wrap(card.summary, WIDTH - 4) or [""])
+    if card.also_in:
+        lines.append("also in: " + ", ".join(o or u for o, u in card.also_in))
+    lines.append(card.url)
+    return lines
+
+
+def render_reply(reply: Reply, message_id: str | None = None) -> str:
+    tag = f"[{message_id}] " if message_id else ""
+    if reply.card is not None:
+        body = render_card(reply.card)
+        if reply.text:
+            body.append(reply.text)
+        out = [tag + body[0]] + ["    " + line for line in body[1:]]
+        if reply.actions:
+            names = ", ".join("/" + a.command for a in reply.actions)
+            out.append(f"    (reply with: >{message_id or ''} {names})")
+        return "\n".join(out)
+    prefix = "! " if reply.kind == "error" else ""
+    return tag + prefix + reply.text
+
+
+class ConsoleSender:
+    """Posts to the terminal; it has no platform limits worth pacing for."""
+
+    platform = "console"
+    limits = PlatformLimits(global_per_second=1000.0, per_chat_per_second=1000.0,
+                            per_group_per_minute=60000.0)
+
+    def __init__(self, console: ConsoleAdapter) -> None:
+        self.console = console
+
+    async def send_post(self, chat: Chat, post: Reply) -> str:
+        return self.console.show(post)
+
+
+class ConsoleAdapter:
+    def __init__(self, core, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+                 ) -> None:  # type: ignore[no-untyped-def]
+        self.core = core
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self._ids = itertools.count(1)
+        self.last_post: str | None = None
+        self.sender = ConsoleSender(self)
+        # The person at the terminal runs the bot: they are its owner here.
+        core.services.extra_owners.add(f"console:{USER_ID}")
+
+    def show(self, reply: Reply) -> str:
+        message_id = f"m{next(self._ids)}"
+        if reply.piece_id or reply.card is not None:
+            self.last_post = message_id
+        self.stdout.write(render_reply(reply, message_id) + "\n")
+        self.stdout.flush()
+        return message_id
+
+    async def chat(self) -> Chat:
+        return await self.core.store.ensure_chat("console", CHAT_ID, kind="private",
+                                                 title="terminal", reactivate=True)
+
+    def request_for(self, line: str) -> Request | None:
+        line = line.strip()
+        reply_to = None
+        match = _REPLY.match(line)
+        if match:
+            reply_to = match.group(1) or self.last_post
+            line = match.group(2)
+        if not line.startswith("/"):
+            return None
+        head, _, args = line[1:].partition(" ")
+        return Request(
+            platform="console", chat_id=CHAT_ID, user_id=USER_ID,
+            command=head.split("@")[0].lower(), args=args.strip(), chat_kind="private",
+            chat_title="terminal", user_name="operator", is_chat_admin=True,
+            reply_to_message_id=reply_to,
+        )
+
+    async def answer(self, line: str) -> None:
+        if not line.strip():
+            return
+        request = self.request_for(line)
+        if request is None:
+            self.stdout.write("! Commands start with /. Send /help for the list.\n")
+            self.stdout.flush()
+            return
+        response: Response = await self.core.handle(request)
+        sent = [(self.show(reply), reply.piece_id or (reply.card.piece_id if reply.card else None))
+                for reply in response.messages]
+        await self.core.record_messages("console", CHAT_ID, sent)
+
+    async def run(self, *, interactive: bool | None = None) -> None:
+        """Read commands until end of input (or until cancelled)."""
+        interactive = self.stdin.isatty() if interactive is None else interactive
+        lines = self._reader()
+        while True:
+            if interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = await lines.get()
+            if line is None:
+                break
+            try:
+                await self.answer(line)
+            except Exception:  # one bad line must not end the session
+                log.exception("console command failed")
+                self.stdout.write("! Something went wrong; it has been logged.\n")
+
+    def _reader(self) -> asyncio.Queue[str | None]:
+        """Lines from stdin via a daemon thread, so Ctrl-C never waits for a pending read."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            try:
+                for line in iter(self.stdin.readline, ""):
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+            except (OSError, ValueError, RuntimeError):
+                pass
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+            except RuntimeError:
+                pass  # the loop is already closed: we are shutting down
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        return queue

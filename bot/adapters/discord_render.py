@@ -1,0 +1,190 @@
+"""Pure rendering for Discord: escaping, embeds within Discord's limits, message splitting.
+
+No network and no client here, so every rule is tested without a server. All text from the
+core is plain and untrusted (titles and summaries come from the web): it is escaped for
+Discord markdown and mentions before it reaches a message, and every message is also sent
+with ``AllowedMentions.none()``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import discord
+
+from handlers.types import PieceCard
+
+# Discord's documented limits.
+MESSAGE_LIMIT = 2000
+EMBED_TITLE_LIMIT = 256
+EMBED_DESCRIPTION_LIMIT = 4096
+EMBED_FOOTER_LIMIT = 2048
+EMBED_AUTHOR_LIMIT = 256
+EMBED_FIELD_NAME_LIMIT = 256
+EMBED_FIELD_VALUE_LIMIT = 1024
+EMBED_TOTAL_LIMIT = 6000
+EMBED_URL_LIMIT = 2048
+BUTTON_LABEL_LIMIT = 80
+CUSTOM_ID_LIMIT = 100
+CHOICE_LIMIT = 100  # autocomplete choice name and value
+
+ELLIPSIS = "…"
+EMBED_COLOUR = 0x3B6EA5
+
+# Control characters other than newline/tab make Discord reject or garble text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+
+
+def clean(text: str | None) -> str:
+    """Text without control characters (newlines and tabs kept)."""
+    return _CONTROL.sub("", text or "")
+
+
+def escape(text: str | None) -> str:
+    """Plain text made inert for Discord: markdown escaped and mentions broken.
+
+    ``escape_markdown`` keeps links working; ``escape_mentions`` puts a zero-width space after
+    ``@`` so ``@everyone`` shows as text even where allowed_mentions would not apply (embeds).
+    """
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(clean(text)))
+
+
+def plain(text: str | None) -> str:
+    """For fields Discord does not render as markdown (embed author, footer, button labels)."""
+    return discord.utils.escape_mentions(clean(text))
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters with an ellipsis, never leaving a dangling escape."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - len(ELLIPSIS), 0)]
+    # A trailing lone backslash would escape the ellipsis (or the next message's first char).
+    trailing = len(cut) - len(cut.rstrip("\\"))
+    if trailing % 2:
+        cut = cut[:-1]
+    cut = cut.rstrip()
+    return cut + ELLIPSIS
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if Discord will accept it as an embed/link URL (http(s), not too long), else None."""
+    if not url or len(url) > EMBED_URL_LIMIT:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc or _CONTROL.search(url):
+        return None
+    if any(ch.isspace() for ch in url):
+        return None
+    return url
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split text into chunks of at most ``limit`` characters.
+
+    Cuts at paragraph breaks first, then line breaks, then sentence ends, then spaces, and only
+    then mid-word, so a long reply reads as a few whole messages.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = _best_cut(text, limit)
+        head, text = text[:cut].rstrip(), text[cut:].lstrip()
+        if head:
+            chunks.append(head)
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def _best_cut(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    # Do not accept a cut that leaves a tiny first chunk; half the limit is a fair floor.
+    floor = limit // 2
+    for separator in ("\n\n", "\n"):
+        at = window.rfind(separator)
+        if at >= floor:
+            return at
+    ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit]
+    if ends and ends[-1] >= floor:
+        return ends[-1]
+    at = window.rfind(" ")
+    if at >= floor:
+        return at
+    cut = limit
+    # Never cut between a backslash and the character it escapes.
+    while cut > 1 and text[cut - 1] == "\\":
+        cut -= 1
+    return cut
+
+
+def byline(authors: list[str]) -> str:
+    """Authors joined for humans: "A", "A and B", "A, B and C"."""
+    names = [a.strip() for a in authors if a and a.strip()]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def piece_embed(card: PieceCard, extra_text: str | None = None) -> discord.Embed:
+    """A piece as an embed: linked title, author, summary, outlet footer, published timestamp.
+
+    Each field is cut to its own limit, then the description is shortened further if the
+    whole embed would pass Discord's 6,000-character total.
+    """
+    title = truncate(escape(card.title) or "(untitled)", EMBED_TITLE_LIMIT)
+    embed = discord.Embed(title=title, url=safe_url(card.url), colour=EMBED_COLOUR)
+    author = truncate(plain(byline(card.authors)), EMBED_AUTHOR_LIMIT)
+    if author:
+        embed.set_author(name=author)
+    footer = truncate(plain(card.outlet), EMBED_FOOTER_LIMIT)
+    if footer:
+        embed.set_footer(text=footer)
+    if card.published is not None:
+        embed.timestamp = card.published
+
+    parts: list[str] = []
+    if card.summary:
+        parts.append(escape(card.summary))
+    elif card.standfirst:
+        parts.append(escape(card.standfirst))
+    if extra_text:
+        parts.append(escape(extra_text))
+    also = [
+        f"[{escape(outlet)}]({url})" for outlet, url in card.also_in if safe_url(url) and outlet
+    ]
+    if also:
+        parts.append("Also in: " + ", ".join(also))
+    description = "\n\n".join(p for p in parts if p)
+
+    budget = EMBED_TOTAL_LIMIT - len(title) - len(author) - len(footer)
+    description = truncate(description, min(EMBED_DESCRIPTION_LIMIT, budget))
+    if description:
+        embed.description = description
+    return embed
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """The characters Discord counts toward the 6,000 total."""
+    return len(embed)
+
+
+def button_label(label: str) -> str:
+    return truncate(plain(label), BUTTON_LABEL_LIMIT) or "…"
+
+
+def choice_text(value: str) -> str:
+    """An autocomplete choice name/value: one line, at most 100 characters."""
+    return truncate(" ".join(clean(value).split()), CHOICE_LIMIT)
+
+
+def sanitize_query(value: str | None, limit: int = 100) -> str:
+    """What the user typed into an autocompleted option, made safe to pass to the core."""
+    return " ".join(clean(value).split())[:limit]

@@ -1,0 +1,229 @@
+"""Telegram HTML for neutral replies: escaping, piece cards, buttons, splitting. Pure functions.
+
+Everything in a ``Reply`` is untrusted text (titles and summaries come from the web), so every
+string is escaped before it meets a tag; only this module writes tags. Lengths are counted in
+UTF-16 code units after entity parsing, which is how Telegram counts its 4,096-character limit.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from handlers.types import PIECE_ACTIONS, Action, PieceCard, Reply
+
+MAX_MESSAGE = 4096
+# Split a little under the limit: the server's count and ours may differ on odd characters.
+SPLIT_AT = 4000
+MAX_CALLBACK_DATA = 64
+MAX_TITLE = 300
+# A summary longer than this goes into an expandable blockquote so a post stays compact.
+EXPANDABLE_OVER = 500
+CALLBACK_PREFIX = "a"
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """One Telegram message: HTML text, its plain-text fallback, and its buttons."""
+
+    html: str
+    plain: str
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, callback data)
+
+
+def utf16_len(text: str) -> int:
+    """Telegram's length of ``text`` (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escape(text: str) -> str:
+    """Escape untrusted text for Telegram HTML (``<``, ``>``, ``&`` only, as the API asks)."""
+    return html.escape(text, quote=False)
+
+
+def escape_attr(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL (a link must never be ``javascript:``)."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return None
+    return url
+
+
+def one_line(text: str, limit: int) -> str:
+    """Collapse whitespace (titles from the web carry newlines and tabs) and cap the length."""
+    text = _SPACES.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def callback_data(action: Action) -> str | None:
+    """Compact callback data for a button, e.g. ``a:more:123`` (None if it would not fit)."""
+    data = f"{CALLBACK_PREFIX}:{action.command}:{action.piece_id}"
+    return data if len(data.encode()) <= MAX_CALLBACK_DATA else None
+
+
+def parse_callback_data(data: str | None) -> tuple[str, int] | None:
+    """``(command, piece_id)`` from callback data, or None when forged or from an old version."""
+    if not data or len(data) > MAX_CALLBACK_DATA:
+        return None
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != CALLBACK_PREFIX or parts[1] not in PIECE_ACTIONS:
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 18:
+        return None
+    return parts[1], int(parts[2])
+
+
+def keyboard(actions: list[Action], per_row: int = 3) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Rows of (label, callback data) for the reply's actions."""
+    buttons = []
+    for action in actions:
+        data = callback_data(action)
+        label = one_line(action.label, 64)
+        if data and label:
+            buttons.append((label, data))
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def byline(card: PieceCard) -> str:
+    """``Author, Author · Outlet`` (plain)."""
+    authors = ", ".join(a.strip() for a in card.authors if a and a.strip())
+    parts = [p for p in (authors, (card.outlet or "").strip()) if p]
+    return one_line(" · ".join(parts), 300)
+
+
+def render_card(card: PieceCard, text: str = "", budget: int = SPLIT_AT) -> tuple[str, str]:
+    """(HTML, plain) for a piece card, trimmed so the visible text fits in ``budget``."""
+    title = one_line(card.title or "Untitled", MAX_TITLE)
+    url = safe_url(card.url)
+    head_html = (
+        f'<b><a href="{escape_attr(url)}">{escape(title)}</a></b>'
+        if url
+        else f"<b>{escape(title)}</b>"
+    )
+    head_plain = title
+    lines_html, lines_plain = [head_html], [head_plain]
+    who = byline(card)
+    if who:
+        lines_html.append(f"<i>{escape(who)}</i>")
+        lines_plain.append(who)
+    extra_html, extra_plain = [], []
+    if card.standfirst and card.standfirst.strip() and not card.summary:
+        standfirst = one_line(card.standfirst, 600)
+        extra_html.append(escape(standfirst))
+        extra_plain.append(standfirst)
+    if card.also_in:
+        outlets = ", ".join(one_line(outlet, 60) for outlet, _ in card.also_in[:5] if outlet)
+        if outlets:
+            extra_html.append(f"<i>Also in: {escape(outlets)}</i>")
+            extra_plain.append(f"Also in: {outlets}")
+    if text.strip():
+        extra_html.append(escape(text.strip()))
+        extra_plain.append(text.strip())
+    if not url and card.url:
+        # An odd URL is still shown, as text, so the reader can judge it.
+        extra_plain.append(card.url)
+        extra_html.append(escape(card.url))
+
+    fixed = "\n".join(lines_plain) + "\n\n" + "\n\n".join(extra_plain)
+    summary = (card.summary or "").strip()
+    if summary:
+        room = budget - utf16_len(fixed) - 4
+        summary = _trim(summary, max(room, 0))
+    body_html, body_plain = [], []
+    if summary:
+        quoted = escape(summary)
+        expandable = " expandable" if len(summary) > EXPANDABLE_OVER else ""
+        body_html.append(f"<blockquote{expandable}>{quoted}</blockquote>")
+        body_plain.append(summary)
+    html_text = "\n".join(lines_html)
+    plain_text = "\n".join(lines_plain)
+    for chunk_html, chunk_plain in zip(
+        body_html + extra_html, body_plain + extra_plain, strict=True
+    ):
+        html_text += "\n\n" + chunk_html
+        plain_text += "\n\n" + chunk_plain
+    return html_text, plain_text
+
+
+def _trim(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` UTF-16 units at a sentence or word boundary, with an ellipsis."""
+    if utf16_len(text) <= limit:
+        return text
+    if limit <= 1:
+        return ""
+    head = _cut(text, limit - 1)
+    return head.rstrip() + "…"
+
+
+def split_text(text: str, limit: int = SPLIT_AT) -> list[str]:
+    """Split plain text into chunks of at most ``limit`` UTF-16 units.
+
+    Prefers paragraph boundaries, then sentence ends, then spaces; a single word longer than
+    the limit (a pasted URL, a hostile blob) is cut hard.
+    """
+    text = text.strip()
+    chunks: list[str] = []
+    while utf16_len(text) > limit:
+        head = _cut(text, limit)
+        chunks.append(head.rstrip())
+        text = text[len(head) :].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` that fits in ``limit`` and ends at a good boundary."""
+    # Find the largest prefix (in characters) whose UTF-16 length fits.
+    end = min(len(text), limit)
+    while end > 0 and utf16_len(text[:end]) > limit:
+        end -= max(1, (utf16_len(text[:end]) - limit) // 2)
+    window = text[:end]
+    floor = end // 3  # never make a chunk tiny just to land on a boundary
+    for pattern in ("\n\n", "\n"):
+        at = window.rfind(pattern)
+        if at > floor:
+            return text[: at + len(pattern)]
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    if sentence_ends and sentence_ends[-1] > floor:
+        return text[: sentence_ends[-1]]
+    at = window.rfind(" ")
+    if at > floor:
+        return text[: at + 1]
+    return window if window else text[:1]
+
+
+def render_reply(reply: Reply) -> list[RenderedMessage]:
+    """The Telegram messages for one reply: a card, a text, or a long text split in parts."""
+    buttons = keyboard(reply.actions)
+    if reply.card is not None:
+        html_text, plain = render_card(reply.card, reply.text)
+        return [RenderedMessage(html_text, plain, buttons)]
+    text = reply.text or ""
+    if not text.strip():
+        return []
+    if reply.kind == "long" or utf16_len(text) > SPLIT_AT:
+        parts = split_text(text)
+    else:
+        parts = [text]
+    messages = [RenderedMessage(escape(part), part) for part in parts]
+    # Buttons go under the last part, where the reader ends up.
+    messages[-1] = RenderedMessage(messages[-1].html, messages[-1].plain, buttons)
+    return messages

@@ -1,0 +1,189 @@
+"""Running the bot: sources from config, the demo source, the platforms, and clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import bot.demo
+from bot.adapters.console import CHAT_ID, ConsoleAdapter
+from bot.config import ConfigError, Settings
+from bot.core import Core
+from bot.durations import parse_duration
+from storage import SourceExists
+
+log = logging.getLogger(__name__)
+
+DEMO_SOURCE = "demo"
+DRAIN_SECONDS = 5.0
+
+
+def demo_feed_url() -> str:
+    return (Path(bot.demo.__file__).parent / "feed.xml").resolve().as_uri()
+
+
+@dataclass
+class ConfiguredSource:
+    name: str
+    url: str
+    interval: int = 1800
+    kind: str = "feed"
+    selector: str | None = None
+
+
+def read_sources_file(path: Path) -> list[ConfiguredSource]:
+    """``[[source]]`` tables with name, url, interval, kind, selector; errors name the line."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    items = data.get("source", [])
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: 'source' must be an array of tables ([[source]])")
+    found = []
+    for number, item in enumerate(items, 1):
+        where = f"{path}: source #{number}"
+        if not isinstance(item, dict) or not item.get("url") or not item.get("name"):
+            raise ConfigError(f"{where}: needs both name and url")
+        kind = item.get("kind", "feed")
+        if kind not in ("feed", "page"):
+            raise ConfigError(f"{where}: kind must be feed or page, not {kind!r}")
+        try:
+            interval = parse_duration(str(item.get("interval", "30m")))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if interval < 10:
+            raise ConfigError(f"{where}: the shortest interval is 10s")
+        found.append(ConfiguredSource(str(item["name"]), str(item["url"]), interval, kind,
+                                      item.get("selector")))
+    return found
+
+
+async def import_configured_sources(core: Core, path: Path | None) -> int:
+    if path is None:
+        return 0
+    added = 0
+    for item in read_sources_file(Path(path)):
+        existing = await core.store.get_source(item.name)
+        if existing is not None:
+            if existing.url != item.url or existing.interval_seconds != item.interval:
+                await core.store.update_source(existing.id, url=item.url,
+                                               interval_seconds=item.interval, kind=item.kind)
+            continue
+        with contextlib.suppress(SourceExists):
+            await core.store.add_source(item.name, item.url, kind=item.kind,
+                                        interval_seconds=item.interval, selector=item.selector,
+                                        added_by="config")
+            added += 1
+    return added
+
+
+async def ensure_demo_source(core: Core) -> bool:
+    """Add the bundled demo feed when asked to, or when the bot follows nothing at all."""
+    wanted = core.settings.commentary_demo
+    if wanted is False:
+        return False
+    if await core.store.get_source(DEMO_SOURCE) is not None:
+        return True
+    if wanted is None and await core.store.list_sources():
+        return False
+    await core.store.add_source(DEMO_SOURCE, demo_feed_url(), kind="feed",
+                                interval_seconds=1800, added_by="demo")
+    return True
+
+
+async def prepare(core: Core) -> None:
+    await import_configured_sources(core, core.settings.commentary_sources)
+    await ensure_demo_source(core)
+
+
+async def run_bot(
+    settings: Settings, *, console: bool = False, stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Run until Ctrl-C/SIGTERM (platforms) or end of input (terminal chat)."""
+    async with Core.open(settings) as core:
+        await prepare(core)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        platforms = [] if console else settings.platforms
+        if not platforms:
+            return await _run_console(core, stop, stdin or sys.stdin, stdout or sys.stdout)
+        adapters = []
+        try:
+            for platform in platforms:
+                adapters.append(await _start_platform(core, platform))
+            await core.start_polling()
+            log.info("running on %s; Ctrl-C stops", ", ".join(platforms))
+            await stop.wait()
+        finally:
+            for adapter in reversed(adapters):
+                with contextlib.suppress(Exception):
+                    await adapter.stop()
+        log.info("stopped cleanly")
+        return 0
+
+
+async def _start_platform(core: Core, platform: str):  # type: ignore[no-untyped-def]
+    if platform == "telegram":
+        from bot.adapters.telegram import TelegramAdapter
+
+        adapter = TelegramAdapter(core)
+    else:
+        from bot.adapters.discord_adapter import DiscordAdapter
+
+        adapter = DiscordAdapter(core)
+    await adapter.start()
+    return adapter
+
+
+async def _run_console(core: Core, stop: asyncio.Event, stdin: TextIO, stdout: TextIO) -> int:
+    console = ConsoleAdapter(core, stdin=stdin, stdout=stdout)
+    chat = await console.chat()
+    first_run = await core.store.get_value("console.initialized") is None
+    if first_run:
+        demo = await core.store.get_source(DEMO_SOURCE)
+        if demo is not None:
+            with contextlib.suppress(Exception):
+                await core.store.add_subscription(chat.id, "source", demo.name,
+                                                  source_id=demo.id, created_by="console")
+        await core.store.set_value("console.initialized", "1")
+    interactive = stdin.isatty()
+    if interactive:
+        stdout.write(
+            "commentary-bot terminal chat. Type /help for commands, /latest for the newest "
+            "pieces; reply to a post with '> /more'. Ctrl-D or Ctrl-C quits.\n"
+        )
+    # Poll never-polled sources before reading commands, so /latest has something to show.
+    for source in await core.store.list_sources(active_only=True):
+        if not source.first_poll_done:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(core.scheduler.poller.poll(source), 30)
+    core.start_delivery(console.sender)
+    await core.start_polling()
+    reader = asyncio.create_task(console.run(interactive=interactive))
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if reader.done():
+        reader.result()
+        await core.stop_delivery("console", drain_seconds=DRAIN_SECONDS)
+    else:
+        reader.cancel()
+        await core.stop_delivery("console")
+    stopper.cancel()
+    log.debug("terminal chat %s closed", CHAT_ID)
+    return 0

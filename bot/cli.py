@@ -1,0 +1,457 @@
+"""The command line: ``commentary-bot`` (run), sources, fetch, latest, summarize, db."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.durations import format_duration, parse_duration
+from bot.logs import setup_logging
+from storage import StorageError
+
+app = typer.Typer(
+    help="commentary-bot: follows opinion writing, summarizes each new piece and posts it to "
+    "Telegram and Discord chats. With no platform token set, `run` starts a terminal chat.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(help="Manage the sources the bot polls.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+
+class TableOrJson(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Length(str, Enum):
+    short = "short"
+    standard = "standard"
+    long = "long"
+
+
+class Kind(str, Enum):
+    feed = "feed"
+    page = "page"
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"commentary-bot: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+    setup_logging(settings.commentary_log_level, settings.secrets)
+    return settings
+
+
+def run_async(coro) -> Any:  # type: ignore[no-untyped-def]
+    """Run a coroutine, turning the errors a user can fix into one line and exit code 2."""
+    try:
+        return asyncio.run(coro)
+    except (ConfigError, StorageError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(ctx: typer.Context) -> None:
+    """Start the bot when no command is given."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@app.command()
+def run(
+    console: bool = typer.Option(False, "--console", help="Force the terminal chat."),
+) -> None:
+    """Start: every platform whose token is set; the terminal chat if none (--console forces it)."""
+    from bot.app import run_bot
+
+    settings = settings_or_exit()
+    code = run_async(run_bot(settings, console=console))
+    raise typer.Exit(code or 0)
+
+
+# --- sources ----------------------------------------------------------------------------------
+def source_json(source, next_run=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    state = "paused" if source.paused else ("failing" if source.consecutive_failures else "ok")
+    if not source.paused and not source.first_poll_done and not source.last_error:
+        state = "new"
+    return {
+        "name": source.name,
+        "url": source.url,
+        "kind": source.kind,
+        "interval_seconds": source.interval_seconds,
+        "title": source.title,
+        "state": state,
+        "paused_reason": source.paused_reason,
+        "last_ok_at": source.last_ok_at.isoformat() if source.last_ok_at else None,
+        "last_error": source.last_error,
+        "last_error_at": source.last_error_at.isoformat() if source.last_error_at else None,
+        "consecutive_failures": source.consecutive_failures,
+        "next_run_at": (next_run or source.next_run_at).isoformat()
+        if (next_run or source.next_run_at)
+        else None,
+    }
+
+
+@sources_app.command("add")
+def sources_add(
+    url: str = typer.Argument(..., help="Feed URL or listing page URL."),
+    name: str | None = typer.Option(None, "--name", help="Short name (default: from the title)."),
+    interval: str = typer.Option("30m", "--interval", help="Poll interval: 90s, 15m, 2h."),
+    kind: Kind | None = typer.Option(None, "--kind", help="feed or page (default: detect)."),
+    selector: str | None = typer.Option(None, "--selector", help="CSS selector for page links."),
+) -> None:
+    """Add a source and fetch it once now; says what it found or why it failed."""
+    from bot.core import Core
+    from bot.ingest.scheduler import SourceError
+
+    try:
+        seconds = parse_duration(interval)
+    except ValueError as exc:
+        fail(str(exc))
+    if seconds < 10:
+        fail("the shortest interval is 10s")
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with Core.open(settings) as core:
+            try:
+                report = await core.scheduler.add(
+                    url, name=name, interval=seconds, kind=kind.value if kind else None,
+                    selector=selector, trusted=True, added_by="cli",
+                )
+            except SourceError as exc:
+                fail(str(exc))
+            s = report.source
+            line = f"Added {s.name} ({report.kind}, every {format_duration(s.interval_seconds)})"
+            if report.title:
+                line += f": {report.title}"
+            print(line + f" — {report.entries} entries")
+            if report.error:
+                print(f"First fetch failed: {report.error} (it will be retried on schedule)")
+
+    run_async(go())
+
+
+@sources_app.command("list")
+def sources_list(
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format", help="table or json."),
+) -> None:
+    """The sources with state, last success, last error and next run."""
+    from storage import Store
+
+    settings = settings_or_exit()
+    try:
+        store = Store.open(settings.commentary_database)
+    except StorageError as exc:
+        fail(str(exc))
+    items = [source_json(s) for s in store.list_sources()]
+    store.close()
+    if format == TableOrJson.json:
+        emit_json(items)
+        return
+    if not items:
+        print("No sources. Add one with: commentary-bot sources add URL")
+        return
+    table = Table("name", "kind", "every", "state", "last ok", "last error", "next run")
+    for s in items:
+        table.add_row(
+            s["name"], s["kind"], format_duration(s["interval_seconds"]), s["state"],
+            (s["last_ok_at"] or "-")[:19], (s["last_error"] or "-")[:60],
+            (s["next_run_at"] or "-")[:19],
+        )
+    Console().print(table)
+
+
+@sources_app.command("remove")
+def sources_remove(name: str) -> None:
+    """Remove a source (its pieces stay searchable)."""
+    from storage import Store
+
+    settings = settings_or_exit()
+    try:
+        store = Store.open(settings.commentary_database)
+    except StorageError as exc:
+        fail(str(exc))
+    removed = store.remove_source(name)
+    store.close()
+    if not removed:
+        fail(f"no source named {name!r} (see: commentary-bot sources list)", 1)
+    print(f"Removed {name}.")
+
+
+@sources_app.command("import")
+def sources_import(
+    path: Path = typer.Argument(..., help="An OPML file."),
+    interval: str = typer.Option("30m", "--interval", help="Poll interval for new sources."),
+) -> None:
+    """Import sources from OPML (existing names and URLs are skipped)."""
+    from bot.sources.opml import parse_opml
+    from storage import SourceExists, Store
+
+    settings = settings_or_exit()
+    try:
+        outlines = parse_opml(path.read_bytes())
+    except OSError as exc:
+        fail(f"{path}: cannot read ({exc.strerror})")
+    except ValueError as exc:
+        fail(f"{path}: {exc}")
+    try:
+        seconds = parse_duration(interval)
+        store = Store.open(settings.commentary_database)
+    except (ValueError, StorageError) as exc:
+        fail(str(exc))
+    added = skipped = 0
+    for outline in outlines:
+        try:
+            store.add_source(outline.name, outline.url, kind=outline.kind,
+                             interval_seconds=seconds, added_by="cli")
+            added += 1
+        except SourceExists:
+            skipped += 1
+    store.close()
+    print(f"Imported {added} source(s), skipped {skipped} already present.")
+
+
+@sources_app.command("export")
+def sources_export(
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+) -> None:
+    """Export the sources as OPML."""
+    from bot.sources.opml import export_opml
+    from storage import Store
+
+    settings = settings_or_exit()
+    try:
+        store = Store.open(settings.commentary_database)
+    except StorageError as exc:
+        fail(str(exc))
+    text = export_opml([(s.name, s.url, s.kind) for s in store.list_sources()])
+    store.close()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+# --- fetch, latest, summarize ----------------------------------------------------------------
+@app.command()
+def fetch(
+    source: str | None = typer.Option(None, "--source", help="Only this source."),
+    format: TableOrJson = typer.Option(TableOrJson.table, "--format", help="table or json."),
+) -> None:
+    """One polling round now, then exit (0 even if some sources failed)."""
+    from bot.core import Core
+    from bot.ingest.scheduler import SourceError
+
+    settings = settings_or_exit()
+
+    async def go() -> list:
+        async with Core.open(settings) as core:
+            from bot.app import prepare
+
+            await prepare(core)
+            total = 1 if source else len(await core.store.list_sources(active_only=True))
+            show = format == TableOrJson.table and total > 1 and sys.stderr.isatty()
+            with Progress(TextColumn("polling"), BarColumn(), MofNCompleteColumn(),
+                          console=err, disable=not show, transient=True) as progress:
+                task = progress.add_task("poll", total=total)
+                try:
+                    return await core.scheduler.poll_now(
+                        source, progress=lambda _r: progress.advance(task)
+                    )
+                except SourceError as exc:
+                    fail(str(exc))
+
+    reports = run_async(go())
+    rows = [
+        {"source": r.source, "status": r.status, "new": r.new, "updated": r.updated,
+         "entries": r.entries, "error": r.error, "seconds": round(r.seconds, 3)}
+        for r in reports
+    ]
+    if format == TableOrJson.json:
+        emit_json({
+            "sources": rows,
+            "totals": {
+                "sources": len(rows),
+                "new": sum(r["new"] for r in rows),
+                "not_modified": sum(r["status"] == "not_modified" for r in rows),
+                "errors": sum(r["status"] in ("error", "paused") for r in rows),
+            },
+        })
+        return
+    table = Table("source", "status", "new", "updated", "entries", "error")
+    for r in rows:
+        table.add_row(r["source"], r["status"], str(r["new"]), str(r["updated"]),
+                      str(r["entries"]), (r["error"] or "")[:70])
+    Console().print(table)
+
+
+def piece_json(piece) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "id": piece.id,
+        "title": piece.title,
+        "url": piece.url,
+        "authors": piece.authors,
+        "outlet": piece.outlet,
+        "published": piece.published.isoformat() if piece.published else None,
+        "language": piece.language,
+        "standfirst": piece.standfirst,
+        "summary": piece.summary,
+        "summary_method": piece.summary_method,
+        "also_in": [{"outlet": o, "url": u} for o, u in piece.also_in],
+    }
+
+
+@app.command()
+def latest(
+    n: int = typer.Option(3, "-n", min=1, max=100, help="How many pieces."),
+    format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="text or json."),
+) -> None:
+    """The newest stored pieces."""
+    from bot.adapters.console import render_reply
+    from handlers.common import post_for
+    from storage import Store
+
+    settings = settings_or_exit()
+    try:
+        store = Store.open(settings.commentary_database)
+    except StorageError as exc:
+        fail(str(exc))
+    pieces = store.latest_pieces(n)
+    store.close()
+    if format == TextOrJson.json:
+        emit_json([piece_json(p) for p in pieces])
+        return
+    if not pieces:
+        print("No pieces yet. Run: commentary-bot fetch")
+    for piece in pieces:
+        reply = post_for(piece)
+        reply.actions = []
+        print(render_reply(reply) + "\n")
+
+
+@app.command()
+def summarize(
+    path_or_url: str = typer.Argument(..., help="An HTML or text file, or an http(s) URL."),
+    format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="text or json."),
+    length: Length = typer.Option(Length.standard, "--length", help="short, standard or long."),
+) -> None:
+    """Extract and summarize one article."""
+    from bot.pipeline.document import extract_document, format_card, piece_to_json
+    from bot.pipeline.extract import ExtractionError
+    from bot.pipeline.summarize import summarize as summarize_piece
+
+    settings = settings_or_exit()
+    if path_or_url.startswith(("http://", "https://")):
+        from bot.ingest.articles import ArticleBuilder
+        from bot.sources.http import FetchError, Fetcher
+
+        async def go():  # type: ignore[no-untyped-def]
+            async with Fetcher(user_agent=settings.commentary_user_agent,
+                               max_bytes=settings.commentary_max_bytes) as fetcher:
+                builder = ArticleBuilder(fetcher)
+                try:
+                    piece = await builder.from_url(path_or_url, guard=False)
+                finally:
+                    builder.close()
+                return piece
+
+        try:
+            piece = asyncio.run(go())
+        except (FetchError, ExtractionError) as exc:
+            fail(str(exc))
+    else:
+        path = Path(path_or_url)
+        try:
+            content = path.read_bytes()
+        except IsADirectoryError:
+            fail(f"{path}: is a folder, not a file")
+        except OSError as exc:
+            fail(f"{path}: cannot read ({exc.strerror})")
+        try:
+            piece = extract_document(content, filename=path.name)
+        except ExtractionError as exc:
+            fail(f"{path}: {exc}")
+    made = summarize_piece(piece, length.value)
+    if format == TextOrJson.json:
+        emit_json(piece_to_json(piece, made))
+    else:
+        print(format_card(piece, made))
+
+
+# --- db ---------------------------------------------------------------------------------------
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Create or upgrade the database schema (does nothing when up to date)."""
+    from storage.db import connect, pending_migrations
+    from storage.schema import migrations
+
+    settings = settings_or_exit()
+    try:
+        db = connect(settings.commentary_database)
+        pending = pending_migrations(db)
+        migrations.apply(db)
+    except StorageError as exc:
+        fail(str(exc))
+    except Exception as exc:  # sqlite3 errors on a corrupt file
+        fail(f"{settings.commentary_database}: {exc}")
+    db.conn.close()
+    if pending:
+        print(f"Applied {len(pending)} migration(s) to {settings.commentary_database}: "
+              + ", ".join(pending))
+    else:
+        print(f"{settings.commentary_database} is up to date.")
+
+
+@db_app.command("backup")
+def db_backup(path: Path = typer.Argument(..., help="Where to write the copy.")) -> None:
+    """A consistent copy of the live database."""
+    from storage import backup, open_database
+
+    settings = settings_or_exit()
+    try:
+        db = open_database(settings.commentary_database)
+        backup(db, path)
+    except StorageError as exc:
+        fail(str(exc))
+    print(f"Backed up {settings.commentary_database} to {path}.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The platform-neutral core: one object that owns storage, fetching, scheduling and delivery.
+
+Adapters talk only to ``Core``; handlers get ``core.services``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.delivery.sender import Sender
+from bot.delivery.worker import DeliveryWorker
+from bot.ingest.articles import ArticleBuilder
+from bot.ingest.poller import Poller
+from bot.ingest.scheduler import SourceScheduler
+from bot.logs import install_redaction
+from bot.pipeline.llm import LLMSummarizer
+from bot.services import RateLimiter, Services
+from bot.sources.http import Fetcher
+from handlers.common import card_for
+from handlers.registry import COMMANDS, CommandSpec, load_all
+from handlers.router import dispatch
+from handlers.types import PieceCard, Request, Response
+from storage import AsyncStore
+
+log = logging.getLogger(__name__)
+
+
+class Core:
+    def __init__(
+        self,
+        settings: Settings,
+        store: AsyncStore,
+        fetcher: Fetcher,
+        builder: ArticleBuilder,
+        scheduler: SourceScheduler,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.builder = builder
+        self.scheduler = scheduler
+        self.workers: dict[str, DeliveryWorker] = {}
+        self.services = Services(
+            settings=settings,
+            store=store,
+            sources=scheduler,
+            summarizer=builder,
+            started_at=datetime.now(UTC),
+            summary_limiter=RateLimiter(settings.commentary_summaries_per_user_per_hour),
+        )
+        load_all()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, settings: Settings, *, fetcher: Fetcher | None = None
+    ) -> AsyncIterator[Core]:
+        """Open the database and the HTTP client; close everything on exit."""
+        install_redaction(settings.secrets)
+        store = AsyncStore.open(settings.commentary_database)
+        own_fetcher = fetcher is None
+        fetcher = fetcher or Fetcher(
+            user_agent=settings.commentary_user_agent,
+            max_bytes=settings.commentary_max_bytes,
+            allow_private=settings.commentary_allow_private_urls,
+        )
+        llm = None
+        if settings.llm_base_url:
+            llm = LLMSummarizer(
+                settings.llm_base_url,
+                settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+                settings.llm_model,
+                timeout=settings.llm_timeout,
+                daily_budget=settings.llm_daily_budget,
+            )
+        builder = ArticleBuilder(fetcher, llm=llm)
+        core_ref: list[Core] = []
+        poller = Poller(
+            store, fetcher, builder,
+            allow_private=settings.commentary_allow_private_urls,
+            owners=settings.owners,
+            on_deliveries=lambda: core_ref[0].wake_delivery() if core_ref else None,
+        )
+        scheduler = SourceScheduler(store, poller)
+        core = cls(settings, store, fetcher, builder, scheduler)
+        core_ref.append(core)
+        try:
+            yield core
+        finally:
+            await core.close(own_fetcher=own_fetcher)
+
+    async def close(self, *, own_fetcher: bool = True) -> None:
+        self.scheduler.shutdown()
+        for platform in list(self.workers):
+            await self.stop_delivery(platform)
+        self.builder.close()
+        if own_fetcher:
+            await self.fetcher.aclose()
+        await self.store.aclose()
+
+    # --- what adapters use ---------------------------------------------------------------------
+    @property
+    def commands(self) -> list[CommandSpec]:
+        return list(load_all().values())
+
+    async def handle(self, request: Request) -> Response:
+        return await dispatch(request, self.services)
+
+    async def record_messages(
+        self, platform: str, chat_id: str, sent: list[tuple[str, int | None]]
+    ) -> None:
+        for message_id, piece_id in sent:
+            if piece_id:
+                await self.store.record_message(platform, chat_id, str(message_id), piece_id)
+
+    async def chat_seen(
+        self, platform: str, chat_id: str, kind: str, title: str | None = None,
+        thread_id: str | None = None,
+    ) -> None:
+        await self.store.ensure_chat(platform, str(chat_id), kind=kind, title=title,
+                                     thread_id=thread_id, reactivate=True)
+        log.info("chat %s:%s active", platform, chat_id)
+
+    async def chat_gone(self, platform: str, chat_id: str, reason: str) -> None:
+        await self.store.set_chat_active(platform, str(chat_id), False, reason)
+        log.info("chat %s:%s inactive: %s", platform, chat_id, reason)
+
+    async def chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        await self.store.migrate_chat(platform, str(old_chat_id), str(new_chat_id))
+
+    async def known_chat_ids(self, platform: str, platform_chat_ids: list[str]) -> set[str]:
+        return await self.store.known_chat_ids(platform, [str(i) for i in platform_chat_ids])
+
+    async def autocomplete(self, kind: str, prefix: str, limit: int = 25) -> list[str]:
+        prefix = prefix.strip()[:100]
+        if kind == "source":
+            return [s.name for s in await self.store.find_sources(prefix, limit)]
+        if kind == "author":
+            return [name for name, _ in await self.store.find_authors(prefix, limit)]
+        return []
+
+    async def piece_card(self, piece_id: int) -> PieceCard | None:
+        piece = await self.store.get_piece(piece_id)
+        return card_for(piece) if piece else None
+
+    def start_delivery(self, sender: Sender) -> DeliveryWorker:
+        worker = DeliveryWorker(self.store, sender)
+        self.workers[sender.platform] = worker
+        worker.start()
+        return worker
+
+    async def stop_delivery(self, platform: str, drain_seconds: float = 0.0) -> None:
+        worker = self.workers.pop(platform, None)
+        if worker is not None:
+            await worker.stop(drain_seconds)
+
+    def wake_delivery(self) -> None:
+        for worker in self.workers.values():
+            worker.wake()
+
+    async def start_polling(self) -> None:
+        await self.scheduler.start()
+
+
+__all__ = ["COMMANDS", "Core"]

@@ -1,0 +1,219 @@
+"""One delivery worker per platform: claim due outbox rows, send them paced, mark each at once.
+
+The cycle is claim -> send -> mark. A row is marked sent the moment the platform answers,
+so a crash can repeat at most the messages in flight; rows left 'sending' by a crash go
+back to 'pending' when the worker starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
+from bot.delivery.pacing import Pacer, digest_due, quiet_until
+from bot.delivery.sender import Sender
+from bot.types import Chat, Delivery
+from handlers.common import byline, post_for, summary_for
+from handlers.types import Reply
+
+if TYPE_CHECKING:
+    from storage import AsyncStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_IN_FLIGHT = 8
+
+
+def retry_delay(attempts: int) -> float:
+    return min(30.0 * (2**attempts), 3600.0)
+
+
+class DeliveryWorker:
+    def __init__(self, store: AsyncStore, sender: Sender, *, idle_seconds: float = 1.0) -> None:
+        self.store = store
+        self.sender = sender
+        self.platform = sender.platform
+        self.pacer = Pacer(sender.limits)
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task | None = None
+        self._in_flight: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.sent = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"delivery-{self.platform}")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self, drain_seconds: float = 0.0) -> None:
+        """Stop claiming; wait for in-flight sends (and up to ``drain_seconds`` for due rows)."""
+        if drain_seconds > 0:
+            deadline = asyncio.get_running_loop().time() + drain_seconds
+            while asyncio.get_running_loop().time() < deadline:
+                depth = await self.store.count_due(self.platform)
+                if depth == 0 and not self._in_flight:
+                    break
+                self.wake()
+                await asyncio.sleep(0.05)
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _run(self) -> None:
+        await self.store.reset_in_flight(self.platform)
+        while not self._stopping:
+            try:
+                worked = await self.run_once()
+            except Exception:
+                log.exception("delivery worker %s: round failed", self.platform)
+                worked = False
+            if not worked and not self._stopping:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self) -> bool:
+        """Send what is due now; return whether anything was claimed."""
+        await self._send_notices()
+        await self._send_digests()
+        claimed = await self.store.claim_due(self.platform, limit=50)
+        for delivery, chat in claimed:
+            if self._stopping:
+                await self.store.retarget_delivery(delivery.id)
+                continue
+            until = quiet_until(chat.settings)
+            if until is not None:
+                await self.store.postpone(delivery.id, until, "quiet hours")
+                continue
+            wait = self.pacer.ready_at(chat) - self.pacer.clock()
+            if wait > 2.0:
+                # This chat is busy; let other chats go first instead of blocking on it.
+                when = datetime.now(UTC) + timedelta(seconds=wait)
+                await self.store.postpone(delivery.id, when, "paced")
+                continue
+            await self._slots.acquire()
+            delay = self.pacer.reserve(chat)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(self._deliver(delivery, chat))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+        return bool(claimed)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        self._slots.release()
+
+    async def _deliver(self, delivery: Delivery, chat: Chat) -> None:
+        piece = await self.store.get_piece(delivery.piece_id)
+        if piece is None:
+            await self.store.mark_failed(delivery.id, "piece deleted")
+            return
+        post = post_for(piece, chat.settings.length)
+        try:
+            message_id = await self.sender.send_post(chat, post)
+        except RetryLater as exc:
+            log.info("%s asked to wait %.1fs (chat %s)", self.platform, exc.seconds, chat.id)
+            self.pacer.back_off(exc.seconds)
+            await self.store.postpone(
+                delivery.id, datetime.now(UTC) + timedelta(seconds=exc.seconds), "rate limited"
+            )
+        except ChatMigrated as exc:
+            log.info("chat %s migrated to %s", chat.platform_chat_id, exc.new_chat_id)
+            await self.store.migrate_chat(self.platform, chat.platform_chat_id, exc.new_chat_id)
+            await self.store.retarget_delivery(delivery.id)
+            self.wake()
+        except ChatGone as exc:
+            log.warning("chat %s is gone: %s", chat.platform_chat_id, exc.reason)
+            await self.store.set_chat_active(
+                self.platform, chat.platform_chat_id, False, exc.reason
+            )
+        except PermanentError as exc:
+            log.warning("delivery %s failed for good: %s", delivery.id, exc)
+            await self.store.mark_failed(delivery.id, str(exc))
+        except (DeliveryError, OSError, TimeoutError) as exc:
+            await self._retry(delivery, str(exc) or exc.__class__.__name__)
+        except Exception as exc:  # an adapter bug must not kill the worker
+            log.exception("delivery %s: unexpected error", delivery.id)
+            await self._retry(delivery, f"unexpected: {exc.__class__.__name__}")
+        else:
+            await self.store.mark_sent(delivery.id, message_id)
+            self.sent += 1
+
+    async def _retry(self, delivery: Delivery, error: str) -> None:
+        if delivery.attempts + 1 >= MAX_ATTEMPTS:
+            log.warning("delivery %s failed after %d attempts: %s", delivery.id,
+                        delivery.attempts + 1, error)
+            await self.store.mark_failed(delivery.id, error)
+        else:
+            await self.store.mark_retry(delivery.id, error, retry_delay(delivery.attempts))
+
+    async def _send_notices(self) -> None:
+        for _notice_id, chat, text in await self.store.claim_notices(self.platform):
+            try:
+                await self.sender.send_post(chat, Reply(text=text))
+            except ChatGone as exc:
+                await self.store.set_chat_active(
+                    self.platform, chat.platform_chat_id, False, exc.reason
+                )
+            except Exception as exc:  # a notice is best effort; never stop the worker
+                log.info("notice to chat %s not sent: %s", chat.id, exc)
+
+    async def _send_digests(self) -> None:
+        for chat in await self.store.digest_chats():
+            if chat.platform != self.platform:
+                continue
+            last = await self.store.get_value(f"digest.last.{chat.id}")
+            day = digest_due(chat.settings, last)
+            if day is None or quiet_until(chat.settings) is not None:
+                continue
+            await self.send_digest(chat)
+            await self.store.set_value(f"digest.last.{chat.id}", day)
+
+    async def send_digest(self, chat: Chat) -> int:
+        """Send the chat's held pieces as one message; return how many it carried."""
+        piece_ids = await self.store.digest_pieces(chat.id)
+        if not piece_ids:
+            return 0
+        reply = await digest_reply(self.store, piece_ids, chat.settings.length)
+        try:
+            message_id = await self.sender.send_post(chat, reply)
+        except ChatGone as exc:
+            await self.store.set_chat_active(self.platform, chat.platform_chat_id, False,
+                                             exc.reason)
+            return 0
+        except Exception as exc:
+            log.info("digest for chat %s not sent (will retry): %s", chat.id, exc)
+            return 0
+        await self.store.mark_digest_sent(chat.id, piece_ids, message_id)
+        return len(piece_ids)
+
+
+async def digest_reply(store: AsyncStore, piece_ids: list[int], length: str) -> Reply:
+    """One message listing the pieces: title, byline, short summary, link."""
+    blocks = [f"Your digest: {len(piece_ids)} piece{'s' if len(piece_ids) != 1 else ''}"]
+    for piece_id in piece_ids:
+        piece = await store.get_piece(piece_id)
+        if piece is None:
+            continue
+        block = [f"• {piece.title}"]
+        if byline(piece):
+            block.append(f"  {byline(piece)}")
+        summary = summary_for(piece, "short" if length == "short" else "standard")
+        if summary:
+            block.append(f"  {summary}")
+        block.append(f"  {piece.url}")
+        blocks.append("\n".join(block))
+    return Reply(text="\n\n".join(blocks), kind="long")

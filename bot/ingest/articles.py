@@ -1,0 +1,128 @@
+"""From a feed entry (or any URL) to a stored-ready PieceDraft: fetch, extract, summarize.
+
+Extraction and summarizing are CPU-bound: they run on a small thread pool, never on the
+event loop, so commands stay responsive while a batch of articles is processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html as html_lib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from bot.pipeline.document import extract_document
+from bot.pipeline.extract import ExtractionError
+from bot.pipeline.llm import LLMSummarizer
+from bot.pipeline.summarize import summarize
+from bot.sources.feeds import FeedEntry
+from bot.sources.fingerprint import fingerprint
+from bot.sources.http import Fetcher
+from bot.sources.urls import canonical_from_html, canonicalize_url
+from bot.types import ExtractedPiece, PieceDraft, Source, Summary
+
+log = logging.getLogger(__name__)
+
+
+class ArticleBuilder:
+    """Builds pieces; one per process, sharing the fetcher and the worker threads."""
+
+    def __init__(
+        self, fetcher: Fetcher, *, llm: LLMSummarizer | None = None, workers: int = 2
+    ) -> None:
+        self.fetcher = fetcher
+        self.llm = llm
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_pool(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    async def from_entry(self, entry: FeedEntry, source: Source, *, guard: bool) -> PieceDraft:
+        """Use the feed's content when it is the full text, else fetch the article page."""
+        page_url = entry.url
+        canonical = None
+        if entry.content_is_full and entry.content_html:
+            document = _wrap_html(entry.title, entry.content_html).encode("utf-8")
+            content_type = "text/html"
+        elif page_url:
+            result = await self.fetcher.fetch(page_url, guard=guard, expect="html")
+            document, content_type = result.content, result.content_type
+            page_url = result.url
+            canonical = await self._in_pool(canonical_from_html, document, result.url)
+        elif entry.content_html or entry.summary:
+            document = _wrap_html(entry.title, entry.content_html or entry.summary).encode()
+            content_type = "text/html"
+        else:
+            raise ExtractionError("The entry has neither a link nor any content.")
+        piece = await self._in_pool(
+            extract_document, document, url=page_url, content_type=content_type
+        )
+        piece = _fill_from_entry(piece, entry, source)
+        url = canonicalize_url(canonical or page_url or entry.guid or "")
+        links = [canonicalize_url(u) for u in (entry.url, page_url) if u]
+        draft = await self.finish(piece, url=url, links=links)
+        draft.source_id = source.id
+        draft.guid = entry.guid
+        return draft
+
+    async def from_url(self, url: str, *, guard: bool) -> ExtractedPiece:
+        result = await self.fetcher.fetch(url, guard=guard, expect="html")
+        piece = await self._in_pool(
+            extract_document, result.content, url=result.url, content_type=result.content_type
+        )
+        if not piece.url:
+            piece = replace(piece, url=result.url)
+        return piece
+
+    async def summarize(self, piece: ExtractedPiece, length: str = "standard") -> Summary:
+        if self.llm is not None:
+            return await self.llm.summarize(piece, length)
+        return await self._in_pool(summarize, piece, length)
+
+    async def finish(self, piece: ExtractedPiece, *, url: str, links: list[str]) -> PieceDraft:
+        """Summaries in three lengths and a fingerprint."""
+        standard = await self.summarize(piece, "standard")
+        short = await self._in_pool(summarize, piece, "short")
+        long = await self._in_pool(summarize, piece, "long")
+        return PieceDraft(
+            url=url,
+            piece=piece,
+            fingerprint=await self._in_pool(fingerprint, piece.text) if piece.text else None,
+            links=[link for link in links if link and link != url],
+            summary=standard,
+            summary_short=short.text,
+            summary_long=long.text,
+        )
+
+    async def summarize_url(
+        self, url: str, length: str = "standard", *, guard: bool = True
+    ) -> tuple[ExtractedPiece, Summary]:
+        """For /summary and `commentary-bot summarize URL`."""
+        piece = await self.from_url(url, guard=guard)
+        return piece, await self.summarize(piece, length)
+
+
+def _wrap_html(title: str | None, body: str) -> str:
+    heading = f"<h1>{html_lib.escape(title)}</h1>" if title else ""
+    return f"<html><body><article>{heading}{body}</article></body></html>"
+
+
+def _fill_from_entry(piece: ExtractedPiece, entry: FeedEntry, source: Source) -> ExtractedPiece:
+    """The feed often knows what a page hides (date, authors): fill gaps, never overwrite."""
+    changes: dict = {}
+    if entry.title and (not piece.title or piece.title == piece.url):
+        changes["title"] = entry.title
+    if not piece.authors and entry.authors:
+        changes["authors"] = list(entry.authors)
+    if piece.published is None and entry.published is not None:
+        changes["published"] = entry.published
+    if not piece.outlet:
+        changes["outlet"] = source.title or source.name
+    if not piece.url and entry.url:
+        changes["url"] = entry.url
+    return replace(piece, **changes) if changes else piece

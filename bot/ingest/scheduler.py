@@ -1,0 +1,265 @@
+"""APScheduler 3 jobs, one per active source, managed live; also the SourceControl commands use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.ingest.poller import Poller
+from bot.services import AddSourceReport, PollReport
+from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
+from bot.sources.http import FetchError
+from bot.sources.pages import find_feed_links
+from bot.sources.ssrf import UnsafeURLError, check_url
+from bot.types import Source
+from storage import SourceExists
+
+if TYPE_CHECKING:
+    from storage import AsyncStore
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 24 * 3600
+MIN_INTERVAL = 10
+
+
+class SourceError(ValueError):
+    """A source cannot be added or changed; the message says why in one line."""
+
+
+def backoff_seconds(interval: int, failures: int) -> float:
+    return float(min(interval * (2 ** max(failures - 1, 0)), MAX_BACKOFF))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w]+", "-", text.casefold()).strip("-")[:40] or "source"
+
+
+class SourceScheduler:
+    """Implements ``bot.services.SourceControl`` over the store, the poller and APScheduler."""
+
+    def __init__(self, store: AsyncStore, poller: Poller, *, jitter: bool = True) -> None:
+        self.store = store
+        self.poller = poller
+        self.jitter = jitter
+        self.scheduler: AsyncIOScheduler | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.start()
+        for source in await self.store.list_sources(active_only=True):
+            self._schedule(source, first_in=0 if not source.first_poll_done else None)
+
+    def shutdown(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.scheduler = None
+
+    def _job_id(self, source_id: int) -> str:
+        return f"source:{source_id}"
+
+    def _schedule(self, source: Source, *, first_in: float | None = None) -> None:
+        if self.scheduler is None or source.paused:
+            return
+        interval = max(source.interval_seconds, MIN_INTERVAL)
+        next_run = datetime.now(UTC) + timedelta(
+            seconds=first_in if first_in is not None else interval
+        )
+        self.scheduler.add_job(
+            self._run_job,
+            "interval",
+            seconds=interval,
+            jitter=min(interval * 0.1, 60) if self.jitter else None,
+            id=self._job_id(source.id),
+            args=[source.id],
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+            next_run_time=next_run,
+            misfire_grace_time=interval,
+        )
+
+    def _unschedule(self, source_id: int) -> None:
+        if self.scheduler is None:
+            return
+        try:
+            self.scheduler.remove_job(self._job_id(source_id))
+        except JobLookupError:
+            pass
+
+    def next_run(self, source_id: int) -> datetime | None:
+        if self.scheduler is None:
+            return None
+        job = self.scheduler.get_job(self._job_id(source_id))
+        return job.next_run_time if job else None
+
+    async def _run_job(self, source_id: int) -> None:
+        source = await self.store.get_source_by_id(source_id)
+        if source is None or source.paused:
+            self._unschedule(source_id)
+            return
+        try:
+            outcome = await self.poller.poll(source)
+        except Exception:  # a bug in one source's round must not stop the others
+            log.exception("polling %s failed unexpectedly", source.name)
+            return
+        if outcome.paused:
+            self._unschedule(source_id)
+            return
+        job = self.scheduler.get_job(self._job_id(source_id)) if self.scheduler else None
+        if job is None:
+            return
+        if outcome.report.status == "error":
+            fresh = await self.store.get_source_by_id(source_id)
+            delay = backoff_seconds(source.interval_seconds, fresh.consecutive_failures if fresh
+                                    else 1)
+            if outcome.retry_after:
+                delay = max(delay, outcome.retry_after)
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+        elif outcome.retry_after:
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=outcome.retry_after))
+        await self.store.update_source(source_id, next_run_at=job.next_run_time)
+
+    # --- SourceControl -----------------------------------------------------------------------
+    async def add(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        interval: int | None = None,
+        kind: str | None = None,
+        selector: str | None = None,
+        trusted: bool = True,
+        added_by: str | None = None,
+    ) -> AddSourceReport:
+        """Add a source, detect its kind (preferring a page's feed), and poll it once now."""
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") and not (trusted and parts.scheme == "file"):
+            raise SourceError("Only http:// and https:// addresses can be followed.")
+        if not trusted and not self.poller.allow_private:
+            try:
+                await check_url(url)
+            except UnsafeURLError as exc:
+                raise SourceError(str(exc)) from None
+        if interval is not None and interval < MIN_INTERVAL:
+            raise SourceError(f"The shortest interval is {MIN_INTERVAL}s.")
+        title = None
+        entries = 0
+        error = None
+        try:
+            kind, url, title, entries = await self._detect(url, kind, guard=not trusted and
+                                                           not self.poller.allow_private)
+        except (FetchError, FeedError) as exc:
+            error = str(exc)
+            kind = kind or "feed"
+        name = (name or "").strip() or _slug(title or parts.hostname or "source")
+        if await self.store.get_source(name) is not None and not name[-1].isdigit():
+            name = f"{name}-{(await self._count()) + 1}"
+        by = added_by or ("cli" if trusted else None)
+        try:
+            source = await self.store.add_source(
+                name, url, kind=kind, interval_seconds=interval or 1800, selector=selector,
+                trusted=trusted, added_by=by,
+            )
+        except SourceExists as exc:
+            raise SourceError(str(exc)) from None
+        if error is None:
+            outcome = await self.poller.poll(source)
+            entries = outcome.report.entries or entries
+            error = outcome.report.error if outcome.report.status != "ok" else None
+        source = await self.store.get_source_by_id(source.id)
+        self._schedule(source)
+        return AddSourceReport(source, kind, title, entries, error)
+
+    async def _count(self) -> int:
+        return len(await self.store.list_sources())
+
+    async def _detect(
+        self, url: str, kind: str | None, *, guard: bool
+    ) -> tuple[str, str, str | None, int]:
+        """(kind, url, title, entries): a page that links a feed becomes that feed."""
+        result = await self.poller.fetcher.fetch(url, guard=guard, expect="any")
+        if kind == "page":
+            return "page", result.url if result.permanent_redirect else url, None, 0
+        try:
+            parsed = parse_feed(result.content, url=result.url, content_type=result.content_type)
+            return "feed", result.permanent_redirect or url, parsed.title, len(parsed.entries)
+        except NotAFeedError:
+            feeds = find_feed_links(result.content, result.url)
+            if feeds:
+                feed_url = feeds[0]
+                feed = await self.poller.fetcher.fetch(feed_url, guard=guard, expect="feed")
+                parsed = parse_feed(feed.content, url=feed.url, content_type=feed.content_type)
+                return "feed", feed_url, parsed.title, len(parsed.entries)
+            if kind == "feed":
+                raise
+            return "page", url, None, 0
+
+    async def remove(self, name: str) -> bool:
+        source = await self.store.get_source(name)
+        if source is None:
+            return False
+        self._unschedule(source.id)
+        return await self.store.remove_source(source.name)
+
+    async def pause(self, name: str) -> Source | None:
+        source = await self.store.get_source(name)
+        if source is None:
+            return None
+        self._unschedule(source.id)
+        return await self.store.update_source(source.id, paused=True, paused_reason="paused by an owner")
+
+    async def resume(self, name: str) -> Source | None:
+        source = await self.store.get_source(name)
+        if source is None:
+            return None
+        source = await self.store.update_source(
+            source.id, paused=False, paused_reason=None, consecutive_failures=0
+        )
+        self._schedule(source, first_in=0)
+        return source
+
+    async def set_interval(self, name: str, seconds: int) -> Source | None:
+        if seconds < MIN_INTERVAL:
+            raise SourceError(f"The shortest interval is {MIN_INTERVAL}s.")
+        source = await self.store.get_source(name)
+        if source is None:
+            return None
+        source = await self.store.update_source(source.id, interval_seconds=seconds)
+        if self.next_run(source.id) is not None:
+            self._schedule(source)
+        return source
+
+    async def poll_now(
+        self, name: str | None = None, *, progress: Callable[[PollReport], None] | None = None
+    ) -> list[PollReport]:
+        """Poll one source or all active ones now, concurrently (the fetcher bounds it)."""
+        if name:
+            source = await self.store.get_source(name)
+            if source is None:
+                raise SourceError(f"No source named {name!r}. See /sources.")
+            sources = [source]
+        else:
+            sources = await self.store.list_sources(active_only=True)
+
+        async def one(source: Source) -> PollReport:
+            try:
+                report = (await self.poller.poll(source)).report
+            except Exception as exc:  # one source's bug must not lose the others' reports
+                log.exception("polling %s failed unexpectedly", source.name)
+                report = PollReport(source=source.name, status="error", error=repr(exc)[:200])
+            if progress:
+                progress(report)
+            return report
+
+        return list(await asyncio.gather(*(one(s) for s in sources)))

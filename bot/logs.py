@@ -1,0 +1,78 @@
+"""Logging: one format, noisy libraries quiet, and every secret redacted from every record."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+# httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext", "discord", "trafilatura",
+                 "aiohttp.access")
+_TELEGRAM_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+_BOT_URL = re.compile(r"(/bot)[^/\s]+(/)")
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces known secrets (and anything shaped like a bot token) with ``[redacted]``."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        super().__init__()
+        self.secrets = [s for s in (secrets or []) if s and len(s) >= 6]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        text = _TELEGRAM_TOKEN.sub("[redacted]", text)
+        return _BOT_URL.sub(r"\1[redacted]\2", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+_installed: RedactingFilter | None = None
+
+
+def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> RedactingFilter:
+    """Log to stderr (stdout belongs to the terminal chat and JSON output)."""
+    global _installed
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(getattr(h, "_commentary", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._commentary = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    install_redaction(secrets)
+    return _installed  # type: ignore[return-value]
+
+
+def install_redaction(secrets: list[str] | None) -> RedactingFilter:
+    """Attach the redacting filter to every handler of the root logger (and new ones' records)."""
+    global _installed
+    if _installed is None:
+        _installed = RedactingFilter(secrets)
+        # A filter on the record factory path: handlers added later (pytest's caplog) see
+        # redacted records too, because the record itself is rewritten at creation.
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args, **kwargs):  # type: ignore[no-untyped-def]
+            record = previous(*args, **kwargs)
+            _installed.filter(record)  # type: ignore[union-attr]
+            return record
+
+        logging.setLogRecordFactory(factory)
+    else:
+        _installed.secrets = sorted(set(_installed.secrets) | set(secrets or []), key=len,
+                                    reverse=True)
+    return _installed

@@ -1,0 +1,485 @@
+"""HTML page -> ExtractedPiece: trafilatura for the article body, then the opinion cleanup.
+
+One parse of the page serves both steps: a read-only pass over the tree collects the metadata
+(title, dek, authors, dates, outlet, language, canonical URL) and the parts that opinion pages
+mark up (pull quotes, author bio, disclaimer); trafilatura then extracts the body from the same
+tree, and :mod:`bot.pipeline.cleanup` works on trafilatura's paragraphs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
+from trafilatura.utils import load_html
+
+from bot.types import ExtractedPiece
+
+from .cleanup import (
+    byline_authors,
+    clean_paragraphs,
+    dedupe_names,
+    is_disclaimer,
+    is_person_name,
+    looks_like_bio,
+    norm,
+    parse_date,
+    split_authors,
+    tidy,
+    word_count,
+)
+from .hyphenation import HyphenRepairer
+from .sentences import detect_language
+
+log = logging.getLogger(__name__)
+
+MAX_HTML_BYTES = 15 * 1024 * 1024
+MIN_ARTICLE_WORDS = 20  # below this a page holds a stub or an error, not an article
+
+
+class ExtractionError(Exception):
+    """The input holds no article we can extract; the message is a short user-facing sentence."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What the page says about itself
+
+
+@dataclass
+class PageFacts:
+    title: str | None = None
+    h1: str | None = None
+    html_title: str | None = None
+    description: str | None = None
+    dek: str | None = None
+    dek_strong: bool = False  # marked up as a standfirst/dek, not merely "intro"/"summary"
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    outlet: str | None = None
+    language: str | None = None
+    canonical: str | None = None
+    pull_quotes: list[str] = field(default_factory=list)
+    bio: str | None = None
+    disclaimer: str | None = None
+
+
+_CLASS_PULL = re.compile(r"pull-?_?quote|pullquote|quote-?pull|blockquote--pull|highlight-?quote")
+_CLASS_BIO = re.compile(
+    r"(?:author|writer|contributor|columnist)[-_]?(?:bio|info|description|about|details|footer)"
+    r"|(?:^|[\s_-])bio(?:$|[\s_-])|about[-_]?the[-_]?author|biography"
+)
+_CLASS_DISCLAIMER = re.compile(r"disclaimer")
+_CLASS_DEK_STRONG = re.compile(
+    r"standfirst|(?:^|[\s_-])dek(?:$|[\s_-])|strapline|sub-?title|sub-?head(?:line|ing)?|deck"
+)
+_CLASS_DEK_WEAK = re.compile(r"(?:article|story|post)[-_]?(?:summary|excerpt|intro|lede)|lead-?in")
+_CLASS_BYLINE = re.compile(r"byline|author[-_]?name|(?:^|[\s_-])author(?:$|[\s_-])|contributor")
+_CLASS_DATE = re.compile(r"publish|posted|(?:^|[\s_-])date(?:$|[\s_-])|timestamp|dateline")
+_CLASS_ANY = re.compile(
+    r"(?i)quote|bio|author|disclaim|standfirst|dek|strap|title|sub|deck|summary|excerpt|intro|"
+    r"lede|lead|byline|contributor|writer|columnist|publish|posted|date|timestamp"
+)
+_HINTS = ("isclaimer", "xpressed", "ecessarily", "تعبر", "يعبر", "engagent")
+_DISCLAIMER_HINT = re.compile("|".join(_HINTS))
+_DISCLAIMER_HINT_BYTES = re.compile("|".join(_HINTS).encode())
+_DISCLAIMER_TEXT = etree.XPath(
+    "//body//text()[" + " or ".join(f"contains(., '{h}')" for h in _HINTS) + "]"
+)
+_LATIN = re.compile(r"[A-Za-z]")
+_DATE_META = {
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "dcterms.issued",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article.published",
+    "og:article:published_time",
+}
+_AUTHOR_META = {"author", "article:author", "dc.creator", "sailthru.author", "parsely-author"}
+_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Opinion|Review|Blog", re.IGNORECASE)
+
+
+def _text(el: lxml_html.HtmlElement, skip: tuple[str, ...] = ()) -> str:
+    parts: list[str] = []
+
+    def walk(node: lxml_html.HtmlElement) -> None:
+        if not isinstance(node.tag, str):
+            if node.tail:
+                parts.append(node.tail)
+            return
+        if node.tag in skip or node.tag in ("script", "style", "noscript"):
+            if node is not el and node.tail:
+                parts.append(node.tail)
+            return
+        if node.tag in ("p", "br", "div", "li") and parts:
+            parts.append("\n")
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node is not el and node.tail:
+            parts.append(node.tail)
+
+    walk(el)
+    return "\n".join(tidy(line) for line in "".join(parts).split("\n") if tidy(line))
+
+
+def _classes(el: lxml_html.HtmlElement) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}".casefold()
+
+
+def _json_ld(tree: lxml_html.HtmlElement) -> Iterator[dict]:
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+                kind = item.get("@type")
+                kinds = kind if isinstance(kind, list) else [kind]
+                if any(isinstance(k, str) and _ARTICLE_TYPES.search(k) for k in kinds):
+                    yield item
+
+
+def _ld_names(value: object) -> list[str]:
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            item = item.get("name")
+        if isinstance(item, str):
+            out.extend(split_authors(item) or ([item] if is_person_name(item) else []))
+    return out
+
+
+def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> PageFacts:
+    """Collect metadata and marked-up opinion parts without changing the tree."""
+    facts = PageFacts()
+    meta: dict[str, list[str]] = {}
+    for el in tree.iterfind(".//meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").casefold()
+        content = el.get("content")
+        if key and content and content.strip():
+            meta.setdefault(key, []).append(tidy(content))
+        if (el.get("http-equiv") or "").casefold() == "content-language" and content:
+            meta.setdefault("content-language", []).append(content)
+
+    ld_authors: list[str] = []
+    ld_published = None
+    for item in _json_ld(tree):
+        ld_authors += _ld_names(item.get("author"))
+        ld_published = ld_published or (
+            item.get("datePublished") if isinstance(item.get("datePublished"), str) else None
+        )
+        if not facts.title and isinstance(item.get("headline"), str):
+            facts.title = tidy(item["headline"])
+        publisher = item.get("publisher")
+        if (
+            not facts.outlet
+            and isinstance(publisher, dict)
+            and isinstance(publisher.get("name"), str)
+        ):
+            facts.outlet = tidy(publisher["name"])
+        if not facts.language and isinstance(item.get("inLanguage"), str):
+            facts.language = item["inLanguage"]
+
+    facts.title = (meta.get("og:title") or meta.get("twitter:title") or [facts.title])[0]
+    facts.outlet = (meta.get("og:site_name") or meta.get("application-name") or [facts.outlet])[0]
+    facts.description = (
+        meta.get("og:description") or meta.get("description") or meta.get("twitter:description")
+    )
+    facts.description = facts.description[0] if facts.description else None
+    title_el = tree.find(".//title")
+    if title_el is not None and title_el.text:
+        facts.html_title = tidy(title_el.text)
+
+    lang = tree.get("lang") or tree.get("xml:lang")
+    facts.language = (
+        lang or (meta.get("content-language") or [None])[0] or facts.language
+        or (meta.get("og:locale") or [None])[0]
+    )  # fmt: skip
+
+    for el in tree.iterfind(".//link"):
+        if (el.get("rel") or "").casefold() == "canonical" and el.get("href"):
+            facts.canonical = el.get("href").strip()
+            break
+    if not facts.canonical and meta.get("og:url"):
+        facts.canonical = meta["og:url"][0]
+
+    # Dates: only what the page states in its markup.
+    for key in _DATE_META:
+        for value in meta.get(key, []):
+            facts.published = facts.published or parse_date(value)
+    facts.published = facts.published or parse_date(ld_published)
+
+    byline: list[str] = []
+    meta_authors = [
+        n
+        for key in _AUTHOR_META
+        for value in meta.get(key, [])
+        if not value.startswith("http")
+        for n in split_authors(value)
+    ]
+    pulls: list[str] = []
+    bios: list[str] = []
+    disclaimers: list[str] = []
+    h1 = tree.find(".//h1")
+    if h1 is not None:
+        facts.h1 = tidy(h1.text_content()) or None
+    for el in tree.iter(tag=etree.Element):
+        attrib = el.attrib
+        if not attrib:
+            continue
+        if facts.published is None and (
+            el.tag == "time"
+            and el.get("pubdate") is not None
+            or el.get("itemprop") == "datePublished"
+        ):
+            facts.published = parse_date(
+                el.get("datetime") or el.get("content") or el.text_content()[:80]
+            )
+        if el.get("rel") == "author" or el.get("itemprop") == "author":
+            text = el.text_content()[:200]
+            byline += byline_authors(text) or split_authors(text)
+        cls = f"{attrib.get('class', '')} {attrib.get('id', '')}"
+        if len(cls) < 4 or not _CLASS_ANY.search(cls):
+            continue
+        cls = cls.casefold()
+        tag = el.tag
+        if tag in ("body", "html", "main"):
+            continue
+        if _CLASS_PULL.search(cls):
+            quote = _text(el, skip=("cite", "footer", "figcaption"))
+            if quote and 4 <= word_count(quote) <= 120:
+                pulls.append(quote)
+        elif _CLASS_DISCLAIMER.search(cls):
+            disclaimers.append(tidy(el.text_content())[:1000])
+        elif _CLASS_BIO.search(cls):
+            bio = tidy(_text(el, skip=("h2", "h3", "h4", "img")).replace("\n", " "))
+            if 8 <= word_count(bio) and len(bio) <= 2000:
+                bios.append(bio)
+        elif (
+            facts.dek is None
+            and tag in ("p", "h2", "div", "span", "h3")
+            and (_CLASS_DEK_STRONG.search(cls) or _CLASS_DEK_WEAK.search(cls))
+        ):
+            dek = tidy(el.text_content()[:1000])
+            if 4 <= word_count(dek) <= 80:
+                facts.dek = dek
+                facts.dek_strong = bool(_CLASS_DEK_STRONG.search(cls))
+        elif _CLASS_BYLINE.search(cls) and tag not in ("article", "section"):
+            text = el.text_content()
+            if len(text) <= 200:
+                names = byline_authors(text)
+                if not names and not _LATIN.search(text) and word_count(text) <= 6:
+                    names = split_authors(text)  # Arabic and other non-Latin bylines
+                byline += names
+        if facts.published is None and _CLASS_DATE.search(cls):
+            stamp = el.get("datetime") or el.get("content") or el.text_content()[:100]
+            if stamp and len(stamp.strip()) <= 80:
+                facts.published = parse_date(stamp)
+    if facts.published is None:
+        for el in tree.iterfind(".//article//time[@datetime]"):
+            facts.published = parse_date(el.get("datetime"))
+            if facts.published:
+                break
+
+    facts.authors = dedupe_names(ld_authors or byline or meta_authors)
+    facts.pull_quotes = pulls
+    bios = [b for b in bios if looks_like_bio(b, facts.authors) or word_count(b) >= 15]
+    facts.bio = max(bios, key=len) if bios else None
+    facts.disclaimer = next((d for d in disclaimers if is_disclaimer(d)), None) or next(
+        (d for d in disclaimers if d), None
+    )
+    if facts.disclaimer is None and may_have_disclaimer:
+        # Unmarked disclaimer: a short element carrying the formula.
+        for node in _DISCLAIMER_TEXT(tree):
+            el = node.getparent()
+            while el is not None and el.tag in ("b", "strong", "em", "i", "a", "span", "small"):
+                if len(el.text_content()) > 400 or el.getparent() is None:
+                    break
+                el = el.getparent()
+            text = tidy(el.text_content()) if el is not None else ""
+            if len(text) <= 600 and is_disclaimer(text):
+                facts.disclaimer = text
+                break
+    return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembly
+
+
+def _strip_outlet(title: str, outlet: str | None) -> str:
+    for sep in (" | ", " - ", " – ", " — ", " :: "):
+        if sep in title:
+            head, _, tail = title.rpartition(sep)
+            if head and (not outlet or norm(tail) == norm(outlet) or len(tail.split()) <= 4):
+                return head.strip()
+    return title
+
+
+def _outlet_from_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def _language(code: str | None, text: str) -> str | None:
+    if code:
+        code = code.replace("_", "-").split("-")[0].strip().casefold()
+        if re.fullmatch(r"[a-z]{2,3}", code):
+            return code
+    return detect_language(text)
+
+
+def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
+    try:
+        doc = trafilatura.bare_extraction(
+            tree, url=url, include_comments=False, with_metadata=False
+        )
+    except Exception as exc:  # noqa: BLE001 - a library bug on a hostile page is "no article"
+        log.warning("trafilatura failed on %s: %s", url, type(exc).__name__)
+        return ""
+    if doc is None:
+        return ""
+    return doc.text or ""
+
+
+def parse_html(html: str | bytes) -> lxml_html.HtmlElement:
+    """Parse a page as trafilatura does (bytes: declared charset, then detection)."""
+    if not html or (isinstance(html, str) and not html.strip()):
+        raise ExtractionError("The page is empty.")
+    if len(html) > MAX_HTML_BYTES:
+        raise ExtractionError("The page is too large to extract.")
+    try:
+        tree = load_html(html)
+    except Exception:  # noqa: BLE001 - lxml raises several types on broken input
+        tree = None
+    if tree is None or not isinstance(tree, lxml_html.HtmlElement):
+        raise ExtractionError("The page could not be read as HTML.")
+    return tree
+
+
+def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
+    """Extract the article of an HTML page and clean it as an opinion piece.
+
+    Raises :class:`ExtractionError` for an empty page or a page with no article.
+    """
+    tree = parse_html(html)
+    raw = html[:MAX_HTML_BYTES]
+    if isinstance(raw, bytes):
+        may_have_disclaimer = bool(_DISCLAIMER_HINT_BYTES.search(raw))
+    else:
+        may_have_disclaimer = bool(_DISCLAIMER_HINT.search(raw))
+    facts = read_page(tree, may_have_disclaimer)
+    body = _trafilatura_text(tree, url)  # trafilatura copies the tree: facts stay valid
+    if not body.strip():
+        raise ExtractionError("No article text was found on the page.")
+
+    page_url = url
+    if facts.canonical:
+        candidate = urljoin(url or "", facts.canonical)
+        if urlsplit(candidate).scheme in ("http", "https"):
+            page_url = candidate
+    outlet = facts.outlet or _outlet_from_url(page_url)
+    title = (
+        facts.title or facts.h1 or (facts.html_title and _strip_outlet(facts.html_title, outlet))
+    )
+    if title and outlet:
+        title = _strip_outlet(title, outlet) if norm(outlet) in norm(title) else title
+    language = _language(facts.language, body)
+
+    paragraphs = body.split("\n")
+    standfirst = facts.dek
+    if standfirst is None and facts.description:
+        desc = facts.description
+        first = norm(paragraphs[0]) if paragraphs else ""
+        truncated = desc.rstrip().endswith(("...", "…"))
+        if not truncated and norm(desc) != norm(title or "") and not first.startswith(norm(desc)):
+            standfirst = desc
+    # A weakly marked "intro" that is really the body's first paragraph stays in the body.
+    if (
+        standfirst
+        and not facts.dek_strong
+        and paragraphs
+        and norm(paragraphs[0]) == norm(standfirst)
+    ):
+        standfirst = None if facts.dek else standfirst
+
+    context = "\n".join(x for x in (title, standfirst, facts.bio, body) if x)
+    fix = HyphenRepairer(context, language)
+    result = clean_paragraphs(
+        [fix(p) for p in paragraphs],
+        authors=facts.authors,
+        title=title,
+        standfirst=fix(standfirst) if standfirst else None,
+        known_pull_quotes=[fix(q) for q in facts.pull_quotes],
+        known_bio=fix(facts.bio) if facts.bio else None,
+        known_disclaimer=facts.disclaimer,
+    )
+    text = result.text
+    if word_count(text) < MIN_ARTICLE_WORDS:
+        raise ExtractionError("No article text was found on the page.")
+    authors = facts.authors or _authors_from_bio(result.author_bio)
+    return ExtractedPiece(
+        title=fix(title) if title else _fallback_title(text),
+        text=text,
+        url=page_url,
+        standfirst=fix(standfirst) if standfirst else None,
+        authors=authors,
+        published=facts.published or result.published,
+        outlet=outlet,
+        language=language,
+        pull_quotes=_merge_quotes(result.pull_quotes, [fix(q) for q in facts.pull_quotes]),
+        author_bio=result.author_bio,
+        disclaimer=result.disclaimer,
+    )
+
+
+def _merge_quotes(found: list[str], marked: list[str]) -> list[str]:
+    """Quotes removed from the text plus marked-up ones trafilatura already left out."""
+    out: list[str] = []
+    for quote in [*found, *(q.strip(" \"'“”‘’«»") for q in marked)]:
+        if quote and norm(quote) not in {norm(q) for q in out}:
+            out.append(quote)
+    return out
+
+
+def _authors_from_bio(bio: str | None) -> list[str]:
+    if not bio:
+        return []
+    subject = re.split(r",|\b(?:is|was|has been|serves as|writes)\b", bio, maxsplit=1)[0].strip()
+    return [subject] if is_person_name(subject) else []
+
+
+def _fallback_title(text: str) -> str:
+    first = text.strip().split("\n", 1)[0]
+    if len(first) <= 120:
+        return first
+    cut = first[:120].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"

@@ -1,0 +1,192 @@
+"""Extractive, opinion-aware summaries: offline, deterministic, sentences from the text as is.
+
+An opinion piece is an argument. Sentences score for what the piece is about (centrality over
+content words, overlap with the title) and for what the writer argues: the thesis up front, the
+prescription or verdict ("should", "must", "will hardly", "the answer is"), and the turn ("but",
+"however"). Background, quotations of others and questions score lower. The picked sentences
+are printed in reading order and never repeat one another (or a pull quote).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from wordfreq import top_n_list
+
+from bot.types import ExtractedPiece, Summary
+
+from .cleanup import ends_like_sentence, norm, word_count
+from .sentences import split_sentences
+
+LIMITS = {  # length -> (max sentences, max characters)
+    "short": (1, 200),
+    "standard": (3, 600),
+    "long": (6, 1200),
+}
+
+_PRESCRIPTION = re.compile(
+    r"\b(?:should(?:n't| not)?|must(?:n't| not)?|ought to|need(?:s)? to|"
+    r"had better|cannot afford|can't afford|it is time|it's time|time has come|"
+    r"the (?:answer|solution|lesson|remedy|way forward|only way|real (?:question|problem|issue))"
+    r"|(?:is|are|was) (?:a |the )?(?:mistake|wrong|right|failure|folly|error)|"
+    r"will (?:hardly|barely|never|not|only|remain)|won't|would be (?:wise|better|a mistake)|"
+    r"otherwise|unless|instead of|in short|ultimately|in the end|the bottom line|"
+    r"we (?:need|must|should|cannot|can't)|let us|let's|"
+    r"doit|doivent|faut|debe|deben|hay que|muss|müssen|sollte|يجب|ينبغي|لا بد)\b",
+    re.IGNORECASE,
+)
+_TURN = re.compile(
+    r"^(?:but|however|yet|still|instead|nevertheless|nonetheless|rather|even so|and yet|"
+    r"on the other hand|in fact|the truth is|the problem is|moreover|لكن|غير أن|mais|pero|aber)\b",
+    re.IGNORECASE,
+)
+_ANAPHORA = re.compile(
+    r"^(?:this|that|these|those|it|they|he|she|such|there|here|also|and|so|then)\b", re.IGNORECASE
+)
+_REPORTED = re.compile(
+    r"\b(?:said|says|told|according to|added|stated|announced|reported|quoted)\b", re.IGNORECASE
+)
+_QUOTE_MARKS = re.compile(r"[\"“”«»]")
+_TOKEN = re.compile(r"[^\W\d_]{3,}")
+
+
+@lru_cache(maxsize=16)
+def _stopwords(language: str) -> frozenset[str]:
+    try:
+        return frozenset(top_n_list(language, 150))
+    except (LookupError, ValueError):
+        return frozenset(top_n_list("en", 150))
+
+
+@dataclass
+class _Sentence:
+    text: str
+    order: int
+    paragraph: int
+    words: Counter[str]
+    score: float = 0.0
+
+
+def _terms(text: str, stop: frozenset[str]) -> Counter[str]:
+    return Counter(t for t in (w.casefold() for w in _TOKEN.findall(text)) if t not in stop)
+
+
+def _cosine(a: Counter[str], b: Counter[str]) -> float:
+    if not a or not b:
+        return 0.0
+    dot = sum(v * b.get(k, 0) for k, v in a.items())
+    return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+
+def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
+    """The body's sentences in reading order, headings and fragments left out."""
+    language = (piece.language or "en").split("-")[0]
+    stop = _stopwords(language)
+    paragraphs = [p for p in re.split(r"\n\s*\n|\n", piece.text) if p.strip()]
+    out: list[_Sentence] = []
+    seen: set[str] = set()
+    para_index = 0
+    for para in paragraphs:
+        if not ends_like_sentence(para) and word_count(para) < 12:
+            continue  # a subheading
+        for sentence in split_sentences(para, language):
+            key = norm(sentence)
+            if not key or key in seen or word_count(sentence) < 5:
+                continue
+            seen.add(key)  # a sentence repeated (a pull quote left in the body) is used once
+            out.append(_Sentence(sentence, len(out), para_index, _terms(sentence, stop)))
+        para_index += 1
+    return out
+
+
+def _score(sentences: list[_Sentence], piece: ExtractedPiece) -> None:
+    if not sentences:
+        return
+    language = (piece.language or "en").split("-")[0]
+    stop = _stopwords(language)
+    doc = Counter()
+    for s in sentences:
+        doc.update(set(s.words))  # document frequency of each term across sentences
+    n_para = max(s.paragraph for s in sentences) + 1
+    title = _terms(piece.title or "", stop)
+    quotes = [norm(q) for q in piece.pull_quotes if norm(q)]
+    reported = sum(bool(_REPORTED.search(s.text)) for s in sentences) / len(sentences)
+    opinion = sum(bool(_PRESCRIPTION.search(s.text)) for s in sentences) / len(sentences)
+    news_like = reported > 0.25 and reported > 2 * opinion
+    for s in sentences:
+        terms = [t for t in s.words if doc[t] > 1]
+        centrality = sum(math.log1p(doc[t]) for t in terms) / (1 + math.sqrt(len(s.words) + 1))
+        score = centrality
+        score += 1.5 * _cosine(s.words, title)
+        rel = s.paragraph / max(1, n_para - 1)
+        if news_like:  # reported news: the lead carries the story
+            score += 1.5 if s.order == 0 else 0.8 if s.order == 1 else 0.0
+            score += 1.0 * (1 - rel) ** 2 + (1.0 if s.paragraph == 0 else 0.0)
+        else:
+            if s.paragraph == 0:
+                score += 0.8  # the thesis usually comes first
+            if rel >= 0.75:
+                score += 0.6  # the verdict usually comes last
+            if _PRESCRIPTION.search(s.text):
+                score += 1.2 + (0.4 if rel >= 0.5 else 0.0)
+            if _TURN.search(s.text):
+                score += 0.5
+        key = norm(s.text)
+        if any(q in key for q in quotes):
+            score += 0.8  # the editors flagged it as the line that matters
+        if _ANAPHORA.search(s.text):
+            score -= 0.4
+        if _QUOTE_MARKS.search(s.text) and _REPORTED.search(s.text):
+            score -= 0.6  # someone else's words
+        if s.text.rstrip().endswith(("?", "؟")):
+            score -= 0.6
+        words = word_count(s.text)
+        if words > 50:
+            score -= 0.02 * (words - 50)
+        elif words < 10:
+            score -= 0.4
+        s.score = score
+
+
+def _fit(sentence: str, limit: int) -> str:
+    """Cut an overlong sentence at a clause boundary (short summaries only)."""
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    for mark in ("; ", ", ", " – ", " — ", " "):
+        at = cut.rfind(mark)
+        if at > limit // 2:
+            return cut[:at].rstrip(",;:–— ") + "…"
+    return cut.rstrip() + "…"
+
+
+def summarize(piece: ExtractedPiece, length: str = "standard") -> Summary:
+    """Extractive summary of ``piece``: short (1 sentence), standard (≤3), long (≤6)."""
+    if length not in LIMITS:
+        raise ValueError(f"unknown summary length {length!r}: use short, standard or long")
+    max_sentences, max_chars = LIMITS[length]
+    sentences = candidate_sentences(piece)
+    _score(sentences, piece)
+    ranked = sorted(sentences, key=lambda s: (-s.score, s.order))
+    chosen: list[_Sentence] = []
+    used = 0
+    for s in ranked:
+        if len(chosen) >= max_sentences:
+            break
+        extra = len(s.text) + (1 if chosen else 0)
+        if used + extra > max_chars:
+            continue
+        if any(_cosine(s.words, c.words) > 0.5 for c in chosen):
+            continue
+        chosen.append(s)
+        used += extra
+    chosen.sort(key=lambda s: s.order)
+    texts = [s.text for s in chosen]
+    if not texts:
+        fallback = ranked[0].text if ranked else piece.text.strip().split("\n")[0].strip()
+        texts = [_fit(fallback, max_chars)] if fallback else []
+    return Summary(text=" ".join(texts), method="extractive", sentences=texts, length=length)

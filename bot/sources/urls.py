@@ -1,0 +1,113 @@
+"""URL canonicalization, so one article reached by different links is stored once."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from lxml import html as lxml_html
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ocid",
+        "cmpid",
+        "ncid",
+        "smid",  # nytimes share id
+    }
+)
+
+
+def _is_tracking(key: str) -> bool:
+    k = key.lower()
+    return k.startswith("utm_") or k in _TRACKING_PARAMS
+
+
+def canonicalize_url(url: str) -> str:
+    """Normalize a URL: lower-case scheme/host, no default port, fragment or tracking params."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if not scheme or not host:
+        return url.split("#", 1)[0]
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    netloc = host
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{userinfo}@{host}"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    pairs = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    # Sorted by key only: the order of repeated keys can matter, so it is kept.
+    pairs.sort(key=lambda kv: kv[0])
+    query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;")
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
+    if isinstance(html, str):
+        html = html.encode("utf-8")  # lxml refuses str with an encoding declaration
+    if not html.strip():
+        return None
+    try:
+        return lxml_html.document_fromstring(html)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None
+
+
+def document_base(doc, base_url: str) -> str:  # type: ignore[no-untyped-def]
+    """The base for relative links: ``<base href>`` if present, else ``base_url``."""
+    for href in doc.xpath("//base/@href"):
+        href = href.strip()
+        if href:
+            return urljoin(base_url, href)
+    return base_url
+
+
+def _http(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in ("http", "https")
+
+
+def canonical_from_html(html: str | bytes, base_url: str) -> str | None:
+    """The page's own idea of its URL: ``<link rel=canonical>``, else ``og:url``; absolute."""
+    doc = _parse(html)
+    if doc is None:
+        return None
+    base = document_base(doc, base_url)
+    candidates = doc.xpath(
+        "//link[contains(concat(' ', normalize-space(translate(@rel,"
+        " 'CANONIAL', 'canonial')), ' '), ' canonical ')]/@href"
+    ) + doc.xpath("//meta[@property='og:url' or @name='og:url']/@content")
+    base_path = urlsplit(base_url).path or "/"
+    for href in candidates:
+        href = href.strip()
+        if not href:
+            continue
+        absolute = urljoin(base, href)
+        if not _http(absolute):
+            continue
+        # Misconfigured templates point every article's canonical at the home page.
+        if (urlsplit(absolute).path or "/") == "/" and base_path != "/":
+            continue
+        return absolute
+    return None

@@ -1,0 +1,183 @@
+"""A chat's own settings (/settings) and its held digest on demand (/digest)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import zoneinfo
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.types import Chat, ChatSettings
+from handlers.common import current_chat, post_for
+from handlers.lookup import clip
+from handlers.registry import Option, command
+from handlers.router import UsageError
+from handlers.types import Reply, Request, Response
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DIGEST_BATCH = 10  # pieces per /digest, so one command never floods a chat
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_LANGUAGE = re.compile(r"[a-z]{2}")
+LENGTHS = ("short", "standard", "long")
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    """Known IANA zone names by their case-folded form ("europe/berlin" works too)."""
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+def parse_zone(text: str) -> str:
+    name = _zones().get(text.casefold())
+    if name is None:
+        raise UsageError(f"{clip(text, 40)!r} is not a time zone; write e.g. Europe/Berlin or UTC.")
+    return name
+
+
+def parse_time(text: str) -> str:
+    match = _TIME.fullmatch(text)
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise UsageError(f"{clip(text, 20)!r} is not a time; write HH:MM, e.g. 08:00.")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def describe_settings(chat: Chat) -> str:
+    s = chat.settings
+    mode = "instant (each piece as it arrives)"
+    if s.mode == "digest":
+        mode = f"digest, daily at {s.digest_time}"
+    quiet = f"{s.quiet_start}-{s.quiet_end}" if s.quiet_start and s.quiet_end else "off"
+    return "\n".join([
+        "This chat's settings:",
+        f"• mode: {mode}",
+        f"• time zone: {s.timezone}",
+        f"• length: {s.length} summaries",
+        f"• quiet hours: {quiet}" + (" (posts wait until they end)" if quiet != "off" else ""),
+        f"• language: {s.language or 'any'}",
+        f"• link previews: {'on' if s.link_previews else 'off'}",
+    ])
+
+
+def _one_of(values: list[str], allowed: tuple[str, ...], what: str) -> str:
+    if len(values) != 1 or values[0].casefold() not in allowed:
+        raise UsageError(f"{what} is one of: {', '.join(allowed)}.")
+    return values[0].casefold()
+
+
+def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSettings, str]:
+    """The new settings and a one-line confirmation; UsageError on anything unclear."""
+    if key == "mode":
+        if not values or values[0].casefold() not in ("instant", "digest"):
+            raise UsageError("Mode is instant or digest [HH:MM] [Time/Zone].")
+        mode, rest = values[0].casefold(), values[1:]
+        if mode == "instant":
+            if rest:
+                raise UsageError("Instant mode takes no time.")
+            return replace(settings, mode="instant"), "Pieces now come here as they arrive."
+        if len(rest) > 2:
+            raise UsageError("Digest takes at most a time and a time zone.")
+        digest_time, zone = settings.digest_time, settings.timezone
+        for token in rest:
+            if _TIME.fullmatch(token) or token[:1].isdigit():
+                digest_time = parse_time(token)
+            else:
+                zone = parse_zone(token)
+        new = replace(settings, mode="digest", digest_time=digest_time, timezone=zone)
+        return new, f"Pieces are now held for a daily digest at {digest_time} {zone}."
+    if key in ("timezone", "zone", "tz"):
+        if len(values) != 1:
+            raise UsageError("Give one time zone, e.g. Europe/Berlin.")
+        zone = parse_zone(values[0])
+        return replace(settings, timezone=zone), f"Time zone set to {zone}."
+    if key == "length":
+        length = _one_of(values, LENGTHS, "Length")
+        return replace(settings, length=length), f"Summaries here are now {length}."
+    if key == "quiet":
+        text = "".join(values)
+        if text.casefold() == "off":
+            return replace(settings, quiet_start=None, quiet_end=None), "Quiet hours are off."
+        start, dash, end = text.partition("-")
+        if not dash:
+            raise UsageError("Quiet hours are HH:MM-HH:MM or off.")
+        start, end = parse_time(start), parse_time(end)
+        if start == end:
+            raise UsageError("Quiet hours need different start and end times.")
+        new = replace(settings, quiet_start=start, quiet_end=end)
+        return new, (
+            f"Quiet hours {start}-{end} {settings.timezone}: posts wait until they end."
+        )
+    if key == "language":
+        if len(values) != 1:
+            raise UsageError("Language is a two-letter code (en, de, fr ...) or any.")
+        code = values[0].casefold()
+        if code in ("any", "all", "off"):
+            return replace(settings, language=None), "Pieces in any language come here."
+        if not _LANGUAGE.fullmatch(code):
+            raise UsageError("Language is a two-letter code (en, de, fr ...) or any.")
+        return replace(settings, language=code), f"Only pieces in language {code} come here."
+    if key in ("previews", "preview"):
+        value = _one_of(values, ("on", "off"), "Previews")
+        return replace(settings, link_previews=value == "on"), f"Link previews are {value}."
+    raise UsageError(f"I have no setting {clip(key, 20)!r}.")
+
+
+@command(
+    "settings",
+    "/settings [mode instant|digest [HH:MM] [Time/Zone] | timezone <Zone> | "
+    "length short|standard|long | quiet HH:MM-HH:MM|off | language xx|any | previews on|off]",
+    "Show or change how this chat gets pieces",
+    group="Settings",
+    options=(
+        Option("setting", "What to change", choices=(
+            "mode", "timezone", "length", "quiet", "language", "previews")),
+        Option("value", "The new value, e.g. digest 08:00 Europe/Berlin"),
+    ),
+)
+async def settings(request: Request, services: Services) -> Response:
+    words = request.args.split()
+    chat = await current_chat(request, services)
+    if not words:
+        return Response.text(describe_settings(chat))
+    # Reading is for everyone; changing is for the chat's admins (and the bot's owners).
+    if not (request.is_chat_admin or services.is_owner(request.user_key)):
+        return Response.error("Only this chat's administrators can change its settings.")
+    new, said = _change(chat.settings, words[0].casefold(), words[1:])
+    await services.store.update_chat_settings(chat.id, new)
+    log.info("chat %s settings: %s", chat.id, " ".join(words)[:120])
+    if chat.settings.mode == "digest" and new.mode == "instant":
+        # Held pieces would otherwise wait for a digest that no longer comes.
+        released = await services.store.release_digest(chat.id)
+        if released:
+            said += f" The {released} held piece{'s' if released != 1 else ''} will be posted now."
+    return Response.text(said)
+
+
+@command(
+    "digest",
+    "/digest",
+    "Send this chat's held digest now",
+    scope="chat_admin",
+    group="Settings",
+)
+async def digest(request: Request, services: Services) -> Response:
+    chat = await current_chat(request, services)
+    store = services.store
+    piece_ids = await store.digest_pieces(chat.id)
+    if not piece_ids:
+        note = "" if chat.settings.mode == "digest" else " (this chat gets pieces as they arrive)"
+        return Response.text(f"Nothing is waiting for this chat's digest{note}.")
+    batch, left = piece_ids[:DIGEST_BATCH], len(piece_ids) - DIGEST_BATCH
+    pieces = [p for p in [await store.get_piece(i) for i in batch] if p is not None]
+    head = f"Digest: {len(pieces)} piece{'s' if len(pieces) != 1 else ''}"
+    if left > 0:
+        head += f"; {left} more held, send /digest again for them"
+    # Marked sent before the adapter posts: a crash in between loses at most this batch from
+    # the digest (the pieces stay readable via /latest), and never posts it twice.
+    await store.mark_digest_sent(chat.id, batch, "")
+    return Response([Reply(text=head + "."), *(post_for(p, chat.settings.length) for p in pieces)])

@@ -1,0 +1,106 @@
+"""Helpers the handlers share: the current chat, piece lookup for reply actions, cards."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.types import Chat, Piece
+from handlers.router import UsageError
+from handlers.types import Action, PieceCard, Reply, Request
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+POST_ACTIONS = (
+    ("More", "more"),
+    ("Full text", "full"),
+    ("Author", "author"),
+    ("Similar", "similar"),
+    ("Follow author", "follow"),
+)
+
+
+async def current_chat(request: Request, services: Services) -> Chat:
+    """The chat the request came from, registered on first sight."""
+    return await services.store.ensure_chat(
+        request.platform,
+        request.chat_id,
+        kind=request.chat_kind,
+        thread_id=request.thread_id,
+        title=request.chat_title,
+    )
+
+
+def summary_for(piece: Piece, length: str) -> str | None:
+    if length == "short":
+        return piece.summary_short or piece.summary
+    if length == "long":
+        return piece.summary_long or piece.summary
+    return piece.summary
+
+
+def card_for(piece: Piece, length: str = "standard") -> PieceCard:
+    return PieceCard(
+        piece_id=piece.id,
+        title=piece.title,
+        url=piece.url,
+        authors=list(piece.authors),
+        outlet=piece.outlet,
+        published=piece.published,
+        summary=summary_for(piece, length),
+        summary_method=piece.summary_method,
+        also_in=list(piece.also_in),
+        standfirst=piece.standfirst,
+    )
+
+
+def post_for(piece: Piece, length: str = "standard") -> Reply:
+    """A piece as the bot posts it: a card with the action buttons."""
+    actions = [Action(label, cmd, piece.id) for label, cmd in POST_ACTIONS]
+    if not piece.authors:
+        actions = [a for a in actions if a.command not in ("author", "follow")]
+    return Reply(card=card_for(piece, length), actions=actions, piece_id=piece.id)
+
+
+def byline(piece: Piece) -> str:
+    parts = []
+    if piece.authors:
+        parts.append(", ".join(piece.authors))
+    if piece.outlet:
+        parts.append(piece.outlet)
+    if piece.published:
+        parts.append(piece.published.strftime("%Y-%m-%d"))
+    return " · ".join(parts)
+
+
+async def piece_from_request(request: Request, services: Services) -> Piece:
+    """The piece a reply command or button acts on; UsageError when there is none."""
+    piece_id = request.piece_id
+    if piece_id is None and request.reply_to_message_id:
+        piece_id = await services.store.piece_for_message(
+            request.platform, request.chat_id, request.reply_to_message_id
+        )
+        if piece_id is None:
+            raise UsageError("That message is not one of my posts.")
+    if piece_id is None and request.args.strip().lstrip("#").isdigit():
+        piece_id = int(request.args.strip().lstrip("#"))
+    if piece_id is None:
+        raise UsageError(f"Reply to one of my posts with /{request.command}.")
+    piece = await services.store.get_piece(piece_id)
+    if piece is None:
+        raise UsageError("I no longer have that piece.")
+    return piece
+
+
+def split_args(text: str) -> list[str]:
+    return text.split()
+
+
+def parse_count(token: str, *, low: int = 1, high: int = 10) -> int:
+    try:
+        value = int(token)
+    except ValueError:
+        raise UsageError(f"{token[:20]!r} is not a number.") from None
+    if not low <= value <= high:
+        raise UsageError(f"n must be between {low} and {high}.")
+    return value

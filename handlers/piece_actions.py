@@ -1,0 +1,139 @@
+"""Reply commands and buttons: act on the piece of the post that was replied to."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from handlers.common import byline, current_chat, piece_from_request, post_for
+from handlers.registry import command
+from handlers.types import Action, PieceCard, Reply, Request, Response
+from storage import SubscriptionExists
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+_STOP = frozenset(
+    "that this with from have were their there which would about could should these those "
+    "been being into than then them they what when where while will your also more most "
+    "only other over such very just after before because against between through".split()
+)
+
+
+@command("more", "/more (reply)", "The long summary of a post", reply_action=True, group="Replies")
+async def more(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    text = piece.summary_long or piece.summary or piece.text[:1500]
+    card = PieceCard(
+        piece_id=piece.id, title=piece.title, url=piece.url, authors=piece.authors,
+        outlet=piece.outlet, published=piece.published, summary=text,
+        summary_method=piece.summary_method, standfirst=piece.standfirst,
+    )
+    return Response([Reply(card=card, piece_id=piece.id,
+                           actions=[Action("Full text", "full", piece.id)])])
+
+
+@command("full", "/full (reply)", "The full cleaned text of a post", reply_action=True,
+         group="Replies")
+async def full(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    head = piece.title + (f"\n{byline(piece)}" if byline(piece) else "")
+    body = piece.text or "(The page had no text I could extract.)"
+    return Response([Reply(text=f"{head}\n\n{body}\n\n{piece.url}", kind="long",
+                           piece_id=piece.id)])
+
+
+@command("quote", "/quote (reply)", "The pull quotes of a post", reply_action=True,
+         group="Replies")
+async def quote(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    if not piece.pull_quotes:
+        return Response([Reply(text="This piece has no pull quotes.", piece_id=piece.id)])
+    lines = [f"“{q}”" for q in piece.pull_quotes]
+    who = ", ".join(piece.authors)
+    if who:
+        lines.append(f"— {who}")
+    return Response([Reply(text="\n\n".join(lines), piece_id=piece.id)])
+
+
+@command("author", "/author (reply)", "About the author, and their other pieces",
+         reply_action=True, group="Replies")
+async def author(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    if not piece.authors:
+        return Response([Reply(text="This piece names no author.", piece_id=piece.id)])
+    lines: list[str] = []
+    for name in piece.authors:
+        found = await services.store.get_author(name)
+        bio = (found[1] if found else None) or (
+            piece.author_bio if name == piece.authors[0] else None
+        )
+        lines.append(name + (f": {bio}" if bio else ""))
+        others = [p for p in await services.store.latest_pieces(6, author=name) if p.id != piece.id]
+        for other in others[:5]:
+            lines.append(f"  • {other.title} — {other.url}")
+    return Response([Reply(text="\n".join(lines), piece_id=piece.id, kind="long",
+                           actions=[Action("Follow author", "follow", piece.id)])])
+
+
+@command("similar", "/similar (reply)", "Related pieces", reply_action=True, group="Replies")
+async def similar(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    terms = distinctive_terms(piece.title + " " + (piece.standfirst or "") + " " + piece.text)
+    related = await services.store.similar_pieces(piece.id, terms, 3)
+    if not related:
+        return Response([Reply(text="I know no related pieces yet.", piece_id=piece.id)])
+    chat = await current_chat(request, services)
+    return Response([post_for(p, chat.settings.length) for p in related])
+
+
+@command("source", "/source (reply)", "Link, outlet and publication time of a post",
+         reply_action=True, group="Replies")
+async def source(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    lines = [piece.title, piece.url]
+    if piece.outlet:
+        lines.append(f"Outlet: {piece.outlet}")
+    lines.append(
+        "Published: " + (piece.published.strftime("%Y-%m-%d %H:%M UTC") if piece.published
+                         else "not stated")
+    )
+    for outlet, url in piece.also_in:
+        lines.append(f"Also in {outlet or 'another outlet'}: {url}")
+    if piece.summary_method:
+        lines.append(f"Summary: {piece.summary_method}")
+    return Response([Reply(text="\n".join(lines), piece_id=piece.id)])
+
+
+@command("follow", "/follow (reply)", "Subscribe this chat to the post's author",
+         reply_action=True, group="Replies", scope="chat_admin")
+async def follow(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    if not piece.authors:
+        return Response.error("This piece names no author to follow.")
+    chat = await current_chat(request, services)
+    name = piece.authors[0]
+    try:
+        sub = await services.store.add_subscription(
+            chat.id, "author", name, created_by=request.user_key,
+            limit=await _subscription_limit(services),
+        )
+    except SubscriptionExists:
+        return Response.text(f"This chat already follows {name}.")
+    except OverflowError as exc:
+        return Response.error(str(exc))
+    return Response.text(f"Following {name} here (subscription #{sub.id}).")
+
+
+async def _subscription_limit(services: Services) -> int:
+    value = await services.store.get_value("limit.max_subscriptions_per_chat")
+    return int(value) if value else services.settings.commentary_max_subscriptions_per_chat
+
+
+def distinctive_terms(text: str, count: int = 8) -> list[str]:
+    """The most frequent longer words, a cheap stand-in for keywords."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    counts = Counter(w for w in words if w not in _STOP)
+    return [w for w, _ in counts.most_common(count)]

@@ -1,0 +1,160 @@
+"""Reading commands anyone may use: /latest, /sources, /authors, /search, /summary."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.durations import format_duration
+from handlers.common import current_chat, parse_count, post_for
+from handlers.registry import Option, command
+from handlers.router import UsageError
+from handlers.types import PieceCard, Reply, Request, Response
+from storage import SearchSyntaxError
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@command(
+    "latest",
+    "/latest [n] [source | author | keyword]",
+    "The newest pieces (n 1-10, default 3)",
+    options=(
+        Option("count", "How many (1-10)", kind="int", min_value=1, max_value=10),
+        Option("filter", "A source, an author or keywords", kind="text"),
+    ),
+)
+async def latest(request: Request, services: Services) -> Response:
+    words = request.args.split()
+    count = 3
+    if words and words[0].lstrip("-").isdigit():
+        count = parse_count(words.pop(0))
+    what = " ".join(words).strip()
+    store = services.store
+    chat = await current_chat(request, services)
+    if not what:
+        pieces = await store.latest_pieces(count)
+    elif (source := await store.get_source(what)) is not None:
+        pieces = await store.latest_pieces(count, source_id=source.id)
+    elif await store.get_author(what) is not None:
+        pieces = await store.latest_pieces(count, author=what)
+    else:
+        try:
+            pieces = await store.latest_pieces(count, keyword=_fts_words(what))
+        except SearchSyntaxError:
+            pieces = []
+        if not pieces:
+            return Response.text(
+                f"Nothing matches {what[:80]!r}: no such source or author, and no piece "
+                "mentions it. Try /sources or /authors."
+            )
+    if not pieces:
+        return Response.text("No pieces yet. Sources are polled on a schedule; check /sources.")
+    return Response([post_for(p, chat.settings.length) for p in pieces])
+
+
+def _fts_words(text: str) -> str:
+    """Plain words as an FTS5 AND query: each word quoted, so nothing is FTS syntax."""
+    return " ".join('"' + w.replace('"', "") + '"' for w in text.split() if w.replace('"', ""))
+
+
+@command("sources", "/sources", "The sources this bot follows, with their state")
+async def sources(request: Request, services: Services) -> Response:
+    items = await services.store.list_sources()
+    if not items:
+        return Response.text("I follow no sources yet. Owners add them with /addsource <url>.")
+    lines = []
+    for s in items:
+        state = "paused" if s.paused else ("failing" if s.consecutive_failures else "ok")
+        line = f"• {s.name} ({s.kind}, every {format_duration(s.interval_seconds)}) — {state}"
+        if s.title and s.title != s.name:
+            line += f" — {s.title}"
+        if s.paused and s.paused_reason:
+            line += f" ({s.paused_reason})"
+        elif s.last_error and s.consecutive_failures:
+            line += f": {s.last_error}"
+        lines.append(line)
+    return Response.text("\n".join(lines), kind="long")
+
+
+@command(
+    "authors",
+    "/authors [prefix]",
+    "Known authors (optionally starting with a prefix)",
+    options=(Option("prefix", "The start of a name", kind="author"),),
+)
+async def authors(request: Request, services: Services) -> Response:
+    prefix = request.args.strip()
+    found = await services.store.find_authors(prefix, 30)
+    if not found:
+        hint = f" starting with {prefix[:40]!r}" if prefix else ""
+        return Response.text(f"No authors{hint} yet.")
+    lines = [f"• {name} ({n} piece{'s' if n != 1 else ''})" for name, n in found]
+    return Response.text("\n".join(lines), kind="long")
+
+
+@command(
+    "search",
+    "/search <query>",
+    'Full-text search: words, "phrases", prefix*',
+    options=(Option("query", "Words, \"phrases\" or prefix*", required=True),),
+)
+async def search(request: Request, services: Services) -> Response:
+    query = request.args.strip()
+    if not query:
+        raise UsageError("Tell me what to search for.")
+    try:
+        results = await services.store.search(query, limit=5)
+    except SearchSyntaxError:
+        log.info("unparsable search query %r", query[:80])
+        return Response.error(
+            "I could not read that query. Use words, \"a phrase\" or a prefix* "
+            "(AND, OR and NOT in capitals work too)."
+        )
+    if not results:
+        return Response.text(f"Nothing found for {query[:80]!r}.")
+    replies = []
+    for piece, snippet in results:
+        card = PieceCard(
+            piece_id=piece.id, title=piece.title, url=piece.url, authors=piece.authors,
+            outlet=piece.outlet, published=piece.published, summary=snippet,
+            summary_method="search snippet", also_in=piece.also_in,
+        )
+        replies.append(Reply(card=card, piece_id=piece.id))
+    return Response(replies)
+
+
+@command(
+    "summary",
+    "/summary <url>",
+    "Summarize any article on demand",
+    options=(Option("url", "The article's address", required=True),),
+)
+async def summary(request: Request, services: Services) -> Response:
+    url = request.args.strip()
+    if not url or " " in url:
+        raise UsageError("Give me one link.")
+    if not services.summary_limiter.allow(request.user_key):
+        return Response.error("You have asked for many summaries this hour; try again later.")
+    chat = await current_chat(request, services)
+    try:
+        piece, made = await services.summarizer.summarize_url(
+            url, chat.settings.length, guard=not services.settings.commentary_allow_private_urls
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure is a one-line answer
+        log.info("summary of %s failed: %s", url[:200], exc)
+        return Response.error(f"Could not summarize that page: {_short(exc)}")
+    card = PieceCard(
+        piece_id=0, title=piece.title, url=piece.url or url, authors=piece.authors,
+        outlet=piece.outlet, published=piece.published, summary=made.text,
+        summary_method=made.method, standfirst=piece.standfirst,
+    )
+    return Response([Reply(card=card)])
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0][:200]

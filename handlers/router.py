@@ -1,0 +1,47 @@
+"""Dispatch a Request to its handler: rights checks, argument hints, and no crashes."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from handlers.registry import lookup
+from handlers.types import Request, Response
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_ARGS = 1000  # longer arguments are refused before any handler sees them
+
+
+class UsageError(Exception):
+    """Wrong arguments: the message is a one-line hint."""
+
+
+async def dispatch(request: Request, services: Services) -> Response:
+    spec = lookup(request.command)
+    if spec is None:
+        log.info("unknown command /%s from %s", request.command[:40], request.user_key)
+        return Response.error(f"Unknown command /{request.command[:40]}. Send /help for the list.")
+    if len(request.args) > MAX_ARGS:
+        return Response.error(
+            f"That is too long ({len(request.args)} characters; the limit is {MAX_ARGS})."
+        )
+    if spec.scope == "owner" and not services.is_owner(request.user_key):
+        log.info("refused /%s for non-owner %s", spec.name, request.user_key)
+        return Response.error(f"/{spec.name} is for the bot's owners only.")
+    if spec.scope == "chat_admin" and not (
+        request.is_chat_admin or services.is_owner(request.user_key)
+    ):
+        log.info("refused /%s for non-admin %s in %s", spec.name, request.user_key,
+                 request.chat_id)
+        return Response.error(f"Only this chat's administrators can use /{spec.name}.")
+    try:
+        return await spec.handler(request, services)
+    except UsageError as exc:
+        return Response.error(f"{exc} Usage: {spec.usage}")
+    except Exception:
+        log.exception("handler /%s failed", spec.name)
+        return Response.error("Something went wrong on our side; it has been logged.")

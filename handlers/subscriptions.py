@@ -1,0 +1,285 @@
+"""What a chat follows: /subscribe, /unsubscribe, /subscriptions and /filter."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from bot.matching import normalize, parse_terms
+from bot.types import Chat, Subscription
+from handlers.common import current_chat
+from handlers.limits import max_subscriptions
+from handlers.lookup import author_hint, clip, find_author, find_source, source_hint
+from handlers.registry import Option, command
+from handlers.router import UsageError
+from handlers.types import Request, Response
+from storage import SubscriptionExists
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+KINDS = ("source", "author", "keyword")
+# Every keyword subscription is checked against every new piece, so queries stay small.
+MAX_KEYWORD_TERMS = 10
+MAX_FILTER_TERMS = 20
+MAX_TERM_CHARS = 100
+_ID = re.compile(r"#?(\d{1,12})")
+
+
+def format_term(term: str, sign: str = "") -> str:
+    """A term as people type it: ``-word`` or ``+"a phrase"``."""
+    return f'{sign}"{term}"' if " " in term.strip() else f"{sign}{term}"
+
+
+def keyword_query(include: list[str], exclude: list[str]) -> str:
+    """The canonical text of a keyword query (stored as the subscription's target)."""
+    return " ".join(
+        [format_term(t) for t in include] + [format_term(t, "-") for t in exclude]
+    )
+
+
+def describe(sub: Subscription) -> str:
+    """``#3 author Jane Doe — only with +x; never with -"y z"``."""
+    line = f"#{sub.id} {sub.kind} {sub.target}"
+    filters = describe_filters(sub)
+    return f"{line} — {filters}" if filters else line
+
+
+def describe_filters(sub: Subscription) -> str:
+    parts = []
+    if sub.include:
+        parts.append("only with " + " ".join(format_term(t, "+") for t in sub.include))
+    if sub.exclude:
+        parts.append("never with " + " ".join(format_term(t, "-") for t in sub.exclude))
+    return "; ".join(parts)
+
+
+def delivery_mode(chat: Chat) -> str:
+    s = chat.settings
+    if s.mode == "digest":
+        return f"a daily digest at {s.digest_time} {s.timezone}"
+    return "each piece as it arrives"
+
+
+def _check_terms(terms: list[str], most: int, what: str) -> None:
+    if len(terms) > most:
+        raise UsageError(f"{what} can have at most {most} words or phrases.")
+    for term in terms:
+        if len(term) > MAX_TERM_CHARS:
+            raise UsageError(f"Words and phrases can be at most {MAX_TERM_CHARS} characters.")
+
+
+async def _subscribe_to(
+    request: Request, services: Services, chat: Chat, kind: str, target: str,
+    source_id: int | None = None,
+) -> Response:
+    try:
+        sub = await services.store.add_subscription(
+            chat.id, kind, target, source_id=source_id, created_by=request.user_key,
+            limit=await max_subscriptions(services),
+        )
+    except SubscriptionExists:
+        same = [
+            s for s in await services.store.list_subscriptions(chat.id)
+            if s.kind == kind and s.target.casefold() == target.casefold()
+        ]
+        ref = f" (#{same[0].id})" if same else ""
+        return Response.text(f"This chat already follows {kind} {target}{ref}.")
+    except OverflowError as exc:
+        return Response.error(f"Not subscribed: {exc}. Remove one with /unsubscribe first.")
+    log.info("chat %s subscribed to %s %r (#%s)", chat.id, kind, target[:80], sub.id)
+    return Response.text(
+        f"Subscribed: {describe(sub)}. New pieces come here as {delivery_mode(chat)}.\n"
+        f"Narrow it with /filter {sub.id} -word, or stop with /unsubscribe {sub.id}."
+    )
+
+
+@command(
+    "subscribe",
+    "/subscribe <source> | author <name> | keyword <words>",
+    "Get new pieces from a source, an author or matching keywords here",
+    scope="chat_admin",
+    group="Subscriptions",
+    options=(Option("what", 'A source, "author <name>" or "keyword <words>"', required=True),),
+)
+async def subscribe(request: Request, services: Services) -> Response:
+    text = " ".join(request.args.split())
+    if not text:
+        raise UsageError("Say what to follow.")
+    first, _, rest = text.partition(" ")
+    kind = first.casefold()
+    if kind not in KINDS or not rest:
+        if kind in ("author", "keyword") and await find_source(services, text) is None:
+            raise UsageError(f"Say which {kind}.")
+        kind, rest = "source", text
+    chat = await current_chat(request, services)
+
+    if kind == "source":
+        source = await find_source(services, rest)
+        if source is None:
+            return Response.error(await source_hint(services, rest))
+        return await _subscribe_to(request, services, chat, "source", source.name, source.id)
+
+    if kind == "author":
+        name = await find_author(services, rest)
+        if name is None:
+            return Response.error(await author_hint(services, rest))
+        return await _subscribe_to(request, services, chat, "author", name)
+
+    include, exclude = parse_terms(rest)
+    if not include:
+        raise UsageError("A keyword query needs at least one word to look for (-word only excludes).")
+    _check_terms(include + exclude, MAX_KEYWORD_TERMS, "A keyword query")
+    return await _subscribe_to(request, services, chat, "keyword", keyword_query(include, exclude))
+
+
+async def _chat_subscription(services: Services, chat: Chat, token: str) -> Subscription:
+    """The chat's subscription with id ``token`` (``3`` or ``#3``); UsageError otherwise."""
+    match = _ID.fullmatch(token)
+    if match is None:
+        raise UsageError(f"{clip(token, 20)!r} is not a subscription id (see /subscriptions).")
+    sub = await services.store.get_subscription(int(match.group(1)))
+    # Ids are global; another chat's subscription must look exactly like a missing one.
+    if sub is None or sub.chat_id != chat.id:
+        raise UsageError(f"This chat has no subscription #{match.group(1)} (see /subscriptions).")
+    return sub
+
+
+async def _matching(services: Services, subs: list[Subscription], text: str) -> list[Subscription]:
+    """The chat's subscriptions that ``text`` names: ``[kind] target``."""
+    first, _, rest = text.partition(" ")
+    kinds: tuple[str, ...] = KINDS
+    if first.casefold() in KINDS and rest:
+        kinds, text = (first.casefold(),), rest
+    found = []
+    folded = text.casefold()
+    include, exclude = parse_terms(text)
+    as_query = normalize(keyword_query(include, exclude))
+    source = await find_source(services, text) if "source" in kinds else None
+    for sub in subs:
+        if sub.kind not in kinds:
+            continue
+        if (
+            sub.target.casefold() == folded
+            or (sub.kind == "source" and source is not None and sub.source_id == source.id)
+            or (sub.kind == "keyword" and as_query and normalize(sub.target) == as_query)
+        ):
+            found.append(sub)
+    return found
+
+
+@command(
+    "unsubscribe",
+    "/unsubscribe <id | source | author name | keyword words>",
+    "Stop a subscription of this chat",
+    scope="chat_admin",
+    group="Subscriptions",
+    options=(Option("which", "An id from /subscriptions, or what it follows", required=True),),
+)
+async def unsubscribe(request: Request, services: Services) -> Response:
+    text = " ".join(request.args.split())
+    if not text:
+        raise UsageError("Say which subscription: an id from /subscriptions or what it follows.")
+    chat = await current_chat(request, services)
+    subs = await services.store.list_subscriptions(chat.id)
+    by_id = _ID.fullmatch(text)
+    found = [s for s in subs if by_id and s.id == int(by_id.group(1))]
+    if not found:
+        found = await _matching(services, subs, text)
+    if not found:
+        what = f"#{by_id.group(1)}" if by_id else repr(clip(text))
+        return Response.error(f"This chat has no subscription {what}. See /subscriptions.")
+    if len(found) > 1:
+        options = ", ".join(f"#{s.id} ({s.kind})" for s in found)
+        return Response.error(f"Several subscriptions match: {options}. Say /unsubscribe <id>.")
+    sub = found[0]
+    await services.store.remove_subscription(chat.id, sub.id)
+    log.info("chat %s unsubscribed #%s", chat.id, sub.id)
+    return Response.text(f"Unsubscribed: #{sub.id} {sub.kind} {sub.target}.")
+
+
+@command(
+    "subscriptions",
+    "/subscriptions",
+    "What this chat follows, with ids and filters",
+    group="Subscriptions",
+)
+async def subscriptions(request: Request, services: Services) -> Response:
+    chat = await current_chat(request, services)
+    subs = await services.store.list_subscriptions(chat.id)
+    limit = await max_subscriptions(services)
+    if not subs:
+        return Response.text(
+            "This chat follows nothing yet. Try /subscribe <source> (see /sources), "
+            "/subscribe author <name> or /subscribe keyword <words>."
+        )
+    lines = [f"This chat follows {len(subs)} of at most {limit}, as {delivery_mode(chat)}:"]
+    for sub in subs:
+        line = "• " + describe(sub)
+        if sub.kind == "source" and sub.source_id is not None:
+            source = await services.store.get_source_by_id(sub.source_id)
+            if source is not None and source.paused:
+                line += " (source paused)"
+        lines.append(line)
+    lines.append("Stop one with /unsubscribe <id>; narrow one with /filter <id> -word +\"phrase\".")
+    return Response.text("\n".join(lines), kind="long")
+
+
+def _merge(current: list[str], added: list[str], removed: list[str]) -> list[str]:
+    """``current`` plus ``added`` minus ``removed``, compared as normalized text, order kept."""
+    gone = {normalize(t) for t in removed}
+    out: list[str] = []
+    seen: set[str] = set()
+    for term in [*current, *added]:
+        key = normalize(term)
+        if key in gone or key in seen:
+            continue
+        seen.add(key)
+        out.append(term)
+    return out
+
+
+@command(
+    "filter",
+    '/filter <id> [-word] [+"phrase"] | <id> clear',
+    "Require (+) or exclude (-) words and phrases on a subscription",
+    scope="chat_admin",
+    group="Subscriptions",
+    options=(
+        Option("id", "The subscription id from /subscriptions", kind="int", required=True,
+               min_value=1),
+        Option("terms", 'e.g. -sport +"climate policy", or clear'),
+    ),
+)
+async def filter_(request: Request, services: Services) -> Response:
+    parts = request.args.split(maxsplit=1)
+    if not parts:
+        raise UsageError("Name a subscription id from /subscriptions.")
+    chat = await current_chat(request, services)
+    sub = await _chat_subscription(services, chat, parts[0])
+    rest = parts[1].strip() if len(parts) > 1 else ""
+    if not rest:
+        filters = describe_filters(sub)
+        return Response.text(
+            f"#{sub.id} {sub.kind} {sub.target}: " + (filters or "no filters") + "."
+        )
+    if rest.casefold() == "clear":
+        await services.store.set_subscription_filters(chat.id, sub.id, [], [])
+        return Response.text(f"Filters of #{sub.id} removed: every piece it matches comes here.")
+    include, exclude = parse_terms(rest)
+    if not include and not exclude:
+        raise UsageError("Give words to require (+word) or to exclude (-word).")
+    # A term given now wins over the opposite one given before (-x after +x drops the +x).
+    new_include = _merge(sub.include, include, exclude)
+    new_exclude = _merge(sub.exclude, exclude, include)
+    _check_terms(new_include + new_exclude, MAX_FILTER_TERMS, "A subscription's filters")
+    await services.store.set_subscription_filters(chat.id, sub.id, new_include, new_exclude)
+    sub.include, sub.exclude = new_include, new_exclude
+    return Response.text(
+        f"Filters of #{sub.id} {sub.kind} {sub.target}: {describe_filters(sub)}.\n"
+        "Every + term must appear in a piece and no - term may; /filter "
+        f"{sub.id} clear removes them."
+    )
