@@ -55,7 +55,8 @@ class Kind(str, Enum):
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"commentary-bot: {message}", markup=False, highlight=False)
+    # Plain write: rich would wrap a long path across lines.
+    sys.stderr.write(f"commentary-bot: {message}\n")
     raise typer.Exit(code)
 
 

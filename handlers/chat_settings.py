@@ -53,15 +53,17 @@ def describe_settings(chat: Chat) -> str:
     if s.mode == "digest":
         mode = f"digest, daily at {s.digest_time}"
     quiet = f"{s.quiet_start}-{s.quiet_end}" if s.quiet_start and s.quiet_end else "off"
-    return "\n".join([
-        "This chat's settings:",
-        f"• mode: {mode}",
-        f"• time zone: {s.timezone}",
-        f"• length: {s.length} summaries",
-        f"• quiet hours: {quiet}" + (" (posts wait until they end)" if quiet != "off" else ""),
-        f"• language: {s.language or 'any'}",
-        f"• link previews: {'on' if s.link_previews else 'off'}",
-    ])
+    return "\n".join(
+        [
+            "This chat's settings:",
+            f"• mode: {mode}",
+            f"• time zone: {s.timezone}",
+            f"• length: {s.length} summaries",
+            f"• quiet hours: {quiet}" + (" (posts wait until they end)" if quiet != "off" else ""),
+            f"• language: {s.language or 'any'}",
+            f"• link previews: {'on' if s.link_previews else 'off'}",
+        ]
+    )
 
 
 def _one_of(values: list[str], allowed: tuple[str, ...], what: str) -> str:
@@ -109,9 +111,7 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
         if start == end:
             raise UsageError("Quiet hours need different start and end times.")
         new = replace(settings, quiet_start=start, quiet_end=end)
-        return new, (
-            f"Quiet hours {start}-{end} {settings.timezone}: posts wait until they end."
-        )
+        return new, (f"Quiet hours {start}-{end} {settings.timezone}: posts wait until they end.")
     if key == "language":
         if len(values) != 1:
             raise UsageError("Language is a two-letter code (en, de, fr ...) or any.")
@@ -134,8 +134,11 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
     "Show or change how this chat gets pieces",
     group="Settings",
     options=(
-        Option("setting", "What to change", choices=(
-            "mode", "timezone", "length", "quiet", "language", "previews")),
+        Option(
+            "setting",
+            "What to change",
+            choices=("mode", "timezone", "length", "quiet", "language", "previews"),
+        ),
         Option("value", "The new value, e.g. digest 08:00 Europe/Berlin"),
     ),
 )

@@ -24,8 +24,7 @@ async def max_subscriptions(services: Services) -> int:
             return max(1, int(value))
         except ValueError:
             # A hand-edited bad value must not lock every chat out: fall back and say so.
-            log.warning("kv %s=%r is not a number; using the setting", MAX_SUBSCRIPTIONS_KEY,
-                        value)
+            log.warning("kv %s=%r is not a number; using the setting", MAX_SUBSCRIPTIONS_KEY, value)
     return services.settings.commentary_max_subscriptions_per_chat
 
 
@@ -36,6 +35,7 @@ async def min_chat_interval(services: Services) -> int:
         try:
             return parse_duration(value)  # bare digits are seconds, "30m" works too
         except ValueError:
-            log.warning("kv %s=%r is not a duration; using the setting", MIN_CHAT_INTERVAL_KEY,
-                        value)
+            log.warning(
+                "kv %s=%r is not a duration; using the setting", MIN_CHAT_INTERVAL_KEY, value
+            )
     return services.settings.min_chat_interval_seconds

@@ -27,7 +27,7 @@ def close_names(word: str, names: list[str], count: int = 3) -> list[str]:
     found = difflib.get_close_matches(word.casefold(), list(by_folded), n=count, cutoff=0.6)
     # Prefix matches help with short inputs ("guard" for "guardian") that difflib ranks low.
     folded = word.casefold()
-    for key, name in by_folded.items():
+    for key in by_folded:
         if len(found) >= count:
             break
         if folded and key.startswith(folded) and key not in found:

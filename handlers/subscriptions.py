@@ -36,9 +36,7 @@ def format_term(term: str, sign: str = "") -> str:
 
 def keyword_query(include: list[str], exclude: list[str]) -> str:
     """The canonical text of a keyword query (stored as the subscription's target)."""
-    return " ".join(
-        [format_term(t) for t in include] + [format_term(t, "-") for t in exclude]
-    )
+    return " ".join([format_term(t) for t in include] + [format_term(t, "-") for t in exclude])
 
 
 def describe(sub: Subscription) -> str:
@@ -60,8 +58,8 @@ def describe_filters(sub: Subscription) -> str:
 def delivery_mode(chat: Chat) -> str:
     s = chat.settings
     if s.mode == "digest":
-        return f"a daily digest at {s.digest_time} {s.timezone}"
-    return "each piece as it arrives"
+        return f"in a daily digest at {s.digest_time} {s.timezone}"
+    return "as they arrive"
 
 
 def _check_terms(terms: list[str], most: int, what: str) -> None:
@@ -73,17 +71,26 @@ def _check_terms(terms: list[str], most: int, what: str) -> None:
 
 
 async def _subscribe_to(
-    request: Request, services: Services, chat: Chat, kind: str, target: str,
+    request: Request,
+    services: Services,
+    chat: Chat,
+    kind: str,
+    target: str,
     source_id: int | None = None,
 ) -> Response:
     try:
         sub = await services.store.add_subscription(
-            chat.id, kind, target, source_id=source_id, created_by=request.user_key,
+            chat.id,
+            kind,
+            target,
+            source_id=source_id,
+            created_by=request.user_key,
             limit=await max_subscriptions(services),
         )
     except SubscriptionExists:
         same = [
-            s for s in await services.store.list_subscriptions(chat.id)
+            s
+            for s in await services.store.list_subscriptions(chat.id)
             if s.kind == kind and s.target.casefold() == target.casefold()
         ]
         ref = f" (#{same[0].id})" if same else ""
@@ -92,7 +99,7 @@ async def _subscribe_to(
         return Response.error(f"Not subscribed: {exc}. Remove one with /unsubscribe first.")
     log.info("chat %s subscribed to %s %r (#%s)", chat.id, kind, target[:80], sub.id)
     return Response.text(
-        f"Subscribed: {describe(sub)}. New pieces come here as {delivery_mode(chat)}.\n"
+        f"Subscribed: {describe(sub)}. New pieces come here {delivery_mode(chat)}.\n"
         f"Narrow it with /filter {sub.id} -word, or stop with /unsubscribe {sub.id}."
     )
 
@@ -131,7 +138,7 @@ async def subscribe(request: Request, services: Services) -> Response:
 
     include, exclude = parse_terms(rest)
     if not include:
-        raise UsageError("A keyword query needs at least one word to look for (-word only excludes).")
+        raise UsageError("A keyword query needs a word to look for (-word only excludes).")
     _check_terms(include + exclude, MAX_KEYWORD_TERMS, "A keyword query")
     return await _subscribe_to(request, services, chat, "keyword", keyword_query(include, exclude))
 
@@ -216,7 +223,7 @@ async def subscriptions(request: Request, services: Services) -> Response:
             "This chat follows nothing yet. Try /subscribe <source> (see /sources), "
             "/subscribe author <name> or /subscribe keyword <words>."
         )
-    lines = [f"This chat follows {len(subs)} of at most {limit}, as {delivery_mode(chat)}:"]
+    lines = [f"This chat follows {len(subs)} (at most {limit}); new pieces come {delivery_mode(chat)}:"]
     for sub in subs:
         line = "• " + describe(sub)
         if sub.kind == "source" and sub.source_id is not None:
@@ -224,7 +231,7 @@ async def subscriptions(request: Request, services: Services) -> Response:
             if source is not None and source.paused:
                 line += " (source paused)"
         lines.append(line)
-    lines.append("Stop one with /unsubscribe <id>; narrow one with /filter <id> -word +\"phrase\".")
+    lines.append('Stop one with /unsubscribe <id>; narrow one with /filter <id> -word +"phrase".')
     return Response.text("\n".join(lines), kind="long")
 
 
@@ -249,8 +256,9 @@ def _merge(current: list[str], added: list[str], removed: list[str]) -> list[str
     scope="chat_admin",
     group="Subscriptions",
     options=(
-        Option("id", "The subscription id from /subscriptions", kind="int", required=True,
-               min_value=1),
+        Option(
+            "id", "The subscription id from /subscriptions", kind="int", required=True, min_value=1
+        ),
         Option("terms", 'e.g. -sport +"climate policy", or clear'),
     ),
 )

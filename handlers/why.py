@@ -70,8 +70,10 @@ async def _not_fetched(services: Services, chat: Chat, url: str) -> str:
         )
     for source in same_site:
         if source.paused:
-            lines.append(f"Source {source.name} is on that site but paused"
-                         + (f" ({source.paused_reason})." if source.paused_reason else "."))
+            lines.append(
+                f"Source {source.name} is on that site but paused"
+                + (f" ({source.paused_reason})." if source.paused_reason else ".")
+            )
             continue
         line = f"Source {source.name} is on that site, polled every " + format_duration(
             source.interval_seconds
@@ -91,8 +93,11 @@ def _matching_subscriptions(piece: Piece, subs: list[Subscription]) -> list[Subs
     found = []
     for sub in subs:
         if (
-            (sub.kind == "source" and sub.source_id is not None
-             and sub.source_id == piece.source_id)
+            (
+                sub.kind == "source"
+                and sub.source_id is not None
+                and sub.source_id == piece.source_id
+            )
             or (sub.kind == "author" and sub.target.casefold() in authors)
             or (sub.kind == "keyword" and keyword_matches(sub.target, text))
         ):

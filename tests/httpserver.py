@@ -14,9 +14,11 @@ Handlers for the awkward cases live here too: ``etag_resource``, ``redirect``, `
 from __future__ import annotations
 
 import asyncio
+import functools
+import struct
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -158,28 +160,49 @@ def slow_drip(
     return handler
 
 
-def gzip_bomb(uncompressed: int = 1 << 30, content_type: str = "application/rss+xml") -> Handler:
-    """Stream ``uncompressed`` zero bytes gzip-compressed (1 GB -> about 1 MB on the wire).
+_MIB = 1 << 20
 
-    Compressed lazily while sending, so a client that stops early costs almost nothing.
+
+@functools.cache
+def _zero_blocks() -> tuple[bytes, bytes]:
+    """gzip header + first MiB of zeros, and the byte-identical block for every later MiB.
+
+    After a full flush deflate forgets its history, so each further MiB of zeros compresses to
+    the same ~1 kB: a 1 GB bomb costs three compressions instead of a thousand.
     """
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    zeros = bytes(_MIB)
+    first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    assert block == compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return first, block
+
+
+def gzip_bomb_bytes(mib: int) -> Iterator[bytes]:
+    """A valid gzip stream of ``mib`` MiB of zeros, chunk by chunk (the trailer is lazy)."""
+    first, block = _zero_blocks()
+    yield first
+    for _ in range(mib - 1):
+        yield block
+    crc = 0
+    zeros = bytes(_MIB)
+    for _ in range(mib):  # only reached by a client that reads the whole thing
+        crc = zlib.crc32(zeros, crc)
+    # Final empty fixed-Huffman block, then CRC32 and size as the gzip trailer.
+    yield b"\x03\x00" + struct.pack("<II", crc, (mib * _MIB) & 0xFFFFFFFF)
+
+
+def gzip_bomb(uncompressed: int = 1 << 30, content_type: str = "application/rss+xml") -> Handler:
+    """Stream ``uncompressed`` zero bytes gzip-compressed (1 GiB -> about 1 MB on the wire)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": content_type, "Content-Encoding": "gzip"}
         )
         await response.prepare(request)
-        compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
-        zeros = bytes(1 << 20)
-        sent = 0
-        while sent < uncompressed:
-            n = min(len(zeros), uncompressed - sent)
-            # Sync-flush each megabyte so bytes reach the client at once, not after zlib's
-            # internal buffer fills (which, for zeros, takes tens of megabytes).
-            out = compressor.compress(zeros[:n]) + compressor.flush(zlib.Z_SYNC_FLUSH)
-            sent += n
-            await response.write(out)
-        await response.write(compressor.flush())
+        for chunk in gzip_bomb_bytes(max(1, -(-uncompressed // _MIB))):
+            await response.write(chunk)
+            await asyncio.sleep(0)  # let a client disconnect cancel us
         return response
 
     return handler

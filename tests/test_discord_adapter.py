@@ -83,7 +83,7 @@ def text_of(items: list[Recorded]) -> str:
 
 
 async def subscribe(fake: FakeDiscord, channel: dict[str, Any], source: str = "demo") -> None:
-    iid = await fake.slash(channel, "subscribe", {"source": source}, admin=True)
+    iid = await fake.slash(channel, "subscribe", {"what": source}, admin=True)
     [reply] = await answer(fake, iid)
     assert not reply.ephemeral, reply.content
 
@@ -102,7 +102,7 @@ async def test_commands_sync_globally_with_types_permissions_and_menus(
         for name, spec in registry.items():
             assert name in commands, name
             if spec.scope in ("chat_admin", "owner"):
-                assert commands[name]["default_member_permissions"] == str(1 << 5)  # manage_guild
+                assert str(commands[name]["default_member_permissions"]) == str(1 << 5)  # manage_guild
             else:
                 assert commands[name].get("default_member_permissions") is None
         count = {o["name"]: o for o in commands["latest"]["options"]}["count"]
@@ -217,11 +217,11 @@ async def test_admin_command_refused_for_members(tmp_path: Path, fake: FakeDisco
     channel = guild.channels[0]
     member = fake.user("member")
     async with bot(tmp_path, fake) as (_core, _adapter):
-        iid = await fake.slash(channel, "subscribe", {"source": "demo"}, user=member)
+        iid = await fake.slash(channel, "subscribe", {"what": "demo"}, user=member)
         [reply] = await answer(fake, iid)
         assert reply.ephemeral
         assert "administrators" in reply.content
-        iid = await fake.slash(channel, "subscribe", {"source": "demo"}, user=member, admin=True)
+        iid = await fake.slash(channel, "subscribe", {"what": "demo"}, user=member, admin=True)
         [reply] = await answer(fake, iid)
         assert not reply.ephemeral
 
@@ -273,7 +273,7 @@ async def test_autocomplete_sources_authors_and_junk(tmp_path: Path, fake: FakeD
     channel = guild.channels[0]
     async with bot(tmp_path, fake) as (core, _adapter):
         await add_piece(core, title="A", authors=["Ada Lovelace"], text="x " * 50, source="demo")
-        iid = await fake.autocomplete(channel, "subscribe", "source", "de")
+        iid = await fake.autocomplete(channel, "subscribe", "what", "de")
         [reply] = await answer(fake, iid)
         assert reply.body["type"] == 8
         assert "demo" in [c["value"] for c in reply.body["data"]["choices"]]
@@ -281,7 +281,7 @@ async def test_autocomplete_sources_authors_and_junk(tmp_path: Path, fake: FakeD
         [reply] = await answer(fake, iid)
         assert "Ada Lovelace" in [c["value"] for c in reply.body["data"]["choices"]]
         for junk in ["\x00\x01\x02", "' OR 1=1 --", "*" * 500, "🙂" * 50, ""]:
-            iid = await fake.autocomplete(channel, "subscribe", "source", junk)
+            iid = await fake.autocomplete(channel, "subscribe", "what", junk)
             [reply] = await answer(fake, iid)
             assert reply.body["type"] == 8
             assert len(reply.body["data"]["choices"]) <= 25
@@ -469,7 +469,7 @@ async def test_dm_commands_and_plain_dms(tmp_path: Path, fake: FakeDiscord) -> N
     dm = fake.dm_channel(person)
     async with bot(tmp_path, fake) as (_core, _adapter):
         # In a DM the user is its admin: /subscribe works without manage_guild.
-        iid = await fake.slash(dm, "subscribe", {"source": "demo"}, user=person)
+        iid = await fake.slash(dm, "subscribe", {"what": "demo"}, user=person)
         [reply] = await answer(fake, iid)
         assert not reply.ephemeral, reply.content
         await fake.user_message(dm, "hello bot", user=person)

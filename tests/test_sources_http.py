@@ -26,6 +26,7 @@ try:
         big_body,
         etag_resource,
         gzip_bomb,
+        gzip_bomb_bytes,
         redirect,
         slow_drip,
     )
@@ -36,6 +37,7 @@ except ModuleNotFoundError:
         big_body,
         etag_resource,
         gzip_bomb,
+        gzip_bomb_bytes,
         redirect,
         slow_drip,
     )
@@ -482,3 +484,9 @@ async def test_peer_address_is_checked_after_connecting(http_server: LocalHTTPSe
             await fetcher.fetch(http_server.url("/feed.xml"), guard=True)
     assert info.value.kind == "unsafe_url"
     assert calls == 2
+
+
+def test_gzip_bomb_helper_is_a_real_gzip_stream() -> None:
+    data = b"".join(gzip_bomb_bytes(3))
+    assert len(data) < 10_000
+    assert gzip.decompress(data) == bytes(3 << 20)

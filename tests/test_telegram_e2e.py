@@ -131,6 +131,21 @@ async def test_channel_post_subscribes_channel(tmp_path: Path, fake: FakeTelegra
     assert sent[1].buttons
 
 
+async def test_private_subscribe_for_a_channel(tmp_path: Path, fake: FakeTelegramAPI) -> None:
+    ann = fake.add_user(10, "Ann")
+    private = fake.add_private(ann)
+    fake.add_channel(-100650, "Opinions", "opinionschan", admins=(10,))
+    async with running(tmp_path, fake) as (_, core):
+        await core.store.add_source("demo", "https://demo.example/feed.xml")
+        fake.push_command(private, ann, "/subscribe @opinionschan demo")
+        [ack] = await fake.wait_sent(1, chat_id=10)
+        assert not fake.messages(-100650)
+        await add_piece(core, source="demo")
+        [post] = await fake.wait_sent(1, chat_id=-100650)
+    assert "demo" in ack.plain
+    assert post.buttons
+
+
 async def test_fan_out_to_many_chats_without_429_or_doubles(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
@@ -175,3 +190,7 @@ async def test_blocked_user_and_removed_group(tmp_path: Path, fake: FakeTelegram
         await asyncio.sleep(0.3)
         assert not (await core.store.get_chat("telegram", "10")).active
         assert not (await core.store.get_chat("telegram", "-100800")).active
+        # A late update from the group the bot has left: the reply fails quietly.
+        fake.push_command(group, ann, "/help@CommentaryBot")
+        fake.push_command(private, ann, "/help")
+        await fake.wait_until(lambda: sum(r[1] == 403 for r in fake.rejected) >= 3)
