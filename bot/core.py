@@ -20,6 +20,7 @@ from bot.logs import install_redaction
 from bot.pipeline.llm import LLMSummarizer
 from bot.services import RateLimiter, Services
 from bot.sources.http import Fetcher
+from bot.types import ChatSettings
 from handlers.common import card_for
 from handlers.registry import COMMANDS, CommandSpec, load_all
 from handlers.router import dispatch
@@ -131,6 +132,13 @@ class Core:
 
     async def chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
         await self.store.migrate_chat(platform, str(old_chat_id), str(new_chat_id))
+
+    async def chat_settings(
+        self, platform: str, chat_id: str, thread_id: str | None = None
+    ) -> ChatSettings:
+        """The chat's settings (defaults for a chat not seen before)."""
+        chat = await self.store.get_chat(platform, str(chat_id), thread_id)
+        return chat.settings if chat else ChatSettings()
 
     async def known_chat_ids(self, platform: str, platform_chat_ids: list[str]) -> set[str]:
         return await self.store.known_chat_ids(platform, [str(i) for i in platform_chat_ids])

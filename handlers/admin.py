@@ -316,7 +316,7 @@ async def limits(request: Request, services: Services) -> Response:
         key, default = key.casefold(), value.casefold() == "default"
         if key in ("subscriptions", "subs"):
             if not default:
-                if not value.isdigit() or not 1 <= int(value) <= MAX_SUBSCRIPTION_LIMIT:
+                if not value.isdecimal() or not 1 <= int(value) <= MAX_SUBSCRIPTION_LIMIT:
                     raise UsageError(
                         f"subscriptions is a number from 1 to {MAX_SUBSCRIPTION_LIMIT}."
                     )

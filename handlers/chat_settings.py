@@ -44,7 +44,7 @@ def parse_time(text: str) -> str:
     match = _TIME.fullmatch(text)
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         raise UsageError(f"{clip(text, 20)!r} is not a time; write HH:MM, e.g. 08:00.")
-    return f"{int(match.group(1)):02d}:{match.group(2)}"
+    return f"{int(match.group(1)):02d}:{int(match.group(2)):02d}"
 
 
 def describe_settings(chat: Chat) -> str:

@@ -223,7 +223,9 @@ async def subscriptions(request: Request, services: Services) -> Response:
             "This chat follows nothing yet. Try /subscribe <source> (see /sources), "
             "/subscribe author <name> or /subscribe keyword <words>."
         )
-    lines = [f"This chat follows {len(subs)} (at most {limit}); new pieces come {delivery_mode(chat)}:"]
+    lines = [
+        f"This chat follows {len(subs)} (at most {limit}); new pieces come {delivery_mode(chat)}:"
+    ]
     for sub in subs:
         line = "• " + describe(sub)
         if sub.kind == "source" and sub.source_id is not None:
@@ -280,6 +282,9 @@ async def filter_(request: Request, services: Services) -> Response:
     include, exclude = parse_terms(rest)
     if not include and not exclude:
         raise UsageError("Give words to require (+word) or to exclude (-word).")
+    both = {normalize(t) for t in include} & {normalize(t) for t in exclude}
+    if both:
+        raise UsageError(f"{clip(sorted(both)[0], 40)!r} cannot be both required and excluded.")
     # A term given now wins over the opposite one given before (-x after +x drops the +x).
     new_include = _merge(sub.include, include, exclude)
     new_exclude = _merge(sub.exclude, exclude, include)

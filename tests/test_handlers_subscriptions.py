@@ -233,9 +233,9 @@ async def test_filter_adds_shows_and_clears(core: Core) -> None:
     assert sub.include == ["climate policy", "brexit"]
     assert sub.exclude == ["football"]
     # Adding the opposite of an earlier term replaces it; repeats are not doubled.
-    await say(core, "filter", "#1 +football -brexit BREXIT")
+    await say(core, "filter", "#1 +football -brexit +CLIMATE +climate")
     (sub,) = await subs_of(core)
-    assert sub.include == ["climate policy", "football"]
+    assert sub.include == ["climate policy", "football", "CLIMATE"]
     assert sub.exclude == ["brexit"]
     shown = await say(core, "filter", "1")
     assert '+"climate policy" +football' in shown.plain_text()
@@ -252,6 +252,7 @@ async def test_filter_adds_shows_and_clears(core: Core) -> None:
         ("abc -x", "is not a subscription id"),
         ("99 -x", "no subscription #99"),
         ('1 "" + -', "Give words"),
+        ("1 +brexit -Brexit", "both required and excluded"),
     ],
 )
 async def test_filter_bad_arguments(core: Core, args: str, hint: str) -> None:

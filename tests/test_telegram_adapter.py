@@ -417,3 +417,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_group_upgrade_migrates_chat(fake: FakeTelegramAPI) -> None:
+    ann = fake.add_user(10, "Ann")
+    old = fake.add_group(-77, "Old", supergroup=False)
+    async with running(fake) as (_, core):
+        fake.push_update(
+            "message", fake.make_message(old, ann, extra={"migrate_to_chat_id": -10077})
+        )
+        await fake.wait_until(lambda: bool(core.migrated))
+    assert core.migrated == [("telegram", "-77", "-10077")]

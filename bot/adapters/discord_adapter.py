@@ -278,6 +278,7 @@ class DiscordAdapter:
         # Chats deactivated here for missing permissions; a later interaction from one of them
         # that shows the bot may post again turns it back on (see _maybe_reactivate).
         self._lost_access: set[str] = set()
+        self._confirmed: set[str] = set()  # chats whose posting rights were seen this process
         self._background: set[asyncio.Task[Any]] = set()
         self.synced_to: str | None = None  # "global" or the guild id commands were synced to
 
@@ -691,21 +692,30 @@ class DiscordAdapter:
             self._log_interaction_failure(exc, request)
 
     async def _maybe_reactivate(self, interaction: discord.Interaction, request: Request) -> None:
-        if request.chat_id not in self._lost_access:
+        """A command from a chat the bot can post in again turns that chat back on.
+
+        Checked once per chat per process (and again after a 50013 here), so a chat paused
+        for missing permissions before a restart also comes back when an admin fixes them and
+        runs a command there, as the note to the admins promises.
+        """
+        chat_id = request.chat_id
+        lost = chat_id in self._lost_access
+        if chat_id in self._confirmed and not lost:
             return
-        perms = interaction.app_permissions
-        sends = (
-            perms.send_messages_in_threads
-            if request.chat_kind == "thread"
-            else (perms.send_messages)
+        if request.chat_kind != "private" and not _can_post(
+            interaction.app_permissions, request.chat_kind
+        ):
+            return
+        self._confirmed.add(chat_id)
+        self._lost_access.discard(chat_id)
+        self._noted_chats.discard(chat_id)
+        if not lost and chat_id not in await self._chat_ids_with_chats([chat_id]):
+            return  # not a chat yet: the handlers register it when it needs to be one
+        if lost:
+            log.info("Discord chat %s can be posted to again", chat_id)
+        await self.core.chat_seen(
+            PLATFORM, chat_id, request.chat_kind, title=request.chat_title
         )
-        if perms.view_channel and sends and perms.embed_links:
-            self._lost_access.discard(request.chat_id)
-            self._noted_chats.discard(request.chat_id)
-            log.info("Discord chat %s can be posted to again", request.chat_id)
-            await self.core.chat_seen(
-                PLATFORM, request.chat_id, request.chat_kind, title=request.chat_title
-            )
 
     def _log_interaction_failure(self, exc: discord.HTTPException, request: Request) -> None:
         if getattr(exc, "code", None) == UNKNOWN_INTERACTION:
@@ -844,6 +854,7 @@ class DiscordAdapter:
     def note_lost_access(self, chat_id: str, reason: str) -> None:
         """Tell the server's admins (system channel) once that posting to a channel stopped."""
         self._lost_access.add(chat_id)
+        self._confirmed.discard(chat_id)
         if self.client is None or chat_id in self._noted_chats or not chat_id.isdigit():
             return
         channel = self.client.get_channel(int(chat_id))
@@ -937,6 +948,12 @@ class DiscordSender:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _can_post(perms: discord.Permissions, kind: str) -> bool:
+    """Whether the bot may post embeds in a channel (or thread) with these permissions."""
+    sends = perms.send_messages_in_threads if kind == "thread" else perms.send_messages
+    return bool(perms.view_channel and sends and perms.embed_links)
 
 
 def _chat_kind(channel: Any) -> ChatKind:

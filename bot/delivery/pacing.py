@@ -17,7 +17,12 @@ class Pacer:
         self.limits = limits
         self.clock = clock
         self._global_next = 0.0
-        self._chat_next: dict[int, float] = {}
+        self._chat_next: dict[str, float] = {}
+
+    @staticmethod
+    def _key(chat: Chat) -> str:
+        # Keyed on the platform chat, not the row: a group's forum topics share its limit.
+        return chat.platform_chat_id
 
     def chat_gap(self, chat: Chat) -> float:
         gap = 1.0 / self.limits.per_chat_per_second
@@ -26,14 +31,14 @@ class Pacer:
         return gap
 
     def ready_at(self, chat: Chat) -> float:
-        return max(self._global_next, self._chat_next.get(chat.id, 0.0))
+        return max(self._global_next, self._chat_next.get(self._key(chat), 0.0))
 
     def reserve(self, chat: Chat) -> float:
         """Book the next slot for ``chat``; return how long to wait for it."""
         now = self.clock()
         start = max(now, self.ready_at(chat))
         self._global_next = start + 1.0 / self.limits.global_per_second
-        self._chat_next[chat.id] = start + self.chat_gap(chat)
+        self._chat_next[self._key(chat)] = start + self.chat_gap(chat)
         return start - now
 
     def back_off(self, seconds: float, chat: Chat | None = None) -> None:
@@ -42,7 +47,7 @@ class Pacer:
         if chat is None:
             self._global_next = max(self._global_next, until)
         else:
-            self._chat_next[chat.id] = max(self._chat_next.get(chat.id, 0.0), until)
+            self._chat_next[self._key(chat)] = max(self._chat_next.get(self._key(chat), 0.0), until)
 
 
 def _zone(settings: ChatSettings) -> ZoneInfo:

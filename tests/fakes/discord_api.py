@@ -212,6 +212,7 @@ class FakeDiscord:
         self.channel_errors: dict[str, RestError] = {}  # channel id -> error for POST messages
         self.callback_errors: dict[str, RestError] = {}  # interaction id -> error
         self.next_callback_error: RestError | None = None  # for the next callback, whichever
+        self.app_permissions = ALL_PERMISSIONS  # the bot's rights where interactions come from
         self.bad_tokens_seen: list[str] = []
         self.identifies = 0
         self.messages_by_id: dict[str, dict[str, Any]] = {}
@@ -475,7 +476,7 @@ class FakeDiscord:
             "channel_id": channel["id"],
             "channel": channel,
             "locale": "en-US",
-            "app_permissions": str(ALL_PERMISSIONS),
+            "app_permissions": str(self.app_permissions),
             "entitlements": [],
             "authorizing_integration_owners": {"0": guild_id or "0"},
             "attachment_size_limit": 10_485_760,
