@@ -20,7 +20,13 @@ from discord.http import Route
 
 from bot.adapters.discord_adapter import DiscordAdapter
 from handlers.registry import load_all
-from tests.fakes.discord_api import FakeDiscord, Recorded, RestError
+from tests.fakes.discord_api import (
+    ALL_PERMISSIONS,
+    MEMBER_PERMISSIONS,
+    FakeDiscord,
+    Recorded,
+    RestError,
+)
 
 # The core and its test factories land in a parallel change; until then this module is skipped
 # (tests/test_discord_protocol.py covers the adapter against a stand-in core meanwhile).
@@ -116,6 +122,10 @@ async def test_commands_sync_globally_with_types_permissions_and_menus(
         assert count["type"] == 4 and count["min_value"] == 1 and count["max_value"] == 10
         source = commands["subscribe"]["options"][0]
         assert source["autocomplete"] is True
+        for name, spec in registry.items():
+            if spec.reply_action:
+                [post] = commands[name]["options"]
+                assert post["name"] == "post" and post["required"], name
         menus = [c["name"] for c in fake.commands[None] if c["type"] == 3]
         assert menus == ["More", "Full text", "Quote", "Author", "Similar"]
 
@@ -259,7 +269,9 @@ async def test_out_of_range_count_is_refused_privately(tmp_path: Path, fake: Fak
     async with bot(tmp_path, fake) as (_core, _adapter):
         iid = await fake.slash(guild.channels[0], "latest", {"count": 99})
         [reply] = await answer(fake, iid)
-        assert reply.ephemeral and "between 1 and 10" in reply.content
+        # The adapter answers (the core is never asked): Discord's client checks ranges, a
+        # crafted interaction may not have been.
+        assert reply.ephemeral and reply.content == "count must be between 1 and 10."
 
 
 async def test_admin_and_owner_commands_refused_for_members(
@@ -307,9 +319,11 @@ async def test_slow_command_is_deferred_then_edited(tmp_path: Path, fake: FakeDi
             assert first.callback_type == 5  # deferred "thinking"
             assert second.kind == "edit_original" and second.content
             # A slow error cannot turn the public placeholder private: it is replaced.
-            iid = await fake.slash(guild.channels[0], "latest", {"count": 0})
-            [reply] = await answer(fake, iid)
-            assert reply.ephemeral
+            iid = await fake.slash(guild.channels[0], "subscribe", {"what": "nosuch"}, admin=True)
+            replies = await answer(fake, iid, 3)
+            assert [r.kind for r in replies] == ["callback", "delete_original", "followup"]
+            assert replies[0].callback_type == 5 and not replies[0].ephemeral
+            assert replies[2].ephemeral and "nosuch" in replies[2].content
 
 
 async def test_expired_interaction_is_logged_not_retried(
@@ -378,6 +392,10 @@ async def test_posts_to_channel_and_thread_with_persistent_buttons(
             assert "@here" not in embed["title"]
             assert post.body["allowed_mentions"] == {"parse": []}
             assert f"cb:more:{piece_id}" in post.custom_ids
+        # On Discord a thread is a channel: its own id is the chat id.
+        chat = await core_chat(core, thread["id"])
+        assert chat.kind == "thread" and not chat.thread_id
+        assert await core.store.count_deliveries(piece_id, "sent") == 2
 
 
 async def test_buttons_keep_working_after_a_restart(tmp_path: Path, fake: FakeDiscord) -> None:
@@ -460,6 +478,15 @@ async def test_context_menus_act_on_the_posts_piece(tmp_path: Path, fake: FakeDi
             replies = await answer(fake, iid)
             assert not replies[0].ephemeral, (menu, replies[0].content)
             assert all(len(r.content) <= 2000 for r in replies)
+        # The slash form names the post by its link (Copy Message Link).
+        link = f"https://discord.com/channels/{guild.id}/{channel['id']}/{post['id']}"
+        iid = await fake.slash(channel, "author", {"post": link})
+        replies = await answer(fake, iid)
+        assert not replies[0].ephemeral and "Ada" in text_of(replies)
+        for bad in ["not a link", f"https://discord.com/channels/{guild.id}/1/{post['id']}"]:
+            iid = await fake.slash(channel, "author", {"post": bad})
+            [reply] = await answer(fake, iid)
+            assert reply.ephemeral and reply.content, bad
         # Full text of a long piece is split into several messages.
         iid = await fake.message_command(channel, "Full text", post)
         await asyncio.sleep(0.3)
@@ -478,7 +505,7 @@ async def test_missing_permissions_deactivates_the_chat(tmp_path: Path, fake: Fa
     guild = fake.add_guild(channels=2)
     channel, system = guild.channels
     guild.system_channel_id = system["id"]
-    async with bot(tmp_path, fake) as (core, _adapter):
+    async with bot(tmp_path, fake) as (core, adapter):
         await subscribe(fake, channel)
         fake.channel_errors[channel["id"]] = RestError(403, 50013, "Missing Permissions", times=99)
         piece_id = await add_piece(
@@ -486,16 +513,33 @@ async def test_missing_permissions_deactivates_the_chat(tmp_path: Path, fake: Fa
         )
         await fake.wait_for(lambda: fake.messages(system["id"]), timeout=10)
         [note] = fake.messages(system["id"])
-        assert "general" in note.content and "permission" in note.content
+        assert "general" in note.content and "permission" in note.content.lower()
         await wait_for_chat(core, channel["id"], active=False)
         chat = await core_chat(core, channel["id"])
         assert "50013" in (chat.inactive_reason or "")
         assert not fake.messages(channel["id"])
         await wait_for_delivery(core, piece_id, "skipped", 1)
         # A second piece is not even tried: the chat is off until it is seen again.
-        await add_piece(core, title="Denied again", authors=["Ada"], text="y " * 50)
-        await asyncio.sleep(0.3)
+        later = await add_piece(core, title="Denied again", authors=["Ada"], text="y " * 50)
+        await wait_for_delivery(core, later, "skipped", 1)
         assert len(fake.messages(system["id"])) == 1
+        del fake.channel_errors[channel["id"]]
+        # After a restart (nothing remembered in memory), a command from the channel turns
+        # it back on only once the bot can post there again.
+        await adapter.stop()
+        async with running(core):
+            fake.app_permissions = MEMBER_PERMISSIONS  # no Embed Links yet
+            iid = await fake.slash(channel, "subscriptions")
+            await answer(fake, iid)
+            assert not (await core_chat(core, channel["id"])).active
+            fake.app_permissions = ALL_PERMISSIONS
+            iid = await fake.slash(channel, "subscriptions")
+            await answer(fake, iid)
+            await wait_for_chat(core, channel["id"], active=True)
+            newest = await add_piece(core, title="Allowed", authors=["Ada"], text="z " * 50)
+            await wait_for_delivery(core, newest, "sent", 1)
+            [post] = fake.messages(channel["id"])
+            assert post.embeds[0]["title"] == "Allowed"
 
 
 async def test_one_piece_reaches_many_channels_once_each(tmp_path: Path, fake: FakeDiscord) -> None:

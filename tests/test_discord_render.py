@@ -153,3 +153,14 @@ def test_allowed_mentions_none_is_used() -> None:
     kwargs = item.kwargs()
     assert kwargs["allowed_mentions"].to_dict() == discord.AllowedMentions.none().to_dict()
     assert "@everyone" not in kwargs["content"]
+
+
+def test_range_problems_name_only_the_bounds_that_exist() -> None:
+    from bot.adapters.discord_adapter import _range_problem
+    from handlers.registry import Option
+
+    assert _range_problem("n", Option("n", "", "int", min_value=1, max_value=10)) == (
+        "n must be between 1 and 10."
+    )
+    assert _range_problem("id", Option("id", "", "int", min_value=1)) == "id must be at least 1."
+    assert _range_problem("x", Option("x", "", "int", max_value=5)) == "x must be at most 5."

@@ -128,6 +128,10 @@ class ConsoleAdapter:
         sent = [(self.show(reply), reply.piece_id or (reply.card.piece_id if reply.card else None))
                 for reply in response.messages]
         await self.core.record_messages("console", CHAT_ID, sent)
+        worker = self.core.workers.get("console")
+        if worker is not None:
+            # Show posts that this command caused (e.g. /poll) before reading the next line.
+            await worker.flush(timeout=5.0)
 
     async def run(self, *, interactive: bool | None = None) -> None:
         """Read commands until end of input (or until cancelled)."""

@@ -618,10 +618,7 @@ class DiscordAdapter:
             if value is None or value == "":
                 continue
             if option.kind == "int" and not _in_range(value, option):
-                await self._say_error(
-                    interaction,
-                    f"{name} must be between {option.min_value} and {option.max_value}.",
-                )
+                await self._say_error(interaction, _range_problem(name, option))
                 return
             if spec.reply_action and name == "post":
                 reply_to, problem = _post_reference(str(value), interaction.channel_id)
@@ -823,12 +820,14 @@ class DiscordAdapter:
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Removed from a guild: its chats become inactive (subscriptions are kept)."""
         ids = [str(c.id) for c in guild.channels] + [str(t.id) for t in guild.threads]
+        self._confirmed.difference_update(ids)
         for chat_id in await self._chat_ids_with_chats(ids):
             await self.core.chat_gone(PLATFORM, chat_id, "removed from the server")
         log.info("left Discord guild %s", guild.id)
 
     async def on_channel_gone(self, channel_id: int, reason: str) -> None:
         chat_id = str(channel_id)
+        self._confirmed.discard(chat_id)
         if chat_id in await self._chat_ids_with_chats([chat_id]):
             await self.core.chat_gone(PLATFORM, chat_id, reason)
 
@@ -1018,6 +1017,17 @@ def _in_range(value: Any, option: Option) -> bool:
     if option.min_value is not None and value < option.min_value:
         return False
     return not (option.max_value is not None and value > option.max_value)
+
+
+def _range_problem(name: str, option: Option) -> str:
+    low, high = option.min_value, option.max_value
+    if low is not None and high is not None:
+        return f"{name} must be between {low} and {high}."
+    if low is not None:
+        return f"{name} must be at least {low}."
+    if high is not None:
+        return f"{name} must be at most {high}."
+    return f"{name} must be a whole number."
 
 
 def _post_reference(value: str, channel_id: int | None) -> tuple[str | None, str | None]:

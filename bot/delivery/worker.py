@@ -52,16 +52,20 @@ class DeliveryWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Wait until nothing is due or in flight (the terminal chat shows posts in order)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            depth = await self.store.count_due(self.platform)
+            if depth == 0 and not self._in_flight:
+                return
+            self.wake()
+            await asyncio.sleep(0.02)
+
     async def stop(self, drain_seconds: float = 0.0) -> None:
         """Stop claiming; wait for in-flight sends (and up to ``drain_seconds`` for due rows)."""
         if drain_seconds > 0:
-            deadline = asyncio.get_running_loop().time() + drain_seconds
-            while asyncio.get_running_loop().time() < deadline:
-                depth = await self.store.count_due(self.platform)
-                if depth == 0 and not self._in_flight:
-                    break
-                self.wake()
-                await asyncio.sleep(0.05)
+            await self.flush(drain_seconds)
         self._stopping = True
         self._wake.set()
         if self._task:

@@ -7,6 +7,7 @@ event loop, so commands stay responsive while a batch of articles is processed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html as html_lib
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +64,12 @@ class ArticleBuilder:
             extract_document, document, url=page_url, content_type=content_type
         )
         piece = _fill_from_entry(piece, entry, source)
-        url = canonicalize_url(canonical or page_url or entry.guid or "")
+        if canonical or page_url or entry.guid:
+            url = canonicalize_url(canonical or page_url or entry.guid or "")
+        else:
+            # Neither link nor GUID: a stable made-up address, unique per entry, that at
+            # least opens the feed it came from.
+            url = f"{source.url}#entry-{_entry_digest(entry)}"
         links = [canonicalize_url(u) for u in (entry.url, page_url) if u]
         draft = await self.finish(piece, url=url, links=links)
         draft.source_id = source.id
@@ -105,6 +111,13 @@ class ArticleBuilder:
         """For /summary and `commentary-bot summarize URL`."""
         piece = await self.from_url(url, guard=guard)
         return piece, await self.summarize(piece, length)
+
+
+def _entry_digest(entry: FeedEntry) -> str:
+    data = "\x1f".join(
+        part or "" for part in (entry.title, entry.content_html, entry.summary)
+    ).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def _wrap_html(title: str | None, body: str) -> str:

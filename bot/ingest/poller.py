@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -13,11 +14,10 @@ from bot.ingest.articles import ArticleBuilder
 from bot.pipeline.extract import ExtractionError
 from bot.services import PollReport
 from bot.sources.feeds import FeedEntry, FeedError, NotAFeedError, parse_feed
-from bot.sources.fingerprint import hamming
-from bot.sources.http import FetchError, Fetcher
+from bot.sources.http import Fetcher, FetchError
 from bot.sources.pages import find_article_links, find_feed_links
 from bot.sources.urls import canonicalize_url
-from bot.types import Source
+from bot.types import PieceDraft, SaveResult, Source
 
 if TYPE_CHECKING:
     from storage import AsyncStore
@@ -28,6 +28,8 @@ MAX_NEW_PER_ROUND = 30  # a huge feed is worked through over several rounds
 FIRST_POLL_BACKLOG = 10  # stored on the first poll; only the newest is posted
 PAUSE_AFTER_FAILURES = 10
 NEAR_DUPLICATE_BITS = 3
+FINGERPRINT_WINDOW = 5000  # how many recent pieces a new one is compared with
+FINGERPRINT_REFRESH = 600.0  # seconds; pieces stored by other paths show up after this
 
 
 @dataclass
@@ -38,11 +40,32 @@ class Outcome:
 
 
 def entry_key(entry: FeedEntry) -> str | None:
+    """The identity of an entry within its source: GUID, else canonical link, else content."""
     if entry.guid:
         return "guid:" + entry.guid.strip()[:500]
     if entry.url:
         return "url:" + canonicalize_url(entry.url)
+    if entry.title or entry.content_html or entry.summary:
+        return "hash:" + _digest(entry.title, entry.content_html, entry.summary)
     return None
+
+
+def revision_key(key: str, entry: FeedEntry) -> str:
+    """Changes when a feed edits an entry (title or text) under the same identity."""
+    return "rev:" + _digest(key, entry.title, entry.content_html, entry.summary)
+
+
+def _digest(*parts: str | None) -> str:
+    data = "\x1f".join(p or "" for p in parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+@dataclass
+class _Work:
+    key: str
+    rev: str | None
+    entry: FeedEntry
+    edited: bool = False
 
 
 class Poller:
@@ -63,6 +86,18 @@ class Poller:
         self.owners = owners or set()
         self.on_deliveries = on_deliveries or (lambda: None)
         self._locks: dict[int, asyncio.Lock] = {}
+        # Near-duplicate detection compares with recent fingerprints; reading 5,000 of them
+        # per source per round is the poller's most expensive query, so they are cached here
+        # and kept current as pieces are saved.
+        self._fingerprints: list[tuple[int, int]] | None = None
+        self._fingerprints_at = 0.0
+        self._fingerprints_lock = asyncio.Lock()
+        # The check-then-save of a piece is serialized so two sources carrying the same
+        # syndicated text in one round still store it once.
+        self._save_lock = asyncio.Lock()
+        # Digest of the last fully processed body per source: servers that ignore conditional
+        # requests often send the very same bytes, which need no parsing.
+        self._bodies: dict[int, str] = {}
 
     def guard_for(self, source: Source) -> bool:
         """Operator sources are trusted; chat-added ones get the SSRF guard."""
@@ -87,26 +122,44 @@ class Poller:
             )
             if result.not_modified:
                 await self.store.record_fetch_ok(
-                    source.id, etag=source.etag, last_modified=source.last_modified
+                    source.id,
+                    etag=result.etag or source.etag,
+                    last_modified=result.last_modified or source.last_modified,
                 )
                 report.status = "not_modified"
                 report.seconds = time.monotonic() - started
                 return Outcome(report)
-            title, entries = await self._entries(source, result.content, result.url,
-                                                 result.content_type)
+            body_key = _digest(source.kind, source.selector, result.url) + _body_digest(
+                result.content
+            )
+            if self._bodies.get(source.id) == body_key and source.first_poll_done:
+                title, entries, complete = None, None, True
+            else:
+                title, entries = await self._entries(
+                    source, result.content, result.url, result.content_type
+                )
+                complete = False
         except (FetchError, FeedError) as exc:
             return await self._failed(source, report, exc, started)
+        if entries is not None:
+            report.entries = len(entries)
+            complete = await self._store_new(source, entries, report)
+        # Validators are kept only when every new entry was handled: otherwise the next
+        # round would get a 304 and the entries left over (a failed article, a huge feed
+        # worked through over several rounds) would wait for the feed to change.
         await self.store.record_fetch_ok(
             source.id,
-            etag=result.etag,
-            last_modified=result.last_modified,
+            etag=result.etag if complete else source.etag,
+            last_modified=result.last_modified if complete else source.last_modified,
             title=title,
             url=result.permanent_redirect,
         )
+        if complete:
+            self._bodies[source.id] = body_key
+        else:
+            self._bodies.pop(source.id, None)
         if result.permanent_redirect:
             log.info("source %s moved permanently to %s", source.name, result.permanent_redirect)
-        report.entries = len(entries)
-        await self._store_new(source, entries, report)
         report.seconds = time.monotonic() - started
         return Outcome(report)
 
@@ -124,9 +177,12 @@ class Poller:
                 hint = f"; it links a feed at {feeds[0]}" if feeds else ""
                 raise FeedError(f"this is an HTML page, not a feed{hint}") from None
             return parsed.title, parsed.entries
-        entries = await loop.run_in_executor(
-            None, lambda: find_article_links(content, url, source.selector)
-        )
+        try:
+            entries = await loop.run_in_executor(
+                None, lambda: find_article_links(content, url, source.selector)
+            )
+        except ValueError as exc:  # a bad CSS selector: the owner must change it
+            raise FeedError(str(exc)) from None
         return None, entries
 
     async def _failed(
@@ -141,7 +197,8 @@ class Poller:
         outcome = Outcome(report, retry_after=getattr(exc, "retry_after", None))
         if gone or failures >= PAUSE_AFTER_FAILURES:
             reason = "the feed is gone (HTTP 410)" if gone else f"{failures} failures in a row"
-            await self.pause_and_tell(source, reason, message)
+            if not source.paused:  # a manual poll of a paused source does not tell again
+                await self.pause_and_tell(source, reason, message)
             outcome.paused = True
             report.status = "paused"
         return outcome
@@ -158,51 +215,108 @@ class Poller:
             platform, _, user_id = owner.partition(":")
             for chat in await self.store.chats_for_platform_id(platform, user_id):
                 chat_ids.add(chat.id)
-        for chat_id in chat_ids:
+        for chat_id in sorted(chat_ids):
             await self.store.add_notice(chat_id, text)
         if chat_ids:
             self.on_deliveries()
 
-    async def _store_new(self, source: Source, entries: list[FeedEntry], report: PollReport
-                         ) -> None:
-        keyed = [(entry_key(e), e) for e in entries]
-        keyed = [(k, e) for k, e in keyed if k]
-        seen = await self.store.seen_keys(source.id, [k for k, _ in keyed])
-        fresh = [(k, e) for k, e in keyed if k not in seen]
+    # --- new entries ---------------------------------------------------------------------------
+    async def _store_new(
+        self, source: Source, entries: list[FeedEntry], report: PollReport
+    ) -> bool:
+        """Store what is new or edited; True when nothing is left over for a later round."""
+        track_edits = source.kind == "feed"  # a listing page's link texts are not the piece
+        work: list[_Work] = []
+        keys: set[str] = set()
+        for entry in entries:
+            key = entry_key(entry)
+            if key is None or key in keys:
+                continue
+            keys.add(key)
+            work.append(_Work(key, revision_key(key, entry) if track_edits else None, entry))
+        lookup = [w.key for w in work] + [w.rev for w in work if w.rev]
+        seen = await self.store.seen_keys(source.id, lookup) if lookup else set()
+        todo: list[_Work] = []
+        for w in work:
+            if w.key not in seen:
+                todo.append(w)
+            elif w.rev is not None and w.rev not in seen:
+                w.edited = True
+                todo.append(w)
         first_poll = not source.first_poll_done
         # Newest first so the first poll's one post is the newest piece.
-        fresh.sort(key=lambda ke: ke[1].published.timestamp() if ke[1].published else 0,
-                   reverse=True)
-        fresh = fresh[:FIRST_POLL_BACKLOG if first_poll else MAX_NEW_PER_ROUND]
-        fingerprints = await self.store.recent_fingerprints(5000)
-        posted_one = False
-        for key, entry in fresh:
+        todo.sort(
+            key=lambda w: w.entry.published.timestamp() if w.entry.published else 0,
+            reverse=True,
+        )
+        limit = FIRST_POLL_BACKLOG if first_poll else MAX_NEW_PER_ROUND
+        todo, rest = todo[:limit], todo[limit:]
+        complete = not rest or first_poll
+        # A first round cut short (a crash, a restart) has already posted its one piece.
+        posted_one = first_poll and any(k in seen for k in keys)
+        for w in todo:
             try:
-                draft = await self.builder.from_entry(entry, source, guard=self.guard_for(source))
+                draft = await self.builder.from_entry(w.entry, source, guard=self.guard_for(source))
             except (FetchError, ExtractionError) as exc:
                 # Not marked seen: the next round tries this entry again.
-                log.info("entry %s of %s skipped: %s", (entry.url or key)[:200], source.name, exc)
+                log.info(
+                    "entry %s of %s skipped: %s", (w.entry.url or w.key)[:200], source.name, exc
+                )
                 report.error = report.error or f"an article failed: {exc}"
+                complete = False
                 continue
-            draft.entry_key = key
-            duplicate_of = None
-            if draft.fingerprint:
-                for piece_id, other in fingerprints:
-                    if hamming(draft.fingerprint, other) <= NEAR_DUPLICATE_BITS:
-                        duplicate_of = piece_id
-                        break
-            fan_out = not first_poll or not posted_one
-            result = await self.store.save_piece(
-                draft, fan_out=fan_out, duplicate_of=duplicate_of
-            )
+            draft.entry_key = w.key
+            fan_out = not w.edited and (not first_poll or not posted_one)
+            result = await self._save(draft, fan_out=fan_out)
+            if w.rev is not None:
+                # After the piece's own commit: lost in a crash, it only costs a refetch.
+                await self.store.mark_seen(source.id, w.rev, result.piece_id)
             if result.status == "new":
                 report.new += 1
                 posted_one = True
-                if draft.fingerprint:
-                    fingerprints.insert(0, (result.piece_id, draft.fingerprint))
                 if result.deliveries:
                     self.on_deliveries()
             elif result.status == "updated":
                 report.updated += 1
         if first_poll:
+            if rest:
+                # Older than the backlog: remembered as seen, never fetched or posted later.
+                await self.store.run(self._mark_seen_sync, source.id, rest)
             await self.store.update_source(source.id, first_poll_done=True)
+        return complete
+
+    def _mark_seen_sync(self, source_id: int, items: list[_Work]) -> None:
+        """Runs on the database thread."""
+        for w in items:
+            self.store.sync.mark_seen(source_id, w.key)
+            if w.rev is not None:
+                self.store.sync.mark_seen(source_id, w.rev)
+
+    async def _save(self, draft: PieceDraft, *, fan_out: bool) -> SaveResult:
+        async with self._save_lock:
+            fingerprints = await self._recent_fingerprints()
+            duplicate_of = None
+            value = int(draft.fingerprint, 16) if draft.fingerprint else None
+            if value is not None:
+                for piece_id, other in fingerprints:
+                    if (value ^ other).bit_count() <= NEAR_DUPLICATE_BITS:
+                        duplicate_of = piece_id
+                        break
+            result = await self.store.save_piece(draft, fan_out=fan_out, duplicate_of=duplicate_of)
+            if value is not None and result.status == "new":
+                fingerprints.insert(0, (result.piece_id, value))
+                del fingerprints[FINGERPRINT_WINDOW:]
+            return result
+
+    async def _recent_fingerprints(self) -> list[tuple[int, int]]:
+        async with self._fingerprints_lock:
+            stale = time.monotonic() - self._fingerprints_at > FINGERPRINT_REFRESH
+            if self._fingerprints is None or stale:
+                rows = await self.store.recent_fingerprints(FINGERPRINT_WINDOW)
+                self._fingerprints = [(pid, int(fp, 16)) for pid, fp in rows]
+                self._fingerprints_at = time.monotonic()
+            return self._fingerprints
+
+
+def _body_digest(content: bytes) -> str:
+    return hashlib.blake2b(content, digest_size=16).hexdigest()

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from lxml import etree
+from lxml import html as lxml_html
 
-from bot.ingest.poller import Poller
+from bot.ingest.poller import Outcome, Poller
 from bot.services import AddSourceReport, PollReport
 from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
 from bot.sources.http import FetchError
@@ -29,6 +31,16 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 24 * 3600
 MIN_INTERVAL = 10
+
+
+def page_title(content: bytes) -> str | None:
+    """The ``<title>`` of a listing page, to name the source."""
+    try:
+        doc = lxml_html.document_fromstring(content)
+    except (ValueError, etree.ParserError):
+        return None
+    text = " ".join(" ".join(doc.xpath("//title//text()")).split())
+    return text[:200] or None
 
 
 class SourceError(ValueError):
@@ -56,8 +68,17 @@ class SourceScheduler:
     async def start(self) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.start()
+        now = datetime.now(UTC)
         for source in await self.store.list_sources(active_only=True):
-            self._schedule(source, first_in=0 if not source.first_poll_done else None)
+            first_in: float | None = 0
+            if source.first_poll_done and source.next_run_at is not None:
+                # Keep the rhythm across restarts; an overdue source runs at once.
+                due = source.next_run_at
+                due = due if due.tzinfo else due.replace(tzinfo=UTC)
+                first_in = min(max((due - now).total_seconds(), 0.0), source.interval_seconds)
+            elif source.first_poll_done:
+                first_in = None
+            self._schedule(source, first_in=first_in)
 
     def shutdown(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
@@ -112,22 +133,29 @@ class SourceScheduler:
         except Exception:  # a bug in one source's round must not stop the others
             log.exception("polling %s failed unexpectedly", source.name)
             return
+        await self._after_poll(source_id, outcome)
+
+    async def _after_poll(self, source_id: int, outcome: Outcome) -> None:
+        """Unschedule a paused source; back off after errors; honour Retry-After."""
         if outcome.paused:
             self._unschedule(source_id)
             return
         job = self.scheduler.get_job(self._job_id(source_id)) if self.scheduler else None
         if job is None:
             return
+        delay = None
         if outcome.report.status == "error":
             fresh = await self.store.get_source_by_id(source_id)
-            delay = backoff_seconds(source.interval_seconds, fresh.consecutive_failures if fresh
-                                    else 1)
-            if outcome.retry_after:
-                delay = max(delay, outcome.retry_after)
+            if fresh is None:
+                return
+            delay = backoff_seconds(fresh.interval_seconds, fresh.consecutive_failures)
+        if outcome.retry_after:
+            delay = max(delay or 0.0, min(outcome.retry_after, MAX_BACKOFF))
+        if delay is not None:
             job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
-        elif outcome.retry_after:
-            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=outcome.retry_after))
-        await self.store.update_source(source_id, next_run_at=job.next_run_time)
+        job = self.scheduler.get_job(self._job_id(source_id)) if self.scheduler else None
+        if job is not None:
+            await self.store.update_source(source_id, next_run_at=job.next_run_time)
 
     # --- SourceControl -----------------------------------------------------------------------
     async def add(
@@ -157,19 +185,32 @@ class SourceScheduler:
         entries = 0
         error = None
         try:
-            kind, url, title, entries = await self._detect(url, kind, guard=not trusted and
-                                                           not self.poller.allow_private)
-        except (FetchError, FeedError) as exc:
+            kind, url, title, entries = await self._detect(
+                url, kind, guard=not trusted and not self.poller.allow_private
+            )
+        except FetchError as exc:
+            if exc.kind == "unsafe_url":  # never store an address the guard refused
+                raise SourceError(f"That address can't be followed: {exc}") from None
             error = str(exc)
             kind = kind or "feed"
-        name = (name or "").strip() or _slug(title or parts.hostname or "source")
-        if await self.store.get_source(name) is not None and not name[-1].isdigit():
-            name = f"{name}-{(await self._count()) + 1}"
+        except FeedError as exc:
+            error = str(exc)
+            kind = kind or "feed"
+        name = (name or "").strip()
+        if not name:
+            name = await self._free_name(_slug(title or parts.hostname or "source"))
+        elif await self.store.get_source(name) is not None:
+            raise SourceError(f"A source named {name!r} already exists; choose another name.")
         by = added_by or ("cli" if trusted else None)
         try:
             source = await self.store.add_source(
-                name, url, kind=kind, interval_seconds=interval or 1800, selector=selector,
-                trusted=trusted, added_by=by,
+                name,
+                url,
+                kind=kind,
+                interval_seconds=interval or 1800,
+                selector=selector,
+                trusted=trusted,
+                added_by=by,
             )
         except SourceExists as exc:
             raise SourceError(str(exc)) from None
@@ -181,8 +222,12 @@ class SourceScheduler:
         self._schedule(source)
         return AddSourceReport(source, kind, title, entries, error)
 
-    async def _count(self) -> int:
-        return len(await self.store.list_sources())
+    async def _free_name(self, base: str) -> str:
+        name, n = base, 1
+        while await self.store.get_source(name) is not None:
+            n += 1
+            name = f"{base}-{n}"
+        return name
 
     async def _detect(
         self, url: str, kind: str | None, *, guard: bool
@@ -190,7 +235,7 @@ class SourceScheduler:
         """(kind, url, title, entries): a page that links a feed becomes that feed."""
         result = await self.poller.fetcher.fetch(url, guard=guard, expect="any")
         if kind == "page":
-            return "page", result.url if result.permanent_redirect else url, None, 0
+            return "page", result.permanent_redirect or url, page_title(result.content), 0
         try:
             parsed = parse_feed(result.content, url=result.url, content_type=result.content_type)
             return "feed", result.permanent_redirect or url, parsed.title, len(parsed.entries)
@@ -203,7 +248,7 @@ class SourceScheduler:
                 return "feed", feed_url, parsed.title, len(parsed.entries)
             if kind == "feed":
                 raise
-            return "page", url, None, 0
+            return "page", result.permanent_redirect or url, page_title(result.content), 0
 
     async def remove(self, name: str) -> bool:
         source = await self.store.get_source(name)
@@ -217,7 +262,9 @@ class SourceScheduler:
         if source is None:
             return None
         self._unschedule(source.id)
-        return await self.store.update_source(source.id, paused=True, paused_reason="paused by an owner")
+        return await self.store.update_source(
+            source.id, paused=True, paused_reason="paused by an owner"
+        )
 
     async def resume(self, name: str) -> Source | None:
         source = await self.store.get_source(name)
@@ -254,7 +301,9 @@ class SourceScheduler:
 
         async def one(source: Source) -> PollReport:
             try:
-                report = (await self.poller.poll(source)).report
+                outcome = await self.poller.poll(source)
+                report = outcome.report
+                await self._after_poll(source.id, outcome)
             except Exception as exc:  # one source's bug must not lose the others' reports
                 log.exception("polling %s failed unexpectedly", source.name)
                 report = PollReport(source=source.name, status="error", error=repr(exc)[:200])
