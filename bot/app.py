@@ -65,8 +65,11 @@ def read_sources_file(path: Path) -> list[ConfiguredSource]:
             raise ConfigError(f"{where}: {exc}") from None
         if interval < 10:
             raise ConfigError(f"{where}: the shortest interval is 10s")
-        found.append(ConfiguredSource(str(item["name"]), str(item["url"]), interval, kind,
-                                      item.get("selector")))
+        found.append(
+            ConfiguredSource(
+                str(item["name"]), str(item["url"]), interval, kind, item.get("selector")
+            )
+        )
     return found
 
 
@@ -78,13 +81,19 @@ async def import_configured_sources(core: Core, path: Path | None) -> int:
         existing = await core.store.get_source(item.name)
         if existing is not None:
             if existing.url != item.url or existing.interval_seconds != item.interval:
-                await core.store.update_source(existing.id, url=item.url,
-                                               interval_seconds=item.interval, kind=item.kind)
+                await core.store.update_source(
+                    existing.id, url=item.url, interval_seconds=item.interval, kind=item.kind
+                )
             continue
         with contextlib.suppress(SourceExists):
-            await core.store.add_source(item.name, item.url, kind=item.kind,
-                                        interval_seconds=item.interval, selector=item.selector,
-                                        added_by="config")
+            await core.store.add_source(
+                item.name,
+                item.url,
+                kind=item.kind,
+                interval_seconds=item.interval,
+                selector=item.selector,
+                added_by="config",
+            )
             added += 1
     return added
 
@@ -98,8 +107,9 @@ async def ensure_demo_source(core: Core) -> bool:
         return True
     if wanted is None and await core.store.list_sources():
         return False
-    await core.store.add_source(DEMO_SOURCE, demo_feed_url(), kind="feed",
-                                interval_seconds=1800, added_by="demo")
+    await core.store.add_source(
+        DEMO_SOURCE, demo_feed_url(), kind="feed", interval_seconds=1800, added_by="demo"
+    )
     return True
 
 
@@ -109,7 +119,10 @@ async def prepare(core: Core) -> None:
 
 
 async def run_bot(
-    settings: Settings, *, console: bool = False, stdin: TextIO | None = None,
+    settings: Settings,
+    *,
+    console: bool = False,
+    stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
     """Run until Ctrl-C/SIGTERM (platforms) or end of input (terminal chat)."""
@@ -159,8 +172,9 @@ async def _run_console(core: Core, stop: asyncio.Event, stdin: TextIO, stdout: T
         demo = await core.store.get_source(DEMO_SOURCE)
         if demo is not None:
             with contextlib.suppress(Exception):
-                await core.store.add_subscription(chat.id, "source", demo.name,
-                                                  source_id=demo.id, created_by="console")
+                await core.store.add_subscription(
+                    chat.id, "source", demo.name, source_id=demo.id, created_by="console"
+                )
         await core.store.set_value("console.initialized", "1")
     interactive = stdin.isatty()
     if interactive:

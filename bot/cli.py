@@ -149,8 +149,13 @@ def sources_add(
         async with Core.open(settings) as core:
             try:
                 report = await core.scheduler.add(
-                    url, name=name, interval=seconds, kind=kind.value if kind else None,
-                    selector=selector, trusted=True, added_by="cli",
+                    url,
+                    name=name,
+                    interval=seconds,
+                    kind=kind.value if kind else None,
+                    selector=selector,
+                    trusted=True,
+                    added_by="cli",
                 )
             except SourceError as exc:
                 fail(str(exc))
@@ -188,8 +193,12 @@ def sources_list(
     table = Table("name", "kind", "every", "state", "last ok", "last error", "next run")
     for s in items:
         table.add_row(
-            s["name"], s["kind"], format_duration(s["interval_seconds"]), s["state"],
-            (s["last_ok_at"] or "-")[:19], (s["last_error"] or "-")[:60],
+            s["name"],
+            s["kind"],
+            format_duration(s["interval_seconds"]),
+            s["state"],
+            (s["last_ok_at"] or "-")[:19],
+            (s["last_error"] or "-")[:60],
             (s["next_run_at"] or "-")[:19],
         )
     Console().print(table)
@@ -236,8 +245,13 @@ def sources_import(
     added = skipped = 0
     for outline in outlines:
         try:
-            store.add_source(outline.name, outline.url, kind=outline.kind,
-                             interval_seconds=seconds, added_by="cli")
+            store.add_source(
+                outline.name,
+                outline.url,
+                kind=outline.kind,
+                interval_seconds=seconds,
+                added_by="cli",
+            )
             added += 1
         except SourceExists:
             skipped += 1
@@ -285,8 +299,14 @@ def fetch(
             await prepare(core)
             total = 1 if source else len(await core.store.list_sources(active_only=True))
             show = format == TableOrJson.table and total > 1 and sys.stderr.isatty()
-            with Progress(TextColumn("polling"), BarColumn(), MofNCompleteColumn(),
-                          console=err, disable=not show, transient=True) as progress:
+            with Progress(
+                TextColumn("polling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err,
+                disable=not show,
+                transient=True,
+            ) as progress:
                 task = progress.add_task("poll", total=total)
                 try:
                     return await core.scheduler.poll_now(
@@ -297,25 +317,40 @@ def fetch(
 
     reports = run_async(go())
     rows = [
-        {"source": r.source, "status": r.status, "new": r.new, "updated": r.updated,
-         "entries": r.entries, "error": r.error, "seconds": round(r.seconds, 3)}
+        {
+            "source": r.source,
+            "status": r.status,
+            "new": r.new,
+            "updated": r.updated,
+            "entries": r.entries,
+            "error": r.error,
+            "seconds": round(r.seconds, 3),
+        }
         for r in reports
     ]
     if format == TableOrJson.json:
-        emit_json({
-            "sources": rows,
-            "totals": {
-                "sources": len(rows),
-                "new": sum(r["new"] for r in rows),
-                "not_modified": sum(r["status"] == "not_modified" for r in rows),
-                "errors": sum(r["status"] in ("error", "paused") for r in rows),
-            },
-        })
+        emit_json(
+            {
+                "sources": rows,
+                "totals": {
+                    "sources": len(rows),
+                    "new": sum(r["new"] for r in rows),
+                    "not_modified": sum(r["status"] == "not_modified" for r in rows),
+                    "errors": sum(r["status"] in ("error", "paused") for r in rows),
+                },
+            }
+        )
         return
     table = Table("source", "status", "new", "updated", "entries", "error")
     for r in rows:
-        table.add_row(r["source"], r["status"], str(r["new"]), str(r["updated"]),
-                      str(r["entries"]), (r["error"] or "")[:70])
+        table.add_row(
+            r["source"],
+            r["status"],
+            str(r["new"]),
+            str(r["updated"]),
+            str(r["entries"]),
+            (r["error"] or "")[:70],
+        )
     Console().print(table)
 
 
@@ -377,11 +412,12 @@ def summarize(
     settings = settings_or_exit()
     if path_or_url.startswith(("http://", "https://")):
         from bot.ingest.articles import ArticleBuilder
-        from bot.sources.http import FetchError, Fetcher
+        from bot.sources.http import Fetcher, FetchError
 
         async def go():  # type: ignore[no-untyped-def]
-            async with Fetcher(user_agent=settings.commentary_user_agent,
-                               max_bytes=settings.commentary_max_bytes) as fetcher:
+            async with Fetcher(
+                user_agent=settings.commentary_user_agent, max_bytes=settings.commentary_max_bytes
+            ) as fetcher:
                 builder = ArticleBuilder(fetcher)
                 try:
                     piece = await builder.from_url(path_or_url, guard=False)
@@ -430,8 +466,10 @@ def db_migrate() -> None:
         fail(f"{settings.commentary_database}: {exc}")
     db.conn.close()
     if pending:
-        print(f"Applied {len(pending)} migration(s) to {settings.commentary_database}: "
-              + ", ".join(pending))
+        print(
+            f"Applied {len(pending)} migration(s) to {settings.commentary_database}: "
+            + ", ".join(pending)
+        )
     else:
         print(f"{settings.commentary_database} is up to date.")
 

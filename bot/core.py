@@ -81,7 +81,9 @@ class Core:
         builder = ArticleBuilder(fetcher, llm=llm)
         core_ref: list[Core] = []
         poller = Poller(
-            store, fetcher, builder,
+            store,
+            fetcher,
+            builder,
             allow_private=settings.commentary_allow_private_urls,
             owners=settings.owners,
             on_deliveries=lambda: core_ref[0].wake_delivery() if core_ref else None,
@@ -119,11 +121,16 @@ class Core:
                 await self.store.record_message(platform, chat_id, str(message_id), piece_id)
 
     async def chat_seen(
-        self, platform: str, chat_id: str, kind: str, title: str | None = None,
+        self,
+        platform: str,
+        chat_id: str,
+        kind: str,
+        title: str | None = None,
         thread_id: str | None = None,
     ) -> None:
-        await self.store.ensure_chat(platform, str(chat_id), kind=kind, title=title,
-                                     thread_id=thread_id, reactivate=True)
+        await self.store.ensure_chat(
+            platform, str(chat_id), kind=kind, title=title, thread_id=thread_id, reactivate=True
+        )
         log.info("chat %s:%s active", platform, chat_id)
 
     async def chat_gone(self, platform: str, chat_id: str, reason: str) -> None:

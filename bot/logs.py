@@ -7,8 +7,15 @@ import re
 import sys
 
 # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
-QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext", "discord", "trafilatura",
-                 "aiohttp.access")
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "telegram.ext",
+    "discord",
+    "trafilatura",
+    "aiohttp.access",
+)
 _TELEGRAM_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
 _BOT_URL = re.compile(r"(/bot)[^/\s]+(/)")
 
@@ -73,6 +80,7 @@ def install_redaction(secrets: list[str] | None) -> RedactingFilter:
 
         logging.setLogRecordFactory(factory)
     else:
-        _installed.secrets = sorted(set(_installed.secrets) | set(secrets or []), key=len,
-                                    reverse=True)
+        _installed.secrets = sorted(
+            set(_installed.secrets) | set(secrets or []), key=len, reverse=True
+        )
     return _installed

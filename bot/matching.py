@@ -56,8 +56,10 @@ def parse_terms(text: str) -> tuple[list[str], list[str]]:
 def keyword_matches(query: str, text: MatchText) -> bool:
     """A keyword subscription matches when all its words/phrases occur and no -terms do."""
     include, exclude = parse_terms(query)
-    return bool(include) and all(text.contains(t) for t in include) and not any(
-        text.contains(t) for t in exclude
+    return (
+        bool(include)
+        and all(text.contains(t) for t in include)
+        and not any(text.contains(t) for t in exclude)
     )
 
 

@@ -39,8 +39,14 @@ class SourceControl(Protocol):
     """Live source management (the scheduler adds, removes and reschedules jobs at once)."""
 
     async def add(
-        self, url: str, *, name: str | None = None, interval: int | None = None,
-        kind: str | None = None, selector: str | None = None, trusted: bool = True,
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        interval: int | None = None,
+        kind: str | None = None,
+        selector: str | None = None,
+        trusted: bool = True,
         added_by: str | None = None,
     ) -> AddSourceReport: ...
 

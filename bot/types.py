@@ -89,7 +89,9 @@ class Piece:
     summary_short: str | None = None
     summary_long: str | None = None
     summary_method: str | None = None
-    also_in: list[tuple[str, str]] = field(default_factory=list)  # (outlet, url) of syndicated copies
+    also_in: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (outlet, url) of syndicated copies
     fetched_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -42,5 +42,7 @@ async def help_(request: Request, services: Services) -> Response:
             continue
         lines.append(f"{group}:")
         lines.extend(f"  {s.usage} — {s.description}" for s in entries)
-    lines.append("Reply to one of my posts with /more, /full, /quote, /author, /similar or /source.")
+    lines.append(
+        "Reply to one of my posts with /more, /full, /quote, /author, /similar or /source."
+    )
     return Response.text("\n".join(lines), kind="long")

@@ -27,26 +27,34 @@ async def more(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     text = piece.summary_long or piece.summary or piece.text[:1500]
     card = PieceCard(
-        piece_id=piece.id, title=piece.title, url=piece.url, authors=piece.authors,
-        outlet=piece.outlet, published=piece.published, summary=text,
-        summary_method=piece.summary_method, standfirst=piece.standfirst,
+        piece_id=piece.id,
+        title=piece.title,
+        url=piece.url,
+        authors=piece.authors,
+        outlet=piece.outlet,
+        published=piece.published,
+        summary=text,
+        summary_method=piece.summary_method,
+        standfirst=piece.standfirst,
     )
-    return Response([Reply(card=card, piece_id=piece.id,
-                           actions=[Action("Full text", "full", piece.id)])])
+    return Response(
+        [Reply(card=card, piece_id=piece.id, actions=[Action("Full text", "full", piece.id)])]
+    )
 
 
-@command("full", "/full (reply)", "The full cleaned text of a post", reply_action=True,
-         group="Replies")
+@command(
+    "full", "/full (reply)", "The full cleaned text of a post", reply_action=True, group="Replies"
+)
 async def full(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     head = piece.title + (f"\n{byline(piece)}" if byline(piece) else "")
     body = piece.text or "(The page had no text I could extract.)"
-    return Response([Reply(text=f"{head}\n\n{body}\n\n{piece.url}", kind="long",
-                           piece_id=piece.id)])
+    return Response(
+        [Reply(text=f"{head}\n\n{body}\n\n{piece.url}", kind="long", piece_id=piece.id)]
+    )
 
 
-@command("quote", "/quote (reply)", "The pull quotes of a post", reply_action=True,
-         group="Replies")
+@command("quote", "/quote (reply)", "The pull quotes of a post", reply_action=True, group="Replies")
 async def quote(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     if not piece.pull_quotes:
@@ -58,8 +66,13 @@ async def quote(request: Request, services: Services) -> Response:
     return Response([Reply(text="\n\n".join(lines), piece_id=piece.id)])
 
 
-@command("author", "/author (reply)", "About the author, and their other pieces",
-         reply_action=True, group="Replies")
+@command(
+    "author",
+    "/author (reply)",
+    "About the author, and their other pieces",
+    reply_action=True,
+    group="Replies",
+)
 async def author(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     if not piece.authors:
@@ -74,8 +87,16 @@ async def author(request: Request, services: Services) -> Response:
         others = [p for p in await services.store.latest_pieces(6, author=name) if p.id != piece.id]
         for other in others[:5]:
             lines.append(f"  • {other.title} — {other.url}")
-    return Response([Reply(text="\n".join(lines), piece_id=piece.id, kind="long",
-                           actions=[Action("Follow author", "follow", piece.id)])])
+    return Response(
+        [
+            Reply(
+                text="\n".join(lines),
+                piece_id=piece.id,
+                kind="long",
+                actions=[Action("Follow author", "follow", piece.id)],
+            )
+        ]
+    )
 
 
 @command("similar", "/similar (reply)", "Related pieces", reply_action=True, group="Replies")
@@ -89,16 +110,21 @@ async def similar(request: Request, services: Services) -> Response:
     return Response([post_for(p, chat.settings.length) for p in related])
 
 
-@command("source", "/source (reply)", "Link, outlet and publication time of a post",
-         reply_action=True, group="Replies")
+@command(
+    "source",
+    "/source (reply)",
+    "Link, outlet and publication time of a post",
+    reply_action=True,
+    group="Replies",
+)
 async def source(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     lines = [piece.title, piece.url]
     if piece.outlet:
         lines.append(f"Outlet: {piece.outlet}")
     lines.append(
-        "Published: " + (piece.published.strftime("%Y-%m-%d %H:%M UTC") if piece.published
-                         else "not stated")
+        "Published: "
+        + (piece.published.strftime("%Y-%m-%d %H:%M UTC") if piece.published else "not stated")
     )
     for outlet, url in piece.also_in:
         lines.append(f"Also in {outlet or 'another outlet'}: {url}")
@@ -107,8 +133,14 @@ async def source(request: Request, services: Services) -> Response:
     return Response([Reply(text="\n".join(lines), piece_id=piece.id)])
 
 
-@command("follow", "/follow (reply)", "Subscribe this chat to the post's author",
-         reply_action=True, group="Replies", scope="chat_admin")
+@command(
+    "follow",
+    "/follow (reply)",
+    "Subscribe this chat to the post's author",
+    reply_action=True,
+    group="Replies",
+    scope="chat_admin",
+)
 async def follow(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     if not piece.authors:
@@ -117,7 +149,10 @@ async def follow(request: Request, services: Services) -> Response:
     name = piece.authors[0]
     try:
         sub = await services.store.add_subscription(
-            chat.id, "author", name, created_by=request.user_key,
+            chat.id,
+            "author",
+            name,
+            created_by=request.user_key,
             limit=await _subscription_limit(services),
         )
     except SubscriptionExists:

@@ -100,7 +100,7 @@ async def authors(request: Request, services: Services) -> Response:
     "search",
     "/search <query>",
     'Full-text search: words, "phrases", prefix*',
-    options=(Option("query", "Words, \"phrases\" or prefix*", required=True),),
+    options=(Option("query", 'Words, "phrases" or prefix*', required=True),),
 )
 async def search(request: Request, services: Services) -> Response:
     query = request.args.strip()
@@ -111,7 +111,7 @@ async def search(request: Request, services: Services) -> Response:
     except SearchSyntaxError:
         log.info("unparsable search query %r", query[:80])
         return Response.error(
-            "I could not read that query. Use words, \"a phrase\" or a prefix* "
+            'I could not read that query. Use words, "a phrase" or a prefix* '
             "(AND, OR and NOT in capitals work too)."
         )
     if not results:
@@ -119,9 +119,15 @@ async def search(request: Request, services: Services) -> Response:
     replies = []
     for piece, snippet in results:
         card = PieceCard(
-            piece_id=piece.id, title=piece.title, url=piece.url, authors=piece.authors,
-            outlet=piece.outlet, published=piece.published, summary=snippet,
-            summary_method="search snippet", also_in=piece.also_in,
+            piece_id=piece.id,
+            title=piece.title,
+            url=piece.url,
+            authors=piece.authors,
+            outlet=piece.outlet,
+            published=piece.published,
+            summary=snippet,
+            summary_method="search snippet",
+            also_in=piece.also_in,
         )
         replies.append(Reply(card=card, piece_id=piece.id))
     return Response(replies)
@@ -148,9 +154,15 @@ async def summary(request: Request, services: Services) -> Response:
         log.info("summary of %s failed: %s", url[:200], exc)
         return Response.error(f"Could not summarize that page: {_short(exc)}")
     card = PieceCard(
-        piece_id=0, title=piece.title, url=piece.url or url, authors=piece.authors,
-        outlet=piece.outlet, published=piece.published, summary=made.text,
-        summary_method=made.method, standfirst=piece.standfirst,
+        piece_id=0,
+        title=piece.title,
+        url=piece.url or url,
+        authors=piece.authors,
+        outlet=piece.outlet,
+        published=piece.published,
+        summary=made.text,
+        summary_method=made.method,
+        standfirst=piece.standfirst,
     )
     return Response([Reply(card=card)])
 

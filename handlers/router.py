@@ -35,8 +35,7 @@ async def dispatch(request: Request, services: Services) -> Response:
     if spec.scope == "chat_admin" and not (
         request.is_chat_admin or services.is_owner(request.user_key)
     ):
-        log.info("refused /%s for non-admin %s in %s", spec.name, request.user_key,
-                 request.chat_id)
+        log.info("refused /%s for non-admin %s in %s", spec.name, request.user_key, request.chat_id)
         return Response.error(f"Only this chat's administrators can use /{spec.name}.")
     try:
         return await spec.handler(request, services)

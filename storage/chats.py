@@ -39,8 +39,7 @@ class ChatsMixin:
                 "INSERT INTO chats (platform, platform_chat_id, thread_id, kind, title, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, platform_chat_id, thread_id)"
                 " DO UPDATE SET title = coalesce(excluded.title, chats.title)",
-                [platform, str(platform_chat_id), thread_id or "", kind, title,
-                 to_text(utcnow())],
+                [platform, str(platform_chat_id), thread_id or "", kind, title, to_text(utcnow())],
             )
             if reactivate:
                 self.db.execute(
@@ -96,8 +95,7 @@ class ChatsMixin:
             if self.chats_for_platform_id(platform, new_id):
                 # Both exist: keep the old rows' data by moving subscriptions over.
                 for old in self.chats_for_platform_id(platform, old_id):
-                    new = self.ensure_chat(platform, new_id, kind=old.kind,
-                                           thread_id=old.thread_id)
+                    new = self.ensure_chat(platform, new_id, kind=old.kind, thread_id=old.thread_id)
                     self.db.execute(
                         "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?",
                         [new.id, old.id],
@@ -175,9 +173,9 @@ class ChatsMixin:
     def count_subscriptions(self, chat_id: int | None = None) -> int:
         if chat_id is None:
             return self._one("SELECT count(*) AS n FROM subscriptions")["n"]
-        return self._one(
-            "SELECT count(*) AS n FROM subscriptions WHERE chat_id = ?", [chat_id]
-        )["n"]
+        return self._one("SELECT count(*) AS n FROM subscriptions WHERE chat_id = ?", [chat_id])[
+            "n"
+        ]
 
     def remove_subscription(self, chat_id: int, subscription_id: int) -> bool:
         with self.db.atomic():
@@ -192,8 +190,11 @@ class ChatsMixin:
         with self.db.atomic():
             cursor = self.db.execute(
                 'UPDATE subscriptions SET include = ?, "exclude" = ? WHERE id = ? AND chat_id = ?',
-                [json.dumps(include, ensure_ascii=False), json.dumps(exclude, ensure_ascii=False),
-                 subscription_id, chat_id],
+                [
+                    json.dumps(include, ensure_ascii=False),
+                    json.dumps(exclude, ensure_ascii=False),
+                    subscription_id,
+                    chat_id,
+                ],
             )
         return cursor.rowcount > 0
-

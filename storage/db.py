@@ -17,7 +17,7 @@ class StorageError(Exception):
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at ``path`` with WAL, foreign keys and a busy timeout."""
+    """Open (creating if needed) the database with WAL, foreign keys and a busy timeout."""
     path = Path(path)
     if str(path) != ":memory:":
         try:

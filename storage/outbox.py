@@ -61,17 +61,31 @@ class OutboxMixin:
             chat = chat_from_row(self._one("SELECT * FROM chats WHERE id = ?", [chat_id]))
             if not chat.active:
                 state, reason = "skipped", f"chat inactive: {chat.inactive_reason or 'unknown'}"
-            elif state == "pending" and chat.settings.language and piece["language"] and (
-                chat.settings.language.lower() != piece["language"].lower()[:2]
+            elif (
+                state == "pending"
+                and chat.settings.language
+                and piece["language"]
+                and (chat.settings.language.lower() != piece["language"].lower()[:2])
             ):
-                state, reason = "filtered", f"language {piece['language']} is not {chat.settings.language}"
+                state, reason = (
+                    "filtered",
+                    f"language {piece['language']} is not {chat.settings.language}",
+                )
             elif state == "pending" and chat.settings.mode == "digest":
                 state = "digest"
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO deliveries (piece_id, chat_id, subscription_id, platform,"
                 " state, next_attempt_at, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [piece_id, chat_id, sub_id, chat.platform, state, to_text(now), reason,
-                 to_text(now)],
+                [
+                    piece_id,
+                    chat_id,
+                    sub_id,
+                    chat.platform,
+                    state,
+                    to_text(now),
+                    reason,
+                    to_text(now),
+                ],
             )
             created += cursor.rowcount if state == "pending" else 0
         return created
@@ -268,7 +282,9 @@ class OutboxMixin:
             [platform, str(platform_chat_id), str(message_id), piece_id, to_text(utcnow())],
         )
 
-    def piece_for_message(self, platform: str, platform_chat_id: str, message_id: str) -> int | None:
+    def piece_for_message(
+        self, platform: str, platform_chat_id: str, message_id: str
+    ) -> int | None:
         row = self._one(
             "SELECT piece_id FROM messages WHERE platform = ? AND platform_chat_id = ?"
             " AND message_id = ?",
@@ -283,4 +299,3 @@ class OutboxMixin:
             [platform, str(platform_chat_id), piece_id],
         )
         return row is not None
-

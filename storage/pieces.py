@@ -48,7 +48,8 @@ class PiecesMixin:
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._all(
-                f"SELECT entry_key FROM seen_entries WHERE source_id = ? AND entry_key IN ({marks})",
+                "SELECT entry_key FROM seen_entries WHERE source_id = ?"
+                f" AND entry_key IN ({marks})",
                 [source_id, *chunk],
             )
             seen.update(r["entry_key"] for r in rows)
@@ -105,11 +106,25 @@ class PiecesMixin:
             " summary_method, published, outlet, language, fetched_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                draft.url, draft.guid, draft.fingerprint, draft.source_id, p.title or draft.url,
-                p.standfirst, p.text, json.dumps(p.pull_quotes, ensure_ascii=False),
-                p.author_bio, p.disclaimer, summary.text if summary else None,
-                draft.summary_short, draft.summary_long, summary.method if summary else None,
-                to_text(p.published), p.outlet, p.language, now, now,
+                draft.url,
+                draft.guid,
+                draft.fingerprint,
+                draft.source_id,
+                p.title or draft.url,
+                p.standfirst,
+                p.text,
+                json.dumps(p.pull_quotes, ensure_ascii=False),
+                p.author_bio,
+                p.disclaimer,
+                summary.text if summary else None,
+                draft.summary_short,
+                draft.summary_long,
+                summary.method if summary else None,
+                to_text(p.published),
+                p.outlet,
+                p.language,
+                now,
+                now,
             ],
         )
         piece_id = cursor.lastrowid
@@ -137,11 +152,18 @@ class PiecesMixin:
                 " summary_method = coalesce(?, summary_method), fingerprint = coalesce(?,"
                 " fingerprint), updated_at = ? WHERE id = ?",
                 [
-                    p.title or row["title"], p.standfirst, p.text,
-                    json.dumps(p.pull_quotes, ensure_ascii=False), p.author_bio,
-                    summary.text if summary else None, draft.summary_short, draft.summary_long,
-                    summary.method if summary else None, draft.fingerprint,
-                    to_text(utcnow()), piece_id,
+                    p.title or row["title"],
+                    p.standfirst,
+                    p.text,
+                    json.dumps(p.pull_quotes, ensure_ascii=False),
+                    p.author_bio,
+                    summary.text if summary else None,
+                    draft.summary_short,
+                    draft.summary_long,
+                    summary.method if summary else None,
+                    draft.fingerprint,
+                    to_text(utcnow()),
+                    piece_id,
                 ],
             )
             return SaveResult(piece_id, "updated")

@@ -171,6 +171,8 @@ def m001_initial(db: Database) -> None:
         """
     )
     db["pieces"].enable_fts(
-        ["title", "standfirst", "text"], fts_version="FTS5", create_triggers=True,
+        ["title", "standfirst", "text"],
+        fts_version="FTS5",
+        create_triggers=True,
         tokenize="porter",
     )

@@ -37,8 +37,16 @@ class SourcesMixin:
             cursor = self.db.execute(
                 "INSERT INTO sources (name, url, kind, interval_seconds, selector, trusted,"
                 " added_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [name, url, kind, interval_seconds, selector, int(trusted), added_by,
-                 to_text(utcnow())],
+                [
+                    name,
+                    url,
+                    kind,
+                    interval_seconds,
+                    selector,
+                    int(trusted),
+                    added_by,
+                    to_text(utcnow()),
+                ],
             )
         return self.get_source_by_id(cursor.lastrowid)
 
@@ -79,9 +87,22 @@ class SourcesMixin:
     def update_source(self, source_id: int, **changes: Any) -> Source:
         """Set columns of a source (datetimes become ISO text, booleans integers)."""
         allowed = {
-            "name", "url", "kind", "interval_seconds", "selector", "title", "etag",
-            "last_modified", "last_ok_at", "last_error", "last_error_at",
-            "consecutive_failures", "paused", "paused_reason", "next_run_at", "first_poll_done",
+            "name",
+            "url",
+            "kind",
+            "interval_seconds",
+            "selector",
+            "title",
+            "etag",
+            "last_modified",
+            "last_ok_at",
+            "last_error",
+            "last_error_at",
+            "consecutive_failures",
+            "paused",
+            "paused_reason",
+            "next_run_at",
+            "first_poll_done",
         }
         unknown = set(changes) - allowed
         if unknown:
@@ -99,12 +120,20 @@ class SourcesMixin:
         return self.get_source_by_id(source_id)
 
     def record_fetch_ok(
-        self, source_id: int, *, etag: str | None, last_modified: str | None,
-        title: str | None = None, url: str | None = None,
+        self,
+        source_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None = None,
+        url: str | None = None,
     ) -> None:
         changes: dict[str, Any] = {
-            "etag": etag, "last_modified": last_modified, "last_ok_at": utcnow(),
-            "consecutive_failures": 0, "last_error": None,
+            "etag": etag,
+            "last_modified": last_modified,
+            "last_ok_at": utcnow(),
+            "consecutive_failures": 0,
+            "last_error": None,
         }
         if title:
             changes["title"] = title

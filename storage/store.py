@@ -61,9 +61,7 @@ class AsyncStore:
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(fn, *args, **kwargs)
-        )
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         attr = getattr(self.sync, name)

@@ -11,8 +11,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_",
-                                                                    "COMMENTARY_", "LLM_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "DISCORD_", "COMMENTARY_", "LLM_"))
+    }
     env["COMMENTARY_DATABASE"] = str(tmp_path / "cli.db")
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)

@@ -45,8 +45,9 @@ def feed(*items: str) -> str:
     )
 
 
-OLD = item("old-1", "Keep the ferry running", "Sam Lee",
-           [p.replace("lagoon", "ferry") for p in PARAGRAPHS])
+OLD = item(
+    "old-1", "Keep the ferry running", "Sam Lee", [p.replace("lagoon", "ferry") for p in PARAGRAPHS]
+)
 NEW = item("new-2", "Do not fill the lagoon", "Rana Aziz", PARAGRAPHS)
 
 
@@ -62,23 +63,32 @@ async def test_subscribe_receive_reply_more_and_search(tmp_path: Path) -> None:
 
     async with LocalHTTPServer() as server:
         server.add("/feed.xml", handler=changing_feed)
-        script = "\n".join([
-            f"/addsource {server.url('/feed.xml')} coast 30m",
-            "/subscribe coast",
-            "/subscriptions",
-            "/poll coast",
-            "> /more",
-            "> /author",
-            "/search lagoon",
-            "/why https://example.org/opinion/new-2",
-            "/unsubscribe coast",
-            "",
-        ])
+        script = "\n".join(
+            [
+                f"/addsource {server.url('/feed.xml')} coast 30m",
+                "/subscribe coast",
+                "/subscriptions",
+                "/poll coast",
+                "> /more",
+                "> /author",
+                "/search lagoon",
+                "/why https://example.org/opinion/new-2",
+                "/unsubscribe coast",
+                "",
+            ]
+        )
         env = cli_env(tmp_path, COMMENTARY_DEMO="false", COMMENTARY_ALLOW_PRIVATE_URLS="true")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--console",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=env,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--console",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path,
+            env=env,
         )
         out, err = await asyncio.wait_for(proc.communicate(script.encode()), 90)
     stdout, stderr = out.decode(), err.decode()

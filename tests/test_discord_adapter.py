@@ -262,6 +262,11 @@ async def test_latest_renders_cards_with_buttons_and_records_them(
         ids = [cid for r in replies for cid in r.custom_ids]
         assert f"cb:more:{piece_id}" in ids
         assert all(r.data.get("allowed_mentions") == {"parse": []} for r in replies)
+        # The answer was recorded: a context menu on it acts on its piece.
+        card = next(r for r in replies if r.embeds)
+        iid = await fake.message_command(channel, "Author", fake.messages_by_id[card.message_id])
+        replies = await answer(fake, iid)
+        assert not replies[0].ephemeral and "Ada" in text_of(replies)
 
 
 async def test_out_of_range_count_is_refused_privately(tmp_path: Path, fake: FakeDiscord) -> None:

@@ -37,8 +37,17 @@ def test_demo_pieces_are_stored_and_latest_json_is_stable(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     items = json.loads(result.stdout)
     assert len(items) == 3
-    assert set(items[0]) >= {"id", "title", "url", "authors", "outlet", "published", "summary",
-                             "summary_method", "also_in"}
+    assert set(items[0]) >= {
+        "id",
+        "title",
+        "url",
+        "authors",
+        "outlet",
+        "published",
+        "summary",
+        "summary_method",
+        "also_in",
+    }
     assert items[0]["summary"] and items[0]["summary_method"] == "extractive"
     # Newest first.
     assert items[0]["published"] >= items[1]["published"] >= items[2]["published"]

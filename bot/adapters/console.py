@@ -11,8 +11,8 @@ import itertools
 import logging
 import re
 import sys
-import threading
 import textwrap
+import threading
 from typing import TextIO
 
 from bot.delivery.sender import PlatformLimits
@@ -65,8 +65,9 @@ class ConsoleSender:
     """Posts to the terminal; it has no platform limits worth pacing for."""
 
     platform = "console"
-    limits = PlatformLimits(global_per_second=1000.0, per_chat_per_second=1000.0,
-                            per_group_per_minute=60000.0)
+    limits = PlatformLimits(
+        global_per_second=1000.0, per_chat_per_second=1000.0, per_group_per_minute=60000.0
+    )
 
     def __init__(self, console: ConsoleAdapter) -> None:
         self.console = console
@@ -76,8 +77,7 @@ class ConsoleSender:
 
 
 class ConsoleAdapter:
-    def __init__(self, core, *, stdin: TextIO | None = None, stdout: TextIO | None = None
-                 ) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, core, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:  # type: ignore[no-untyped-def]
         self.core = core
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -96,8 +96,9 @@ class ConsoleAdapter:
         return message_id
 
     async def chat(self) -> Chat:
-        return await self.core.store.ensure_chat("console", CHAT_ID, kind="private",
-                                                 title="terminal", reactivate=True)
+        return await self.core.store.ensure_chat(
+            "console", CHAT_ID, kind="private", title="terminal", reactivate=True
+        )
 
     def request_for(self, line: str) -> Request | None:
         line = line.strip()
@@ -110,9 +111,15 @@ class ConsoleAdapter:
             return None
         head, _, args = line[1:].partition(" ")
         return Request(
-            platform="console", chat_id=CHAT_ID, user_id=USER_ID,
-            command=head.split("@")[0].lower(), args=args.strip(), chat_kind="private",
-            chat_title="terminal", user_name="operator", is_chat_admin=True,
+            platform="console",
+            chat_id=CHAT_ID,
+            user_id=USER_ID,
+            command=head.split("@")[0].lower(),
+            args=args.strip(),
+            chat_kind="private",
+            chat_title="terminal",
+            user_name="operator",
+            is_chat_admin=True,
             reply_to_message_id=reply_to,
         )
 
@@ -125,8 +132,10 @@ class ConsoleAdapter:
             self.stdout.flush()
             return
         response: Response = await self.core.handle(request)
-        sent = [(self.show(reply), reply.piece_id or (reply.card.piece_id if reply.card else None))
-                for reply in response.messages]
+        sent = [
+            (self.show(reply), reply.piece_id or (reply.card.piece_id if reply.card else None))
+            for reply in response.messages
+        ]
         await self.core.record_messages("console", CHAT_ID, sent)
         worker = self.core.workers.get("console")
         if worker is not None:

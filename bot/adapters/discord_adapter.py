@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 import re
@@ -789,6 +790,563 @@ class DiscordAdapter:
 
     async def _chat_ids_with_chats(self, ids: list[str]) -> set[str]:
         """Which of these channel ids are chats the core knows (active or not)."""
+        if not ids:
+            return set()
+        try:
+            return set(await self.core.known_chat_ids(PLATFORM, ids))
+        except Exception:
+            log.exception("could not look up Discord chats")
+            return set()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.adapter.on_guild_join(guild)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.adapter.on_guild_remove(guild)
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self.adapter.on_channel_gone(channel.id, "channel deleted")
+
+    async def on_thread_delete(self, thread: discord.Thread) -> None:
+        await self.adapter.on_channel_gone(thread.id, "thread deleted")
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+
+# --------------------------------------------------------------------------- the adapter
+
+
+class DiscordAdapter:
+    """Runs the Discord bot for one :class:`Core`; ``start()``/``stop()`` own its lifecycle."""
+
+    platform = PLATFORM
+
+    def __init__(self, core: Core, *, guild_ready_timeout: float = 2.0) -> None:
+        self.core = core
+        self.settings = core.settings
+        self.guild_ready_timeout = guild_ready_timeout
+        self.defer_after = DEFER_AFTER_SECONDS
+        self.client: _Client | None = None
+        self.sender: DiscordSender | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._saved_urls: tuple[str, yarl.URL] | None = None
+        self._dm_hinted: dict[int, float] = {}
+        self._noted_chats: set[str] = set()
+        # Chats deactivated here for missing permissions; a later interaction from one of them
+        # that shows the bot may post again turns it back on (see _maybe_reactivate).
+        self._lost_access: set[str] = set()
+        self._confirmed: set[str] = set()  # chats whose posting rights were seen this process
+        self._background: set[asyncio.Task[Any]] = set()
+        self.synced_to: str | None = None  # "global" or the guild id commands were synced to
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def _token(self) -> str:
+        token = self.settings.discord_bot_token
+        value = token.get_secret_value().strip() if token else ""
+        if not value:
+            raise RuntimeError("DISCORD_BOT_TOKEN is not set")
+        return value
+
+    def _apply_urls(self) -> None:
+        """Point discord.py at DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL (both process-wide)."""
+        self._saved_urls = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        if self.settings.discord_api_base_url:
+            Route.BASE = self.settings.discord_api_base_url.rstrip("/")
+        if self.settings.discord_gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
+
+    def _restore_urls(self) -> None:
+        if self._saved_urls is not None:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_urls
+            self._saved_urls = None
+
+    async def start(self) -> None:
+        """Log in, connect the gateway as a task, sync commands, start the delivery worker."""
+        token = self._token()
+        self._apply_urls()
+        intents = discord.Intents.none()
+        intents.guilds = True  # guild join/leave, channel and thread deletes
+        intents.dm_messages = True  # to answer DMs with a hint; no message-content intent
+        self.client = _Client(
+            self,
+            intents=intents,
+            allowed_mentions=NONE_MENTIONED,
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            guild_ready_timeout=self.guild_ready_timeout,
+            # Longer 429 waits come back as RateLimited -> RetryLater for the worker to pace.
+            max_ratelimit_timeout=60.0,
+        )
+        try:
+            await self.client.login(token)
+        except discord.LoginFailure:
+            await self.client.close()
+            self._restore_urls()
+            raise RuntimeError("Discord refused DISCORD_BOT_TOKEN (login failed)") from None
+        self._task = asyncio.create_task(self._run_gateway(), name="discord-gateway")
+        await self.sync_commands()
+        self.sender = DiscordSender(self)
+        self.core.start_delivery(self.sender)
+        log.info("Discord adapter started (application %s)", self.client.application_id)
+
+    async def _run_gateway(self) -> None:
+        """Keep the gateway connected; discord.py reconnects itself on network errors.
+
+        An exception from discord.py's event parsing (a payload it did not expect) ends
+        ``connect()``; we reconnect after a pause rather than lose Discord until a restart.
+        """
+        assert self.client is not None
+        delay = 1.0
+        while not self.client.is_closed():
+            try:
+                await self.client.connect(reconnect=True)
+            except asyncio.CancelledError:
+                raise
+            except (discord.LoginFailure, discord.PrivilegedIntentsRequired) as exc:
+                log.error("Discord gateway refused the bot: %s", type(exc).__name__)
+                return
+            except Exception as exc:
+                if self.client.is_closed():
+                    return
+                log.error(
+                    "Discord gateway stopped (%s); reconnecting in %.0f s",
+                    type(exc).__name__,
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+            else:
+                return
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until the gateway is READY and the guilds have arrived (tests, health checks)."""
+        assert self.client is not None
+        await asyncio.wait_for(self.client.wait_until_ready(), timeout)
+
+    async def sync_commands(self) -> None:
+        """Sync the command tree to DISCORD_GUILD_ID at once, or globally (takes up to an hour)."""
+        assert self.client is not None
+        tree = self.client.tree
+        guild_id = self.settings.discord_guild_id
+        try:
+            if guild_id:
+                guild = discord.Object(id=guild_id)
+                tree.copy_global_to(guild=guild)
+                synced = await tree.sync(guild=guild)
+                self.synced_to = str(guild_id)
+            else:
+                synced = await tree.sync()
+                self.synced_to = "global"
+            log.info("synced %d Discord commands (%s)", len(synced), self.synced_to)
+        except discord.HTTPException as exc:
+            # A bad DISCORD_GUILD_ID or missing applications.commands scope must not stop posting.
+            log.error("could not sync Discord commands: %s %s", exc.status, exc.text[:200])
+
+    async def stop(self) -> None:
+        """Stop delivery, close the connection, and restore discord.py's URLs."""
+        with contextlib.suppress(Exception):
+            await self.core.stop_delivery(PLATFORM)
+        if self.client is not None:
+            await self.client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        for task in list(self._background):
+            task.cancel()
+        self._restore_urls()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ----------------------------------------------------------------- command tree
+
+    def build_commands(self, tree: app_commands.CommandTree) -> None:
+        """Slash commands from the registry, plus the message context menus."""
+        commands = load_all()
+        for spec in sorted(commands.values(), key=lambda s: s.name):
+            if not _NAME.match(spec.name):
+                log.warning("command %r is not a valid Discord command name; skipped", spec.name)
+                continue
+            tree.add_command(self._slash_command(spec))
+        added = 0
+        for label, name in CONTEXT_MENUS:
+            if name not in commands or added >= MAX_CONTEXT_MENUS:
+                continue
+            tree.add_command(
+                app_commands.ContextMenu(name=label, callback=self._context_callback(name))
+            )
+            added += 1
+
+    def _slash_command(self, spec: CommandSpec) -> app_commands.Command:
+        options = list(spec.options)
+        if spec.reply_action:
+            # There is no "reply" to a slash command: name the post by link (or #piece id).
+            options = [
+                Option(
+                    "post",
+                    "Link or ID of one of my posts (right-click it > Copy Message Link)",
+                    required=True,
+                )
+            ]
+        elif not options and _takes_arguments(spec.usage):
+            options = [Option("arguments", _clip(spec.usage, 100) or "Arguments")]
+        names = [_option_name(o.name) for o in options]
+        adapter = self
+
+        async def callback(interaction: discord.Interaction, **values: Any) -> None:
+            await adapter.on_slash(interaction, spec, options, names, values)
+
+        parameters = [
+            inspect.Parameter(
+                "interaction",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=discord.Interaction,
+            )
+        ]
+        # Required options must come first on Discord (and in a Python signature).
+        ordered = sorted(zip(options, names, strict=True), key=lambda pair: not pair[0].required)
+        for option, name in ordered:
+            parameters.append(
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    annotation=_annotation(option),
+                    default=inspect.Parameter.empty if option.required else None,
+                )
+            )
+        callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+            name: _clip(option.description, 100) or name for option, name in ordered
+        }
+        autocompletes = {
+            name: self._autocompleter(kind)
+            for option, name in ordered
+            if (kind := _autocomplete_kind(spec, option)) and not option.choices
+        }
+        if autocompletes:
+            callback.__discord_app_commands_param_autocomplete__ = autocompletes  # type: ignore[attr-defined]
+        choices = {
+            name: [
+                app_commands.Choice(name=_clip(c, 100), value=_clip(c, 100))
+                for c in option.choices[:25]
+            ]
+            for option, name in ordered
+            if option.choices
+        }
+        if choices:
+            callback.__discord_app_commands_param_choices__ = choices  # type: ignore[attr-defined]
+        command = app_commands.Command(
+            name=spec.name,
+            description=_clip(spec.description, 100) or spec.name,
+            callback=callback,
+        )
+        if spec.scope in ("chat_admin", "owner"):
+            # Hidden from members by default; the core checks the rights again at run time.
+            command.default_permissions = discord.Permissions(manage_guild=True)
+        return command
+
+    def _autocompleter(self, kind: str) -> Any:
+        adapter = self
+
+        async def autocomplete(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            return await adapter.autocomplete(kind, current)
+
+        return autocomplete
+
+    async def autocomplete(self, kind: str, current: str) -> list[app_commands.Choice[str]]:
+        """Up to 25 suggestions from the core; junk input or a slow core gives none."""
+        prefix = sanitize_query(current)
+        try:
+            found = await asyncio.wait_for(
+                self._suggestions(kind, prefix), AUTOCOMPLETE_TIMEOUT
+            )
+        except Exception:
+            log.warning("autocomplete %s for %r failed", kind, prefix[:40], exc_info=True)
+            return []
+        choices = []
+        seen = set()
+        for value in found[:25]:
+            text = choice_text(str(value))
+            if text and text not in seen:
+                seen.add(text)
+                choices.append(app_commands.Choice(name=text, value=text))
+        return choices
+
+    async def _suggestions(self, kind: str, prefix: str) -> list[str]:
+        if kind != "subscription":
+            return [str(v) for v in await self.core.autocomplete(kind, prefix, limit=25)]
+        # /subscribe's one option reads "<source>", "author <name>" or "keyword <words>":
+        # suggest in that grammar (sources first, then authors) and leave keywords free.
+        word, _, rest = prefix.partition(" ")
+        if word.lower() == "keyword" and _:
+            return []
+        if word.lower() == "author" and _:
+            authors = await self.core.autocomplete("author", rest.strip(), limit=25)
+            return [f"author {name}" for name in authors]
+        sources = await self.core.autocomplete("source", prefix, limit=25)
+        authors = await self.core.autocomplete("author", prefix, limit=25 - len(sources))
+        return [str(v) for v in sources] + [f"author {name}" for name in authors]
+
+    def _context_callback(self, command: str) -> Any:
+        adapter = self
+
+        async def callback(interaction: discord.Interaction, message: discord.Message) -> None:
+            await adapter.on_context_menu(interaction, command, message)
+
+        return callback
+
+    # ----------------------------------------------------------------- interactions
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Refuse interactions from a guild the bot is no longer in (it cannot post there)."""
+        if (
+            interaction.guild_id
+            and self.client
+            and self.client.get_guild(interaction.guild_id) is None
+        ):
+            log.info("interaction from guild %s the bot is not in", interaction.guild_id)
+            await self._say_error(
+                interaction,
+                "I am not a member of this server any more. Ask an admin to add me again.",
+            )
+            return False
+        return True
+
+    async def on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Errors from the command tree: bad option values, failed checks, our own bugs."""
+        if isinstance(error, app_commands.CheckFailure):
+            return  # interaction_check already answered
+        if isinstance(error, app_commands.TransformerError | app_commands.CommandSignatureMismatch):
+            log.info("bad options for /%s: %s", getattr(interaction.command, "name", "?"), error)
+            await self._say_error(interaction, "I could not read those options; please try again.")
+            return
+        if isinstance(error, app_commands.CommandNotFound):
+            log.info("unknown command %s (commands out of sync?)", error.name)
+            await self._say_error(interaction, "I do not know that command any more.")
+            return
+        log.error("Discord command failed", exc_info=error)
+        await self._say_error(interaction, "Something went wrong on our side; it has been logged.")
+
+    def _request(self, interaction: discord.Interaction, command: str, args: str) -> Request:
+        channel = interaction.channel
+        kind = _chat_kind(channel)
+        if kind == "private":
+            is_admin = True  # the user is the admin of their own DM with the bot
+        else:
+            perms = interaction.permissions
+            is_admin = bool(interaction.guild_id and (perms.manage_guild or perms.administrator))
+        return Request(
+            platform=PLATFORM,
+            chat_id=str(interaction.channel_id),
+            user_id=str(interaction.user.id),
+            command=command,
+            args=args,
+            chat_kind=kind,
+            thread_id=None,
+            chat_title=_chat_title(channel),
+            user_name=getattr(interaction.user, "display_name", None),
+            is_chat_admin=is_admin,
+            received_at=interaction.created_at,
+        )
+
+    async def on_slash(
+        self,
+        interaction: discord.Interaction,
+        spec: CommandSpec,
+        options: list[Option],
+        names: list[str],
+        values: dict[str, Any],
+    ) -> None:
+        """A slash command: options back to the argument text the core parses."""
+        parts: list[str] = []
+        reply_to: str | None = None
+        for option, name in zip(options, names, strict=True):
+            value = values.get(name)
+            if value is None or value == "":
+                continue
+            if option.kind == "int" and not _in_range(value, option):
+                await self._say_error(interaction, _range_problem(name, option))
+                return
+            if spec.reply_action and name == "post":
+                reply_to, problem = _post_reference(str(value), interaction.channel_id)
+                if problem:
+                    await self._say_error(interaction, problem)
+                    return
+                if reply_to is None:  # "#123": the core takes a piece id as the argument
+                    parts.append(str(value).strip())
+                continue
+            parts.append(" ".join(str(value).split()))
+        request = self._request(interaction, spec.name, " ".join(parts))
+        request.reply_to_message_id = reply_to
+        await self._run(interaction, request)
+
+    async def on_context_menu(
+        self, interaction: discord.Interaction, command: str, message: discord.Message
+    ) -> None:
+        """Apps > More/Full text/... on a message: acts on that post's piece."""
+        me = self.client.user if self.client else None
+        if me is None or message.author.id != me.id:
+            await self._say_error(interaction, "That works on my posts only.")
+            return
+        request = self._request(interaction, command, "")
+        request.reply_to_message_id = str(message.id)
+        await self._run(interaction, request)
+
+    async def on_button(
+        self, interaction: discord.Interaction, action: str, piece_ref: str
+    ) -> None:
+        """A press on a post's button; answered privately so a busy channel is not flooded."""
+        if (
+            action not in PIECE_ACTIONS
+            or not piece_ref.isdigit()
+            or not 0 < int(piece_ref) <= _MAX_SNOWFLAKE
+        ):
+            log.info("stale or forged button id cb:%s:%s", action[:20], piece_ref[:20])
+            await self._say_error(interaction, "This button no longer works.")
+            return
+        if not await self.interaction_check(interaction):
+            return
+        request = self._request(interaction, action, "")
+        request.piece_id = int(piece_ref)
+        request.via_button = True
+        await self._run(interaction, request, private=True)
+
+    async def _run(
+        self, interaction: discord.Interaction, request: Request, *, private: bool = False
+    ) -> None:
+        """Run the command; defer first if the core needs more than ~2 s (Discord allows 3)."""
+        await self._maybe_reactivate(interaction, request)
+        task = asyncio.create_task(self.core.handle(request))
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        deferred = False
+        if not done:
+            try:
+                await interaction.response.defer(thinking=True, ephemeral=private)
+                deferred = True
+            except discord.HTTPException as exc:
+                self._log_interaction_failure(exc, request)
+        try:
+            response = await task
+        except Exception:
+            log.exception("core.handle failed for /%s", request.command)
+            response = Response.error("Something went wrong on our side; it has been logged.")
+        try:
+            await self._answer(interaction, request, response, deferred=deferred, private=private)
+        except discord.HTTPException as exc:
+            self._log_interaction_failure(exc, request)
+
+    async def _maybe_reactivate(self, interaction: discord.Interaction, request: Request) -> None:
+        """A command from a chat the bot can post in again turns that chat back on.
+
+        Checked once per chat per process (and again after a 50013 here), so a chat paused
+        for missing permissions before a restart also comes back when an admin fixes them and
+        runs a command there, as the note to the admins promises.
+        """
+        chat_id = request.chat_id
+        lost = chat_id in self._lost_access
+        if chat_id in self._confirmed and not lost:
+            return
+        if request.chat_kind != "private" and not _can_post(
+            interaction.app_permissions, request.chat_kind
+        ):
+            return
+        self._confirmed.add(chat_id)
+        self._lost_access.discard(chat_id)
+        self._noted_chats.discard(chat_id)
+        if not lost and chat_id not in await self._chat_ids_with_chats([chat_id]):
+            return  # not a chat yet: the handlers register it when it needs to be one
+        if lost:
+            log.info("Discord chat %s can be posted to again", chat_id)
+        await self.core.chat_seen(
+            PLATFORM, chat_id, request.chat_kind, title=request.chat_title
+        )
+
+    def _log_interaction_failure(self, exc: discord.HTTPException, request: Request) -> None:
+        if getattr(exc, "code", None) == UNKNOWN_INTERACTION:
+            # Answered too late (or twice); retrying cannot help: the token is dead.
+            log.warning(
+                "Discord interaction for /%s expired before it was answered", request.command
+            )
+        else:
+            log.error("could not answer /%s: %s %s", request.command, exc.status, exc.text[:200])
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction,
+        request: Request,
+        response: Response,
+        *,
+        deferred: bool,
+        private: bool,
+    ) -> None:
+        outgoing = render_response(response) or [Outgoing(content="Done.", error=response.is_error)]
+        sent: list[tuple[str, int | None]] = []
+        first = outgoing[0]
+        rest = outgoing[1:]
+        first_private = private or first.error
+        if not deferred:
+            result = await interaction.response.send_message(
+                ephemeral=first_private, **first.kwargs()
+            )
+            if not first_private and result is not None and result.message_id:
+                sent.append((str(result.message_id), first.piece_id))
+        elif first.error and not private:
+            # A public "thinking…" placeholder cannot turn private: drop it, say it privately.
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+            await interaction.followup.send(ephemeral=True, **first.kwargs())
+        else:
+            message = await interaction.edit_original_response(**_edit_kwargs(first))
+            if not private:
+                sent.append((str(message.id), first.piece_id))
+        for item in rest:
+            is_private = private or item.error
+            message = await interaction.followup.send(
+                wait=True, ephemeral=is_private, **item.kwargs()
+            )
+            if not is_private and message is not None:
+                sent.append((str(message.id), item.piece_id))
+        if sent:
+            try:
+                await self.core.record_messages(PLATFORM, request.chat_id, sent)
+            except Exception:
+                log.exception("could not record Discord message ids")
+
+    async def _say_error(self, interaction: discord.Interaction, text: str) -> None:
+        """An ephemeral error that works whether or not the interaction was answered yet."""
+        kwargs = {"content": escape(text)[:MESSAGE_LIMIT], "allowed_mentions": NONE_MENTIONED}
+        try:
+            if interaction.type == discord.InteractionType.autocomplete:
+                await interaction.response.autocomplete([])
+            elif interaction.response.is_done():
+                await interaction.followup.send(ephemeral=True, **kwargs)
+            else:
+                await interaction.response.send_message(ephemeral=True, **kwargs)
+        except discord.HTTPException as exc:
+            if exc.code == UNKNOWN_INTERACTION:
+                log.warning("Discord interaction expired before the error was shown")
+            else:
+                log.error("could not answer an interaction: %s %s", exc.status, exc.text[:200])
+
+    # ----------------------------------------------------------------- gateway events
+
+    async def on_ready(self) -> None:
+        assert self.client is not None
+        log.info("Discord gateway ready in %d guild(s)", len(self.client.guilds))
+
+    async def _chat_ids_with_chats(self, ids: list[str]) -> set[str]:
+        """Which of these channel ids are chats the core knows (active or not)."""
         known = getattr(self.core, "known_chat_ids", None)
         try:
             if known is not None:
@@ -901,7 +1459,7 @@ class DiscordSender:
         if not target.isdigit() or not 0 < int(target) <= _MAX_SNOWFLAKE:
             raise ChatGone(f"invalid Discord channel id {target[:30]!r}")
         if post.card is not None and not post.actions:
-            post.actions = default_actions(post.card.piece_id)
+            post = dataclasses.replace(post, actions=default_actions(post.card.piece_id))
         channel = client.get_partial_messageable(int(target))
         outgoing = render_reply(post)
         if not outgoing:

@@ -67,10 +67,15 @@ def quiet_until(settings: ChatSettings, now: datetime | None = None) -> datetime
     if not settings.quiet_start or not settings.quiet_end:
         return None
     local = (now or datetime.now(UTC)).astimezone(_zone(settings))
-    start = local.replace(hour=_hm(settings.quiet_start)[0], minute=_hm(settings.quiet_start)[1],
-                          second=0, microsecond=0)
-    end = local.replace(hour=_hm(settings.quiet_end)[0], minute=_hm(settings.quiet_end)[1],
-                        second=0, microsecond=0)
+    start = local.replace(
+        hour=_hm(settings.quiet_start)[0],
+        minute=_hm(settings.quiet_start)[1],
+        second=0,
+        microsecond=0,
+    )
+    end = local.replace(
+        hour=_hm(settings.quiet_end)[0], minute=_hm(settings.quiet_end)[1], second=0, microsecond=0
+    )
     if start == end:
         return None
     if start < end:  # e.g. 13:00-15:00
@@ -82,8 +87,9 @@ def quiet_until(settings: ChatSettings, now: datetime | None = None) -> datetime
     return end.astimezone(UTC) if inside else None
 
 
-def digest_due(settings: ChatSettings, last_sent_day: str | None, now: datetime | None = None
-               ) -> str | None:
+def digest_due(
+    settings: ChatSettings, last_sent_day: str | None, now: datetime | None = None
+) -> str | None:
     """The local date to send a digest for, if its time has come and it was not sent today."""
     local = (now or datetime.now(UTC)).astimezone(_zone(settings))
     hour, minute = _hm(settings.digest_time)

@@ -158,8 +158,12 @@ class DeliveryWorker:
 
     async def _retry(self, delivery: Delivery, error: str) -> None:
         if delivery.attempts + 1 >= MAX_ATTEMPTS:
-            log.warning("delivery %s failed after %d attempts: %s", delivery.id,
-                        delivery.attempts + 1, error)
+            log.warning(
+                "delivery %s failed after %d attempts: %s",
+                delivery.id,
+                delivery.attempts + 1,
+                error,
+            )
             await self.store.mark_failed(delivery.id, error)
         else:
             await self.store.mark_retry(delivery.id, error, retry_delay(delivery.attempts))
@@ -195,8 +199,9 @@ class DeliveryWorker:
         try:
             message_id = await self.sender.send_post(chat, reply)
         except ChatGone as exc:
-            await self.store.set_chat_active(self.platform, chat.platform_chat_id, False,
-                                             exc.reason)
+            await self.store.set_chat_active(
+                self.platform, chat.platform_chat_id, False, exc.reason
+            )
             return 0
         except Exception as exc:
             log.info("digest for chat %s not sent (will retry): %s", chat.id, exc)
