@@ -294,16 +294,8 @@ async def _describe_limits(services: Services) -> str:
     "Show or set the per-chat subscription limit and the shortest chat-source interval",
     scope="owner",
     group="Admin",
-    options=(
-        Option(
-            "subscriptions",
-            "Subscriptions per chat",
-            kind="int",
-            min_value=1,
-            max_value=MAX_SUBSCRIPTION_LIMIT,
-        ),
-        Option("interval", "Shortest interval for chat-added sources, e.g. 30m"),
-    ),
+    # No typed options: Discord would join their values without the keywords this parses;
+    # its adapter then offers one text argument with the usage line instead.
 )
 async def limits(request: Request, services: Services) -> Response:
     words = request.args.split()

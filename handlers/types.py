@@ -45,7 +45,7 @@ class Request:
 
 @dataclass
 class Action:
-    """A button under a message: the adapter renders it; pressing it runs ``command`` on the piece."""
+    """A button under a message; pressing it runs ``command`` on the piece."""
 
     label: str
     command: str  # one of PIECE_ACTIONS

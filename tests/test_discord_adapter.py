@@ -115,7 +115,9 @@ async def test_commands_sync_globally_with_types_permissions_and_menus(
         for name, spec in registry.items():
             assert name in commands, name
             if spec.scope in ("chat_admin", "owner"):
-                assert str(commands[name]["default_member_permissions"]) == str(1 << 5)  # manage_guild
+                assert str(commands[name]["default_member_permissions"]) == str(
+                    1 << 5
+                )  # manage_guild
             else:
                 assert commands[name].get("default_member_permissions") is None
         count = {o["name"]: o for o in commands["latest"]["options"]}["count"]
@@ -356,6 +358,13 @@ async def test_autocomplete_sources_authors_and_junk(tmp_path: Path, fake: FakeD
         [reply] = await answer(fake, iid)
         assert reply.body["type"] == 8
         assert "demo" in [c["value"] for c in reply.body["data"]["choices"]]
+        # /subscribe's option also takes "author <name>": suggested in that form.
+        iid = await fake.autocomplete(channel, "subscribe", "what", "author ada")
+        [reply] = await answer(fake, iid)
+        assert [c["value"] for c in reply.body["data"]["choices"]] == ["author Ada Lovelace"]
+        iid = await fake.autocomplete(channel, "removesource", "name", "DE")
+        [reply] = await answer(fake, iid)
+        assert [c["value"] for c in reply.body["data"]["choices"]] == ["demo"]
         iid = await fake.autocomplete(channel, "authors", "prefix", "Ada")
         [reply] = await answer(fake, iid)
         assert "Ada Lovelace" in [c["value"] for c in reply.body["data"]["choices"]]

@@ -153,3 +153,36 @@ def test_summarize_file_json_and_bad_file(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     missing = run_cli(tmp_path, "summarize", str(tmp_path / "nope.html"))
     assert missing.returncode == 2
+
+
+def test_sigterm_and_ctrl_c_shut_down_cleanly(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.cli_helpers import cli_env
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--console"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            text=True,
+            env=cli_env(tmp_path, COMMENTARY_DATABASE=str(tmp_path / f"{sig.name}.db")),
+        )
+        try:
+            # Wait until the terminal chat is up (the demo's newest piece has been posted).
+            deadline = time.monotonic() + 60
+            line = ""
+            while time.monotonic() < deadline and not line.startswith("[m1]"):
+                line = proc.stdout.readline()
+            assert line.startswith("[m1]")
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill() if proc.poll() is None else None
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err

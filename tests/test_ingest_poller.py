@@ -218,7 +218,7 @@ async def test_entries_without_link_title_or_date_survive(
         item(base, 2, title=None),
         item(base, 3, published=None),
         item(base, 4, link=None, guid=None),  # neither link nor GUID: only title and text
-        item(base, 5, link=None, guid=None, title=None, published=None),  # just the text
+        item(base, 5, link=None, title=None, published=None),  # a GUID and the text
     ]
     http_server.add("/feed.xml", rss(entries), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:

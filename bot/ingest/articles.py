@@ -47,6 +47,7 @@ class ArticleBuilder:
         """Use the feed's content when it is the full text, else fetch the article page."""
         page_url = entry.url
         canonical = None
+        from_feed = True  # the text is the feed's own content, not a fetched page
         if entry.content_is_full and entry.content_html:
             document = _wrap_html(entry.title, entry.content_html).encode("utf-8")
             content_type = "text/html"
@@ -54,6 +55,7 @@ class ArticleBuilder:
             result = await self.fetcher.fetch(page_url, guard=guard, expect="html")
             document, content_type = result.content, result.content_type
             page_url = result.url
+            from_feed = False
             canonical = await self._in_pool(canonical_from_html, document, result.url)
         elif entry.content_html or entry.summary:
             document = _wrap_html(entry.title, entry.content_html or entry.summary).encode()
@@ -63,6 +65,9 @@ class ArticleBuilder:
         piece = await self._in_pool(
             extract_document, document, url=page_url, content_type=content_type
         )
+        if from_feed and (entry.outlet or source.title):
+            # No page to read the outlet from: the extractor could only guess from the host.
+            piece = replace(piece, outlet=entry.outlet or source.title)
         piece = _fill_from_entry(piece, entry, source)
         if canonical or page_url or entry.guid:
             url = canonicalize_url(canonical or page_url or entry.guid or "")
@@ -125,6 +130,10 @@ def _wrap_html(title: str | None, body: str) -> str:
     return f"<html><body><article>{heading}{body}</article></body></html>"
 
 
+def _looks_like_host(outlet: str) -> bool:
+    return " " not in outlet and "." in outlet
+
+
 def _fill_from_entry(piece: ExtractedPiece, entry: FeedEntry, source: Source) -> ExtractedPiece:
     """The feed often knows what a page hides (date, authors): fill gaps, never overwrite."""
     changes: dict = {}
@@ -134,7 +143,9 @@ def _fill_from_entry(piece: ExtractedPiece, entry: FeedEntry, source: Source) ->
         changes["authors"] = list(entry.authors)
     if piece.published is None and entry.published is not None:
         changes["published"] = entry.published
-    if not piece.outlet:
+    if entry.outlet and (not piece.outlet or _looks_like_host(piece.outlet)):
+        changes["outlet"] = entry.outlet  # the feed names the publication; a host name does not
+    elif not piece.outlet:
         changes["outlet"] = source.title or source.name
     if not piece.url and entry.url:
         changes["url"] = entry.url

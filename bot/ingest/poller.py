@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -143,6 +144,8 @@ class Poller:
             return await self._failed(source, report, exc, started)
         if entries is not None:
             report.entries = len(entries)
+            if title and title != source.title:
+                source = dataclasses.replace(source, title=title)  # the outlet of its pieces
             complete = await self._store_new(source, entries, report)
         # Validators are kept only when every new entry was handled: otherwise the next
         # round would get a 304 and the entries left over (a failed article, a huge feed

@@ -13,13 +13,14 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
-from trafilatura.utils import load_html
+from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
 from bot.types import ExtractedPiece
 
@@ -83,15 +84,32 @@ _CLASS_DEK_STRONG = re.compile(
 _CLASS_DEK_WEAK = re.compile(r"(?:article|story|post)[-_]?(?:summary|excerpt|intro|lede)|lead-?in")
 _CLASS_BYLINE = re.compile(r"byline|author[-_]?name|(?:^|[\s_-])author(?:$|[\s_-])|contributor")
 _CLASS_DATE = re.compile(r"publish|posted|(?:^|[\s_-])date(?:$|[\s_-])|timestamp|dateline")
-# Every word the class patterns above need (lower case): a cheap first test per class string.
-_CLASS_ANY = re.compile(
-    r"quote|bio|author|disclaim|standfirst|dek|strap|sub|deck|summary|excerpt|intro|lede|lead|"
-    r"byline|contributor|writer|columnist|publish|posted|date|timestamp"
+_PULL, _DISCLAIMER, _BIO, _DEK_STRONG, _DEK_WEAK, _BYLINE, _DATE = (1 << i for i in range(7))
+_KINDS = (
+    (_PULL, _CLASS_PULL),
+    (_DISCLAIMER, _CLASS_DISCLAIMER),
+    (_BIO, _CLASS_BIO),
+    (_DEK_STRONG, _CLASS_DEK_STRONG),
+    (_DEK_WEAK, _CLASS_DEK_WEAK),
+    (_BYLINE, _CLASS_BYLINE),
+    (_DATE, _CLASS_DATE),
 )
-_MARKED_ATTRS = etree.XPath(
-    "//@class | //@id | //@itemprop[.='author' or .='datePublished'] | //@rel[.='author']"
-    " | //time/@pubdate"
-)
+_DEK_TAGS = ("p", "h2", "div", "span", "h3")
+
+
+@lru_cache(maxsize=16384)
+def _class_kinds(value: str) -> int:
+    """Which opinion parts a class or id names, as bit flags.
+
+    Pages repeat the same class strings hundreds of times (and sites repeat them across pages):
+    testing each distinct string once was the largest cut in this module's time.
+    """
+    if len(value) < 3:
+        return 0
+    value = value.casefold()
+    return sum(flag for flag, pattern in _KINDS if pattern.search(value))
+
+
 _HINTS = ("isclaimer", "xpressed", "ecessarily", "تعبر", "يعبر", "engagent")
 _HINTS_BYTES = tuple(h.encode() for h in _HINTS)
 _DISCLAIMER_TEXT = etree.XPath(
@@ -253,65 +271,49 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     h1 = tree.find(".//h1")
     if h1 is not None:
         facts.h1 = tidy(h1.text_content()) or None
-    # The attributes that can matter, in document order, straight from libxml2: a Python proxy is
-    # made only for the elements they select, and each distinct class string is tested once.
-    class_hit: dict[str, bool] = {}
-    last = None
-    for attr in _MARKED_ATTRS(tree):
-        if attr.attrname in ("class", "id"):
-            hit = class_hit.get(attr)
-            if hit is None:
-                hit = class_hit[attr] = _CLASS_ANY.search(attr.casefold()) is not None
-            if not hit:
-                continue
-        el = attr.getparent()
-        if el is last:
-            continue  # another attribute of the element just read
-        last = el
+    for el in tree.iter(tag=etree.Element):
         get = el.get
+        kinds = _class_kinds(get("class", "")) | _class_kinds(get("id", ""))
         itemprop = get("itemprop")
-        if facts.published is None and (
-            itemprop == "datePublished" or el.tag == "time" and get("pubdate") is not None
-        ):
-            facts.published = parse_date(get("datetime") or get("content") or el.text_content()[:80])
-        if itemprop == "author" or get("rel") == "author":
-            text = el.text_content()[:200]
-            byline += byline_authors(text) or split_authors(text)
-        cls = f"{get('class', '')} {get('id', '')}"
-        if not _CLASS_ANY.search(cls.casefold()):
+        if itemprop is not None or el.tag == "time" or get("rel") == "author":
+            if facts.published is None and (
+                itemprop == "datePublished" or el.tag == "time" and get("pubdate") is not None
+            ):
+                facts.published = parse_date(
+                    get("datetime") or get("content") or el.text_content()[:80]
+                )
+            if itemprop == "author" or get("rel") == "author":
+                text = el.text_content()[:200]
+                byline += byline_authors(text) or split_authors(text)
+        if not kinds:
             continue
-        cls = cls.casefold()
         tag = el.tag
         if tag in ("body", "html", "main"):
             continue
-        if _CLASS_PULL.search(cls):
+        if kinds & _PULL:
             quote = _text(el, skip=("cite", "footer", "figcaption"))
             if quote and 4 <= word_count(quote) <= 120:
                 pulls.append(quote)
-        elif _CLASS_DISCLAIMER.search(cls):
+        elif kinds & _DISCLAIMER:
             disclaimers.append(tidy(el.text_content())[:1000])
-        elif _CLASS_BIO.search(cls):
+        elif kinds & _BIO:
             bio = tidy(_text(el, skip=("h2", "h3", "h4", "img")).replace("\n", " "))
             if 8 <= word_count(bio) and len(bio) <= 2000:
                 bios.append(bio)
-        elif (
-            facts.dek is None
-            and tag in ("p", "h2", "div", "span", "h3")
-            and (_CLASS_DEK_STRONG.search(cls) or _CLASS_DEK_WEAK.search(cls))
-        ):
+        elif facts.dek is None and kinds & (_DEK_STRONG | _DEK_WEAK) and tag in _DEK_TAGS:
             dek = tidy(el.text_content()[:1000])
             if 4 <= word_count(dek) <= 80:
                 facts.dek = dek
-                facts.dek_strong = bool(_CLASS_DEK_STRONG.search(cls))
-        elif _CLASS_BYLINE.search(cls) and tag not in ("article", "section"):
+                facts.dek_strong = bool(kinds & _DEK_STRONG)
+        elif kinds & _BYLINE and tag not in ("article", "section"):
             text = el.text_content()
             if len(text) <= 200:
                 names = byline_authors(text)
                 if not names and not _LATIN.search(text) and word_count(text) <= 6:
                     names = split_authors(text)  # Arabic and other non-Latin bylines
                 byline += names
-        if facts.published is None and _CLASS_DATE.search(cls):
-            stamp = el.get("datetime") or el.get("content") or el.text_content()[:100]
+        if facts.published is None and kinds & _DATE:
+            stamp = get("datetime") or get("content") or el.text_content()[:100]
             if stamp and len(stamp.strip()) <= 80:
                 facts.published = parse_date(stamp)
     if facts.published is None:
@@ -383,6 +385,49 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     return doc.text or ""
 
 
+# trafilatura's parser settings, with lxml's C-level element class lookup instead of lxml.html's
+# Python callback (which runs for every element object that any tree walk creates: a large share
+# of both our metadata pass and trafilatura's own work). Every element is still an HtmlElement;
+# only the form/input/label subclasses, which neither step uses, are not made.
+_PARSER = etree.HTMLParser(
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml_html.HtmlElement,
+        comment=lxml_html.HtmlComment,
+        pi=lxml_html.HtmlProcessingInstruction,
+        entity=lxml_html.HtmlEntity,
+    )
+)
+
+
+def _load_html(html: str | bytes) -> lxml_html.HtmlElement | None:
+    """trafilatura.utils.load_html's steps (decode, repair, parse, sanity check) with _PARSER."""
+    text = decode_file(html)
+    beginning = text[:50].lower()
+    dubious = is_dubious_html(beginning)
+    text = repair_faulty_html(text, beginning)
+    tree = None
+    as_bytes = False
+    try:
+        tree = lxml_html.fromstring(text, parser=_PARSER)
+    except ValueError:  # a Unicode string with an encoding declaration
+        as_bytes = True
+        tree = lxml_html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
+    except (etree.LxmlError, TypeError):
+        tree = None
+    if (tree is None or len(tree) < 1) and not as_bytes:
+        tree = lxml_html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
+    if tree is not None and dubious and len(tree) < 2:
+        return None  # not HTML at all
+    return tree
+
+
 def parse_html(html: str | bytes) -> lxml_html.HtmlElement:
     """Parse a page as trafilatura does (bytes: declared charset, then detection)."""
     if not html or (isinstance(html, str) and not html.strip()):
@@ -390,7 +435,7 @@ def parse_html(html: str | bytes) -> lxml_html.HtmlElement:
     if len(html) > MAX_HTML_BYTES:
         raise ExtractionError("The page is too large to extract.")
     try:
-        tree = load_html(html)
+        tree = _load_html(html)
     except Exception:  # noqa: BLE001 - lxml raises several types on broken input
         tree = None
     if tree is None or not isinstance(tree, lxml_html.HtmlElement):

@@ -8,7 +8,6 @@ the same document, word frequencies (wordfreq), and capitalisation.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import lru_cache
 
 from wordfreq import zipf_frequency
@@ -71,12 +70,22 @@ class HyphenRepairer:
     """Repairs many strings of one document, counting the document's evidence only once."""
 
     def __init__(self, document: str, language: str | None = None) -> None:
-        document = document.replace(_SOFT_HYPHEN, "")
         self.language = language
-        self._words = Counter(w.lower() for w in _WORD.findall(document)) if "-" in document else {}
-        self._hyphenated = Counter(
-            f"{m.group(1)}-{m.group(3)}".lower() for m in _COMPOUND.finditer(document)
-        )
+        self._document = document.replace(_SOFT_HYPHEN, "").lower()
+
+    def _joined_elsewhere(self, joined: str) -> bool:
+        # A substring test first (C speed); the word-boundary regex only confirms a hit.
+        if joined not in self._document:
+            return False
+        return re.search(rf"(?<![^\W\d_]){re.escape(joined)}(?![^\W\d_])", self._document) is not None
+
+    def _hyphenated_elsewhere(self, left: str, right: str) -> bool:
+        # More than one "left-right" in the document (line-broken ones count). Every such compound
+        # holds "left-", so fewer than two of those settles it without a regex.
+        if self._document.count(f"{left}-") < 2:
+            return False
+        pattern = rf"(?<![\w-]){re.escape(left)}-[ \t]*(?:\n[ \t]*)?{re.escape(right)}(?![\w-])"
+        return len(re.findall(pattern, self._document)) > 1
 
     def __call__(self, text: str) -> str:
         if not text:
@@ -88,13 +97,18 @@ class HyphenRepairer:
 
     def _fix(self, m: re.Match[str]) -> str:
         left, newline, right = m.group(1), m.group(2), m.group(3)
-        join = should_join(
-            left,
-            right,
-            joined_elsewhere=self._words.get((left + right).lower(), 0) > 0,
-            hyphenated_elsewhere=self._hyphenated.get(f"{left}-{right}".lower(), 0) > 1,
-            language=self.language,
-        )
+        if right[:1].isupper() or len(left) >= 2 and left.isupper():
+            join = False  # should_join's first rules, which need no evidence
+        else:
+            low_left, low_right = left.lower(), right.lower()
+            joined = self._joined_elsewhere(low_left + low_right)
+            join = should_join(
+                left,
+                right,
+                joined_elsewhere=joined,
+                hyphenated_elsewhere=not joined and self._hyphenated_elsewhere(low_left, low_right),
+                language=self.language,
+            )
         if join:
             return left + right
         if newline:

@@ -54,6 +54,7 @@ class FeedEntry:
     summary: str | None = None
     content_html: str | None = None
     content_is_full: bool = False
+    outlet: str | None = None  # RSS <source> / Atom <source> title: the original publication
 
 
 @dataclass
@@ -314,7 +315,16 @@ def _entry_from_feedparser(entry: Any, feed_url: str, now: datetime) -> FeedEntr
         summary=_shorten(summary_text) or None,
         content_html=content_html,
         content_is_full=looks_full(content_html),
+        outlet=_entry_outlet(entry),
     )
+
+
+def _entry_outlet(entry: Any) -> str | None:
+    source = entry.get("source")
+    if isinstance(source, dict):
+        title = html_to_text(source.get("title") or "").strip()
+        return title or None
+    return None
 
 
 def _parse_json_date(value: Any) -> datetime | None:
