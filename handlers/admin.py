@@ -40,8 +40,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _chat_added(source: Source) -> bool:
-    """Added from a chat (not by the operator's CLI or config), as the poller decides it."""
-    return bool(source.added_by) and not source.added_by.startswith("cli")
+    """Added from a chat (untrusted), the same rule the poller uses for its SSRF guard."""
+    return not source.trusted
 
 
 def _parse_interval(text: str) -> int:

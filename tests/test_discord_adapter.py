@@ -20,6 +20,7 @@ from discord.http import Route
 
 from bot.adapters.discord_adapter import DiscordAdapter
 from handlers.registry import load_all
+from tests.factories import add_piece, open_core
 from tests.fakes.discord_api import (
     ALL_PERMISSIONS,
     MEMBER_PERMISSIONS,
@@ -27,12 +28,6 @@ from tests.fakes.discord_api import (
     Recorded,
     RestError,
 )
-
-# The core and its test factories land in a parallel change; until then this module is skipped
-# (tests/test_discord_protocol.py covers the adapter against a stand-in core meanwhile).
-factories = pytest.importorskip("tests.factories", reason="tests/factories.py not there yet")
-add_piece = factories.add_piece
-open_core = factories.open_core
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gsecret.discord-test-token-do-not-log"
 

@@ -194,7 +194,9 @@ async def test_interval(core: Core) -> None:
 
 
 async def test_interval_floor_for_chat_added_sources(core: Core) -> None:
-    await core.store.add_source("chatty", "https://c.example/f", added_by="telegram:5")
+    await core.store.add_source(
+        "chatty", "https://c.example/f", added_by="telegram:5", trusted=False
+    )
     response = await owner_says(core, "interval", "chatty 10m")
     assert response.is_error and "at most every 30m" in response.plain_text()
 

@@ -485,3 +485,17 @@ async def test_server_that_ignores_validators_is_not_reparsed(
             assert report.status == "ok"
         assert len(calls) == 3 and len(parses) == 1
         assert await core.store.count_pieces() == 1
+
+
+async def test_permanent_redirect_to_a_followed_feed_keeps_the_old_url(
+    tmp_path: Path, http_server: LocalHTTPServer
+) -> None:
+    http_server.add("/new.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
+    http_server.add("/old.xml", handler=redirect("/new.xml", status=308))
+    async with open_core(tmp_path) as core:
+        await core.store.add_source("new", http_server.url("/new.xml"))
+        await core.store.add_source("old", http_server.url("/old.xml"))
+        reports = await core.scheduler.poll_now()
+        assert [r.status for r in reports] == ["ok", "ok"]
+        assert (await core.store.get_source("old")).url == http_server.url("/old.xml")
+        assert await core.store.count_pieces() == 1

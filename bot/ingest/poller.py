@@ -147,6 +147,18 @@ class Poller:
             if title and title != source.title:
                 source = dataclasses.replace(source, title=title)  # the outlet of its pieces
             complete = await self._store_new(source, entries, report)
+        moved_to = result.permanent_redirect
+        if moved_to and moved_to != source.url:
+            other = await self.store.source_by_url(moved_to)
+            if other is not None and other.id != source.id:
+                # Two sources now lead to one feed: keep the old URL rather than clash.
+                log.info(
+                    "source %s moved to %s, already followed as %s",
+                    source.name,
+                    moved_to,
+                    other.name,
+                )
+                moved_to = None
         # Validators are kept only when every new entry was handled: otherwise the next
         # round would get a 304 and the entries left over (a failed article, a huge feed
         # worked through over several rounds) would wait for the feed to change.
@@ -155,14 +167,14 @@ class Poller:
             etag=result.etag if complete else source.etag,
             last_modified=result.last_modified if complete else source.last_modified,
             title=title,
-            url=result.permanent_redirect,
+            url=moved_to,
         )
         if complete:
             self._bodies[source.id] = body_key
         else:
             self._bodies.pop(source.id, None)
-        if result.permanent_redirect:
-            log.info("source %s moved permanently to %s", source.name, result.permanent_redirect)
+        if moved_to:
+            log.info("source %s moved permanently to %s", source.name, moved_to)
         report.seconds = time.monotonic() - started
         return Outcome(report)
 

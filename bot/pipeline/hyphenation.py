@@ -102,11 +102,17 @@ class HyphenRepairer:
         else:
             low_left, low_right = left.lower(), right.lower()
             joined = self._joined_elsewhere(low_left + low_right)
+            # Hyphenated evidence can only block a join the word frequencies would allow.
+            hyphenated = (
+                not joined
+                and _zipf(low_left + low_right, _wordfreq_lang(self.language)) >= _JOINED_IS_WORD
+                and self._hyphenated_elsewhere(low_left, low_right)
+            )
             join = should_join(
                 left,
                 right,
                 joined_elsewhere=joined,
-                hyphenated_elsewhere=not joined and self._hyphenated_elsewhere(low_left, low_right),
+                hyphenated_elsewhere=hyphenated,
                 language=self.language,
             )
         if join:
