@@ -227,11 +227,19 @@ def main() -> None:
         paced = [r for r in runs if r.platform == platform and r.bound]
         worst = max(r.ratio for r in paced)  # type: ignore[type-var]
         median = statistics.median(r.ratio for r in paced)  # type: ignore[misc]
-        targets.append(Target("fanout", f"{platform}: time / rate bound (worst of {len(paced)})",
-                              worst, 1.05))
+        targets.append(
+            Target("fanout", f"{platform}: time / rate bound (worst of {len(paced)})", worst, 1.05)
+        )
         if platform == "telegram":
-            targets.append(Target("fanout", "telegram: 429 answers", sum(
-                r.rejected_429 for r in paced), 0, unit=""))
+            targets.append(
+                Target(
+                    "fanout",
+                    "telegram: 429 answers",
+                    sum(r.rejected_429 for r in paced),
+                    0,
+                    unit="",
+                )
+            )
             targets.append(Target("fanout", "telegram: chats without exactly one message", sum(
                 0 if r.exactly_once else 1 for r in paced), 0, unit=""))  # fmt: skip
         print(f"{platform}: median ratio {median:.3f} over {len(paced)} run(s)")

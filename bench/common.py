@@ -167,8 +167,12 @@ def print_targets(targets: list[Target]) -> None:
         "Targets",
         ["target", "measured", "limit", "met"],
         [
-            (t.what, f"{fmt(t.measured)}{t.unit}", f"{'≤' if t.lower_is_better else '≥'} "
-             f"{fmt(t.limit)}{t.unit}", t.met)
+            (
+                t.what,
+                f"{fmt(t.measured)}{t.unit}",
+                f"{'≤' if t.lower_is_better else '≥'} {fmt(t.limit)}{t.unit}",
+                t.met,
+            )
             for t in targets
         ],
     )

@@ -240,7 +240,8 @@ def generate(spec: Spec, path: Path) -> None:
             text = "\n\n".join(" ".join(p) for p in paragraphs)
             flat = [s for p in paragraphs for s in p]
             url = f"https://outlet{source_id}.example/opinion/{piece_id}-" + "-".join(
-                title.lower().split()[:5])
+                title.lower().split()[:5]
+            )
             outlet = f"Outlet {source_id}"
             pieces.append((
                 piece_id, url, url, f"{rng.getrandbits(64):016x}", source_id, title,
@@ -265,8 +266,19 @@ def generate(spec: Spec, path: Path) -> None:
                 platform, pid = platform_of[chat_id]
                 message_id = str(next_message[chat_id])
                 next_message[chat_id] += 1
-                deliveries.append((piece_id, chat_id, sub_of[(source_id, chat_id)], platform,
-                                   "sent", 1, message_id, _iso(fetched), _iso(fetched)))
+                deliveries.append(
+                    (
+                        piece_id,
+                        chat_id,
+                        sub_of[(source_id, chat_id)],
+                        platform,
+                        "sent",
+                        1,
+                        message_id,
+                        _iso(fetched),
+                        _iso(fetched),
+                    )
+                )
                 messages.append((platform, pid, message_id, piece_id, _iso(fetched)))
         bulk.insert_rows(db, "pieces", pieces)
         bulk.insert_rows(db, "piece_links", links)

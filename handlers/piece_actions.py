@@ -7,6 +7,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from handlers.common import byline, current_chat, piece_from_request, post_for
+from handlers.limits import max_subscriptions
 from handlers.registry import command
 from handlers.types import Action, PieceCard, Reply, Request, Response
 from storage import SubscriptionExists
@@ -153,18 +154,13 @@ async def follow(request: Request, services: Services) -> Response:
             "author",
             name,
             created_by=request.user_key,
-            limit=await _subscription_limit(services),
+            limit=await max_subscriptions(services),
         )
     except SubscriptionExists:
         return Response.text(f"This chat already follows {name}.")
     except OverflowError as exc:
         return Response.error(str(exc))
     return Response.text(f"Following {name} here (subscription #{sub.id}).")
-
-
-async def _subscription_limit(services: Services) -> int:
-    value = await services.store.get_value("limit.max_subscriptions_per_chat")
-    return int(value) if value else services.settings.commentary_max_subscriptions_per_chat
 
 
 def distinctive_terms(text: str, count: int = 8) -> list[str]:

@@ -79,14 +79,16 @@ def lookup(name: str) -> CommandSpec | None:
 
 def load_all() -> dict[str, CommandSpec]:
     """Import the handler modules (they register themselves) and return the registry."""
-    if not COMMANDS:
-        from handlers import (  # noqa: F401
-            admin,
-            basic,
-            chat_settings,
-            piece_actions,
-            reading,
-            subscriptions,
-            why,
-        )
+    # Always import (Python caches modules): a caller that imported one handler module first
+    # must not leave the others unregistered.
+    from handlers import (  # noqa: F401
+        admin,
+        basic,
+        chat_settings,
+        piece_actions,
+        reading,
+        subscriptions,
+        why,
+    )
+
     return COMMANDS

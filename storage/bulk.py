@@ -52,10 +52,7 @@ def insert_rows(
     columns = COLUMNS.get(table)
     if columns is None:
         raise ValueError(f"no bulk insert for table {table!r}")
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)})"
-        f" VALUES ({', '.join('?' * len(columns))})"
-    )
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     count = 0
     iterator = iter(rows)
     while chunk := list(islice(iterator, batch)):
@@ -71,9 +68,7 @@ def checkpoint(db: Database) -> None:
 
 
 def row_counts(db: Database) -> dict[str, int]:
-    return {
-        table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in COLUMNS
-    }
+    return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in COLUMNS}
 
 
 def space_by_table(db: Database) -> dict[str, int]:

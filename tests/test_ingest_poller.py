@@ -92,8 +92,11 @@ async def test_same_entry_twice_and_utm_tagged_url_are_stored_once(
 ) -> None:
     base = http_server.base
     body = prose(7)
-    http_server.add("/opinion/the-case-for-quiet-streets", article_page("Quiet streets", body),
-                    headers=HTML_TYPE)
+    http_server.add(
+        "/opinion/the-case-for-quiet-streets",
+        article_page("Quiet streets", body),
+        headers=HTML_TYPE,
+    )
     plain = f"{base}/opinion/the-case-for-quiet-streets"
     tagged = plain + "?utm_source=rss&utm_medium=feed"
     entries = [
@@ -121,12 +124,20 @@ async def test_syndicated_copy_at_another_outlet_becomes_also_in(
 ) -> None:
     base = http_server.base
     body = prose(42)
-    http_server.add("/a/feed.xml", rss([item(base, 1, link=f"{base}/a/column-on-bridges-and-"
-                                            "budgets", body=body)], title="Alpha Daily"),
-                    headers=RSS_TYPE)
+    http_server.add(
+        "/a/feed.xml",
+        rss(
+            [item(base, 1, link=f"{base}/a/column-on-bridges-and-budgets", body=body)],
+            title="Alpha Daily",
+        ),
+        headers=RSS_TYPE,
+    )
     copy = f"{base}/b/2024/05/syndicated-column-on-bridges"
-    http_server.add("/b/feed.xml", rss([item(base, 9, link=copy, guid="b-9", body=body)],
-                                       title="Beta Weekly"), headers=RSS_TYPE)
+    http_server.add(
+        "/b/feed.xml",
+        rss([item(base, 9, link=copy, guid="b-9", body=body)], title="Beta Weekly"),
+        headers=RSS_TYPE,
+    )
     async with open_core(tmp_path) as core:
         await core.scheduler.add(http_server.url("/a/feed.xml"), name="alpha")
         beta = await core.scheduler.add(http_server.url("/b/feed.xml"), name="beta")
@@ -136,8 +147,9 @@ async def test_syndicated_copy_at_another_outlet_becomes_also_in(
         [piece] = await core.store.latest_pieces(5)
         assert piece.outlet == "Alpha Daily"
         assert ("Beta Weekly", copy) in piece.also_in
-        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?",
-                           beta_chat) == 0
+        assert (
+            await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", beta_chat) == 0
+        )
 
 
 async def test_edited_entry_updates_the_text_without_posting_again(
@@ -168,8 +180,10 @@ async def test_edited_entry_updates_the_text_without_posting_again(
         assert piece.title == "Piece number 2 (corrected)"
         assert "misstated the budget" in piece.text
         assert await core.store.count_pieces() == 2
-        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?",
-                           chat_id) == deliveries
+        assert (
+            await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id)
+            == deliveries
+        )
 
         # The same edited feed again (no validators honoured): nothing to do.
         http_server.add("/feed.xml", rss([first, edited]), headers=RSS_TYPE)
@@ -182,14 +196,17 @@ async def test_full_content_entries_are_not_fetched_but_teasers_are_once(
 ) -> None:
     base = http_server.base
     full = [item(base, n) for n in (1, 2, 3)]
-    teasers = [item(base, n, full=False, link=f"{base}/t/opinion-teaser-piece-{n}")
-               for n in (4, 5)]
+    teasers = [item(base, n, full=False, link=f"{base}/t/opinion-teaser-piece-{n}") for n in (4, 5)]
     for n in (1, 2, 3):
-        http_server.add(f"/opinion/2024/05/piece-number-{n}-on-civic-life", "never asked",
-                        headers=HTML_TYPE)
+        http_server.add(
+            f"/opinion/2024/05/piece-number-{n}-on-civic-life", "never asked", headers=HTML_TYPE
+        )
     for n in (4, 5):
-        http_server.add(f"/t/opinion-teaser-piece-{n}",
-                        article_page(f"Teaser piece {n}", prose(n)), headers=HTML_TYPE)
+        http_server.add(
+            f"/t/opinion-teaser-piece-{n}",
+            article_page(f"Teaser piece {n}", prose(n)),
+            headers=HTML_TYPE,
+        )
     http_server.add("/feed.xml", rss(full + teasers), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:
         await core.scheduler.add(http_server.url("/feed.xml"), name="mixed")
@@ -203,8 +220,9 @@ async def test_full_content_entries_are_not_fetched_but_teasers_are_once(
         await core.scheduler.poll_now("mixed")
         assert http_server.hits["/t/opinion-teaser-piece-4"] == 1
         assert http_server.hits["/feed.xml"] == 4  # add detects, first poll, two rounds
-        teaser = await core.store.get_piece(await core.store.piece_id_for_url(
-            f"{base}/t/opinion-teaser-piece-4"))
+        teaser = await core.store.get_piece(
+            await core.store.piece_id_for_url(f"{base}/t/opinion-teaser-piece-4")
+        )
         assert teaser.title == "Teaser piece 4"
         assert prose(4)[0][:60] in teaser.text
 
@@ -250,8 +268,7 @@ async def test_http_410_pauses_at_once_and_tells_each_chat_once(
         source = await core.store.get_source("gone")
         assert source.paused and "410" in (source.paused_reason or "")
         for chat_id in (first, second, owner.id):
-            notices = await count(core, "SELECT count(*) FROM notices WHERE chat_id = ?",
-                                  chat_id)
+            notices = await count(core, "SELECT count(*) FROM notices WHERE chat_id = ?", chat_id)
             assert notices == 1
         # A manual poll of the paused source does not tell everyone again.
         await core.scheduler.poll_now("gone")
@@ -386,15 +403,21 @@ async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
         assert report.status == "error" and "killed" in report.error
         # Newest first: piece 4 committed whole; piece 3's transaction rolled back entirely.
         assert await core.store.count_pieces() == 2
-        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?",
-                           chat_id) == 1
-        keys = {r[0] for r in store.db.execute(
-            "SELECT entry_key FROM seen_entries WHERE source_id = ? AND entry_key LIKE 'guid:%'",
-            [source.id]).fetchall()}
+        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 1
+        keys = {
+            r[0]
+            for r in store.db.execute(
+                "SELECT entry_key FROM seen_entries WHERE source_id = ?"
+                " AND entry_key LIKE 'guid:%'",
+                [source.id],
+            ).fetchall()
+        }
         assert keys == {"guid:urn:test:piece-1", "guid:urn:test:piece-4"}
         orphans = await count(
-            core, "SELECT count(*) FROM seen_entries WHERE piece_id IS NOT NULL AND piece_id"
-            " NOT IN (SELECT id FROM pieces)")
+            core,
+            "SELECT count(*) FROM seen_entries WHERE piece_id IS NOT NULL AND piece_id"
+            " NOT IN (SELECT id FROM pieces)",
+        )
         assert orphans == 0
         # The validators were not kept, so the next round sees the feed, not a 304 ...
         assert (await core.store.get_source("k")).etag == '"1"'
@@ -403,8 +426,7 @@ async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
         # ... and stores exactly what was left: pieces 3 and 2, each posted once.
         assert (report.status, report.new) == ("ok", 2)
         assert await core.store.count_pieces() == 4
-        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?",
-                           chat_id) == 3
+        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 3
         assert await count(core, "SELECT count(DISTINCT piece_id) FROM deliveries") == 3
 
 
@@ -413,15 +435,20 @@ async def test_failed_article_is_retried_next_round_even_if_the_feed_is_unchange
 ) -> None:
     base = http_server.base
     link = f"{base}/opinion/a-piece-that-fails-at-first"
-    http_server.add("/feed.xml", handler=etag_resource(
-        rss([item(base, 1), item(base, 2, full=False, link=link)]), '"1"'))
+    http_server.add(
+        "/feed.xml",
+        handler=etag_resource(rss([item(base, 1), item(base, 2, full=False, link=link)]), '"1"'),
+    )
     http_server.add("/opinion/a-piece-that-fails-at-first", "busy", status=503)
     async with open_core(tmp_path) as core:
         await core.store.add_source("retry", http_server.url("/feed.xml"))
         [report] = await core.scheduler.poll_now("retry")
         assert report.new == 1 and "failed" in report.error
-        http_server.add("/opinion/a-piece-that-fails-at-first",
-                        article_page("It works now", prose(2)), headers=HTML_TYPE)
+        http_server.add(
+            "/opinion/a-piece-that-fails-at-first",
+            article_page("It works now", prose(2)),
+            headers=HTML_TYPE,
+        )
         [report] = await core.scheduler.poll_now("retry")
         assert report.status == "ok" and report.new == 1
         assert await core.store.piece_id_for_url(link) is not None
@@ -443,8 +470,11 @@ async def test_page_source_stores_article_pages(
     )
     http_server.add("/opinion", listing, headers=HTML_TYPE)
     for n in (1, 2, 3):
-        http_server.add(f"/opinion/2024/05/0{n}/a-column-about-town-{n}",
-                        article_page(f"Column {n}", prose(100 + n)), headers=HTML_TYPE)
+        http_server.add(
+            f"/opinion/2024/05/0{n}/a-column-about-town-{n}",
+            article_page(f"Column {n}", prose(100 + n)),
+            headers=HTML_TYPE,
+        )
     async with open_core(tmp_path) as core:
         added = await core.scheduler.add(http_server.url("/opinion"))
         assert added.kind == "page" and added.entries == 3 and added.error is None
@@ -459,8 +489,7 @@ async def test_bad_selector_counts_as_a_failure_with_a_clear_message(
 ) -> None:
     http_server.add("/list", "<html><body><a href='/x'>x</a></body></html>", headers=HTML_TYPE)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("sel", http_server.url("/list"), kind="page",
-                                    selector="a[[[")
+        await core.store.add_source("sel", http_server.url("/list"), kind="page", selector="a[[[")
         [report] = await core.scheduler.poll_now("sel")
         assert report.status == "error" and "invalid CSS selector" in report.error
         assert (await core.store.get_source("sel")).consecutive_failures == 1

@@ -29,8 +29,12 @@ LISTING = """<!DOCTYPE html><html><head><title>Columns | The Town Crier</title><
 
 
 def serve_listing_articles(server: LocalHTTPServer) -> None:
-    paths = ["/opinion/2024/05/12/why-cities-should-tax-empty-homes",
-             "/opinion/columns/the-quiet-death-of-the-op-ed", "/x1", "/x2"]
+    paths = [
+        "/opinion/2024/05/12/why-cities-should-tax-empty-homes",
+        "/opinion/columns/the-quiet-death-of-the-op-ed",
+        "/x1",
+        "/x2",
+    ]
     for n, path in enumerate(paths):
         server.add(path, article_page(f"Article {n}", prose(200 + n)), headers=HTML_TYPE)
 
@@ -43,12 +47,19 @@ def seconds_until(when: datetime | None) -> float:
 async def test_add_feed_reports_title_kind_and_entries(
     tmp_path: Path, http_server: LocalHTTPServer
 ) -> None:
-    http_server.add("/feed.xml", rss([item(http_server.base, n) for n in (1, 2, 3)],
-                                     title="The Daily Column"), headers=RSS_TYPE)
+    http_server.add(
+        "/feed.xml",
+        rss([item(http_server.base, n) for n in (1, 2, 3)], title="The Daily Column"),
+        headers=RSS_TYPE,
+    )
     async with open_core(tmp_path) as core:
         report = await core.scheduler.add(http_server.url("/feed.xml"), interval=600)
         assert (report.kind, report.title, report.entries, report.error) == (
-            "feed", "The Daily Column", 3, None)
+            "feed",
+            "The Daily Column",
+            3,
+            None,
+        )
         assert report.source.name == "the-daily-column"
         assert report.source.interval_seconds == 600 and report.source.first_poll_done
         assert await core.store.count_pieces() == 3
@@ -59,8 +70,11 @@ async def test_add_feed_reports_title_kind_and_entries(
         with pytest.raises(SourceError, match="already exists"):
             await core.scheduler.add(http_server.url("/other.xml"), name="the-daily-column")
         # Without a name, a taken one gets a number.
-        http_server.add("/third.xml", rss([item(http_server.base, 5)], title="The Daily Column"),
-                        headers=RSS_TYPE)
+        http_server.add(
+            "/third.xml",
+            rss([item(http_server.base, 5)], title="The Daily Column"),
+            headers=RSS_TYPE,
+        )
         third = await core.scheduler.add(http_server.url("/third.xml"))
         assert third.source.name == "the-daily-column-2"
 
@@ -68,11 +82,15 @@ async def test_add_feed_reports_title_kind_and_entries(
 async def test_page_with_alternate_link_becomes_its_feed(
     tmp_path: Path, http_server: LocalHTTPServer
 ) -> None:
-    http_server.add("/opinion", '<html><head><title>Opinion</title><link rel="alternate" '
-                    'type="application/rss+xml" href="/opinion/rss.xml"></head><body></body></html>',
-                    headers=HTML_TYPE)
-    http_server.add("/opinion/rss.xml", rss([item(http_server.base, 1)], title="Opinion RSS"),
-                    headers=RSS_TYPE)
+    http_server.add(
+        "/opinion",
+        '<html><head><title>Opinion</title><link rel="alternate" '
+        'type="application/rss+xml" href="/opinion/rss.xml"></head><body></body></html>',
+        headers=HTML_TYPE,
+    )
+    http_server.add(
+        "/opinion/rss.xml", rss([item(http_server.base, 1)], title="Opinion RSS"), headers=RSS_TYPE
+    )
     async with open_core(tmp_path) as core:
         report = await core.scheduler.add(http_server.url("/opinion"))
         assert (report.kind, report.title, report.entries) == ("feed", "Opinion RSS", 1)
@@ -115,11 +133,11 @@ async def test_chat_added_private_address_is_refused(
     http_server.add("/feed.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
     async with open_core(tmp_path, commentary_allow_private_urls=False) as core:
         with pytest.raises(SourceError, match="private or local addresses are not allowed"):
-            await core.scheduler.add(http_server.url("/feed.xml"), trusted=False,
-                                     added_by="telegram:5")
+            await core.scheduler.add(
+                http_server.url("/feed.xml"), trusted=False, added_by="telegram:5"
+            )
         with pytest.raises(SourceError, match="local addresses are not allowed"):
-            await core.scheduler.add(f"http://localhost:{http_server.port}/feed.xml",
-                                     trusted=False)
+            await core.scheduler.add(f"http://localhost:{http_server.port}/feed.xml", trusted=False)
         with pytest.raises(SourceError, match="Only http"):
             await core.scheduler.add("file:///etc/passwd", trusted=False)
         assert http_server.hits["/feed.xml"] == 0
@@ -162,7 +180,8 @@ async def test_jobs_follow_add_pause_resume_interval_and_remove(
 
             await sched.set_interval("a", 3600)
             assert sched.scheduler.get_job(f"source:{a.id}").trigger.interval == timedelta(
-                seconds=3600)
+                seconds=3600
+            )
             assert 3000 < seconds_until(sched.next_run(a.id)) <= 3600
             assert (await core.store.get_source("a")).interval_seconds == 3600
 
@@ -177,7 +196,8 @@ async def test_jobs_follow_add_pause_resume_interval_and_remove(
             assert not resumed.paused and resumed.consecutive_failures == 0
             assert seconds_until(sched.next_run(a.id)) <= 1  # due at once
             assert sched.scheduler.get_job(f"source:{a.id}").trigger.interval == timedelta(
-                seconds=900)
+                seconds=900
+            )
 
             assert await sched.remove("b")
             assert sched.next_run(b.id) is None
@@ -215,8 +235,9 @@ async def test_scheduled_run_honours_retry_after_on_429(
 ) -> None:
     http_server.add("/busy.xml", "slow down", status=429, headers={"Retry-After": "7200"})
     async with open_core(tmp_path) as core:
-        source = await core.store.add_source("busy", http_server.url("/busy.xml"),
-                                             interval_seconds=60)
+        source = await core.store.add_source(
+            "busy", http_server.url("/busy.xml"), interval_seconds=60
+        )
         await core.scheduler.start()  # never polled: its job is due at once
         try:
             for _ in range(200):
@@ -240,8 +261,9 @@ async def test_manual_poll_pushes_the_job_back_after_errors_and_unschedules_paus
     http_server.add("/busy.xml", "slow down", status=429, headers={"Retry-After": "3000"})
     http_server.add("/gone.xml", "gone", status=410)
     async with open_core(tmp_path) as core:
-        busy = await core.store.add_source("busy", http_server.url("/busy.xml"),
-                                           interval_seconds=60)
+        busy = await core.store.add_source(
+            "busy", http_server.url("/busy.xml"), interval_seconds=60
+        )
         gone = await core.store.add_source("gone", http_server.url("/gone.xml"))
         for source in (busy, gone):
             await core.store.update_source(source.id, first_poll_done=True)

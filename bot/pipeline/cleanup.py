@@ -234,8 +234,10 @@ _TIME_WORDS = re.compile(r"\b(?:am|pm|gmt|utc|at|on|ast|est|edt|bst|cet|cest|ksa
 
 def date_line(line: str) -> tuple[bool, datetime | None]:
     """(is a "Published: ... Updated: ..." line, the published date it states or None)."""
+    if not _DATE_LABEL.match(line):
+        return False, None  # the anchored label test first: it settles nearly every line
     line = tidy(line)
-    if len(line) > 160 or not _DATE_LABEL.match(line):
+    if len(line) > 160:
         return False, None
     rest = line
     while True:  # strip every label; what remains must be dates, times and separators
@@ -284,6 +286,8 @@ _BOILERPLATE = re.compile(
 
 
 def is_boilerplate(line: str) -> bool:
+    if len(line) > 100 and "  " not in line and line == line.strip():
+        return False  # already tidy and too long to be a leftover: skip the regex work
     line = tidy(line)
     return bool(line) and len(line) <= 100 and bool(_BOILERPLATE.match(line))
 

@@ -84,6 +84,9 @@ class HyphenRepairer:
         # holds "left-", so fewer than two of those settles it without a regex.
         if self._document.count(f"{left}-") < 2:
             return False
+        if self._document.count(f"{left}-{right}") < 2 and f"{left}-\n" not in self._document:
+            if f"{left}- " not in self._document and f"{left}-\t" not in self._document:
+                return False  # no second copy, not even one broken over a line
         pattern = rf"(?<![\w-]){re.escape(left)}-[ \t]*(?:\n[ \t]*)?{re.escape(right)}(?![\w-])"
         return len(re.findall(pattern, self._document)) > 1
 

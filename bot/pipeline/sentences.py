@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 
 import pysbd
 from pysbd.languages import LANGUAGE_CODES
@@ -99,9 +100,12 @@ def detect_language(text: str) -> str | None:
             if lang == "zh" and re.search(r"[\u3040-\u30ff]", sample):
                 return "ja"
             return lang
-    tokens = [t.casefold() for t in _TOKEN.findall(sample)]
+    tokens = _TOKEN.findall(sample.casefold())
     if len(tokens) < 5:
         return None
-    scores = {lang: sum(t in words for t in tokens) for lang, words in _FUNCTION_SETS.items()}
+    counts = Counter(tokens)
+    scores = {
+        lang: sum(counts[w] for w in words if w in counts) for lang, words in _FUNCTION_SETS.items()
+    }
     best = max(scores, key=lambda lang: scores[lang])
     return best if scores[best] >= max(2, len(tokens) // 20) else None

@@ -1,0 +1,114 @@
+"""The measured process of bench_memory.py: a bare interpreter that becomes a steady-state bot.
+
+Only the standard library and psutil are imported before the first reading, so "interpreter"
+is the real starting point and every later phase shows what the bot itself adds. Prints one
+JSON line. Usage: ``memory_child.py DB BASE_URL SCALE SOURCE ROUNDS QUERY...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+
+import psutil
+
+TOKEN = "777000:AAH-bench-memory-token"
+# A new piece's text: plain English sentences (no generator here, it would add its own memory).
+SENTENCES = (
+    "The government has promised a great deal and delivered rather less.",
+    "Inflation is not a force of nature but the sum of decisions made by people.",
+    "Schools, hospitals and courts all feel the same squeeze on their budgets.",
+    "Critics say the plan arrives too late, and they may well be right.",
+    "Yet the alternative on offer from the opposition is hardly more convincing.",
+    "What voters want is a clear account of who pays, and when.",
+)
+
+
+def main() -> None:
+    db_path, base_url, scale, source_name, rounds, *queries = sys.argv[1:]
+    proc = psutil.Process()
+    phases: list[tuple[str, float]] = [("interpreter", proc.memory_info().rss)]
+
+    import bot.app  # noqa: F401 - what `commentary-bot` imports
+    from bot.adapters.telegram import TelegramAdapter
+    from bot.config import Settings
+    from bot.core import Core
+    from bot.delivery.sender import PlatformLimits
+    from bot.types import ExtractedPiece, PieceDraft, Summary
+    from handlers.types import Request
+
+    phases.append(("imports (bot, PTB, trafilatura, ...)", proc.memory_info().rss))
+    k = float(scale)
+
+    async def run() -> dict:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, commentary_database=db_path, commentary_demo=False,
+            telegram_bot_token=TOKEN, telegram_api_base_url=base_url,
+        )  # fmt: skip
+        out: dict = {}
+        async with Core.open(settings) as core:
+            phases.append(("Core open", proc.memory_info().rss))
+            adapter = TelegramAdapter(
+                core, poll_timeout=30.0, limits=PlatformLimits(30.0 * k, 1.0 * k, 20.0 * k)
+            )
+            await adapter.start()
+            phases.append(("Telegram adapter started", proc.memory_info().rss))
+            commands = [("latest", ""), ("latest", "10"), ("authors", ""), ("sources", "")]
+            commands += [("search", q) for q in queries] + [("latest", queries[0])]
+            t0 = time.perf_counter()
+            for _ in range(int(rounds)):
+                for name, args in commands:
+                    request = Request(platform="telegram", chat_id="100000", user_id="100000",
+                                      command=name, args=args, chat_kind="private")  # fmt: skip
+                    response = await core.handle(request)
+                    if any(m.kind == "error" for m in response.messages):
+                        raise SystemExit(f"/{name} {args} failed: {response.messages[0].text}")
+            out["commands"] = len(commands) * int(rounds)
+            out["commands_seconds"] = time.perf_counter() - t0
+            phases.append((f"{out['commands']} commands answered", proc.memory_info().rss))
+
+            source = await core.store.get_source(source_name)
+            paragraphs = [" ".join(SENTENCES[(i + j) % 6] for j in range(5)) for i in range(30)]
+            text = "\n\n".join(paragraphs)
+            piece = ExtractedPiece(
+                title="A new column everyone follows", text=text,
+                url="https://outlet1.example/opinion/bench-new-piece", authors=["Ada Stone"],
+                outlet="Outlet 1", language="en", standfirst=SENTENCES[0],
+            )  # fmt: skip
+            made = Summary(text=" ".join(SENTENCES[:3]), method="extractive")
+            draft = PieceDraft(url=piece.url, piece=piece, source_id=source.id, summary=made,
+                               summary_short=SENTENCES[0], summary_long=text[:1200])  # fmt: skip
+            t0 = time.perf_counter()
+            result = await core.store.save_piece(draft)
+            out["save_seconds"] = time.perf_counter() - t0
+            out["deliveries"] = result.deliveries
+            phases.append(("piece saved, outbox written", proc.memory_info().rss))
+
+            worker = core.workers["telegram"]
+            t0 = time.perf_counter()
+            core.wake_delivery()
+            last, still = -1, 0.0
+            # Done when nothing is due and the count of sent posts has not moved for a second.
+            while still < 1.0:
+                await asyncio.sleep(0.1)
+                if worker.sent != last or await core.store.count_due("telegram") > 0:
+                    last, still = worker.sent, 0.0
+                else:
+                    still += 0.1
+            out["telegram_sent"] = worker.sent
+            out["deliver_seconds"] = time.perf_counter() - t0 - still
+            phases.append((f"delivered to {worker.sent:,} Telegram chats",
+                           proc.memory_info().rss))  # fmt: skip
+            await adapter.stop()
+        out["phases"] = phases
+        out["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return out
+
+    print(json.dumps(asyncio.run(run())))
+
+
+if __name__ == "__main__":
+    main()
