@@ -117,8 +117,9 @@ def main() -> None:
             f"Fan-out: one new piece of the most followed source -> {full['deliveries']:,} "
             f"pending outbox rows (saved in {full['save_seconds']:.2f}s); "
             f"{full['telegram_sent']:,} Telegram posts in {full['deliver_seconds']:.1f}s at "
-            f"x{args.scale:g} limits; the fake Bot API got {full['fake_posts']:,} posts, "
-            f"{full['doubles']} chats twice, {full['rejected']} rejected. "
+            f"x{args.scale:g} limits; the fake Bot API got {full['fake_posts']:,} posts "
+            f"({full['fake_posts'] - full['telegram_sent']:,} of them digests, for chats in "
+            f"digest mode), {full['doubles']} chats twice, {full['rejected']} rejected. "
             f"{full['commands']} commands took {full['commands_seconds']:.1f}s "
             f"(1k pieces: {small['commands_seconds']:.1f}s)."
         ),

@@ -50,6 +50,11 @@ class RecordingCore:
             return self.responses[request.command]
         return Response.text(f"ok /{request.command} {request.args}".strip())
 
+    async def chat_settings(self, platform: str, chat_id: str, thread_id=None):
+        from bot.types import ChatSettings
+
+        return ChatSettings()
+
     async def record_messages(self, platform: str, chat_id: str, sent: list) -> None:
         self.recorded.append((platform, chat_id, list(sent)))
 

@@ -399,7 +399,13 @@ class TelegramAdapter:
         elif tg_chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
             request.is_chat_admin = True
         response = await self._handle(request)
-        await self.send_response(tg_chat.id, thread, response, reply_to=message.message_id)
+        await self.send_response(
+            tg_chat.id,
+            thread,
+            response,
+            reply_to=message.message_id,
+            link_previews=await self._previews(tg_chat.id, thread),
+        )
 
     async def _handle(self, request: Request) -> Response:
         try:
@@ -560,7 +566,13 @@ class TelegramAdapter:
             await self._answer(query, response.plain_text()[:190])
             return
         await self._answer(query, None)
-        await self.send_response(tg_chat.id, thread, response, reply_to=message.message_id)
+        await self.send_response(
+            tg_chat.id,
+            thread,
+            response,
+            reply_to=message.message_id,
+            link_previews=await self._previews(tg_chat.id, thread),
+        )
 
     @staticmethod
     def _button_on_message(message: Message, data: str) -> bool:
@@ -677,6 +689,13 @@ class TelegramAdapter:
         return member.status in ADMIN_STATUSES
 
     # ------------------------------------------------------------------ sending
+
+    async def _previews(self, chat_id: int, thread_id: int | None) -> bool:
+        """The chat's link-preview setting (off for a chat the core has not seen)."""
+        settings = await self.core.chat_settings(
+            "telegram", str(chat_id), str(thread_id) if thread_id else None
+        )
+        return bool(settings.link_previews)
 
     async def send_response(
         self,
