@@ -41,6 +41,7 @@ class Case:
     samples: dict[str, list[float]] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
     statements: list[str] = field(default_factory=list)
+    diagnosis: tuple[float, str, list[str]] | None = None
 
     def p(self, size: str, q: float) -> float:
         return percentile(self.samples.get(size, []), q) * 1000
@@ -112,14 +113,15 @@ async def measure(
             for case in case_list:
                 if case.ratio(50) > 2 or case.ratio(99) > 2:
                     case.statements = await _capture(core, request(case))
+                    case.diagnosis = await store.run(diagnose, case, store.sync.db)
     return case_list, matches
 
 
 def _describe(response) -> str:  # type: ignore[no-untyped-def]
     kinds = {m.kind for m in response.messages}
     if "error" in kinds:
-        return "error: " + response.messages[0].text[:60]
-    return f"{len(response.messages)} result(s)"
+        return "error"
+    return str(len(response.messages))
 
 
 async def _capture(core: Core, req: Request) -> list[str]:
@@ -174,31 +176,27 @@ def main() -> None:
         rows.append((
             case.label, case.p("1k", 50), case.p("1k", 99), case.p("100k", 50),
             case.p("100k", 99), f"{case.ratio(50):.2f}", f"{case.ratio(99):.2f}",
-            f"{len(case.samples['1k'])}/{len(case.samples['100k'])}", case.answers["100k"],
+            f"{len(case.samples['1k'])}/{len(case.samples['100k'])}",
+            f"{case.answers['1k']} / {case.answers['100k']}",
         ))  # fmt: skip
     print_table(
         "Handler latency in ms through dispatch (1k vs 100k pieces); ratio = 100k / 1k",
         ["command", "1k p50", "1k p99", "100k p50", "100k p99", "ratio p50", "ratio p99",
-         "samples", "answer at 100k"],
+         "samples", "results 1k / 100k"],
         rows,
         caption="Pieces matching each word (1k / 100k): "
         + ", ".join(f"{q} {matches['1k'][q]:,} / {matches['100k'][q]:,}"
                     for q in dataset.iter_queries()),
     )  # fmt: skip
 
-    slow = [c for c in found if c.statements]
-    if slow:
-        path = dataset.FULL.path
-        from storage.db import open_database
-
-        db = open_database(path, migrate=False)
-        for case in slow:
-            ms, sql, plan = diagnose(case, db)
-            console.print(f"\n[bold]{case.label}[/bold]: slowest statement {ms:.1f} ms alone")
-            console.print("  " + " ".join(sql.split())[:400])
-            for step in plan:
-                console.print(f"    plan: {step}")
-        db.conn.close()
+    for case in found:
+        if case.diagnosis is None:
+            continue
+        ms, sql, plan = case.diagnosis
+        console.print(f"\n[bold]{case.label}[/bold]: slowest statement {ms:.1f} ms alone")
+        console.print("  " + " ".join(sql.split())[:400])
+        for step in plan:
+            console.print(f"    plan: {step}")
 
     targets = [
         Target("latency", f"{case.label} p{q} 100k/1k", case.ratio(q), 2.0)

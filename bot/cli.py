@@ -69,6 +69,16 @@ def settings_or_exit() -> Settings:
     return settings
 
 
+def store_or_exit(settings: Settings):  # type: ignore[no-untyped-def]
+    """The blocking Store for one-shot commands, or a one-line error and exit 2."""
+    from storage import Store
+
+    try:
+        return Store.open(settings.commentary_database)
+    except StorageError as exc:
+        fail(str(exc))
+
+
 def run_async(coro) -> Any:  # type: ignore[no-untyped-def]
     """Run a coroutine, turning the errors a user can fix into one line and exit code 2."""
     try:
@@ -175,13 +185,8 @@ def sources_list(
     format: TableOrJson = typer.Option(TableOrJson.table, "--format", help="table or json."),
 ) -> None:
     """The sources with state, last success, last error and next run."""
-    from storage import Store
 
-    settings = settings_or_exit()
-    try:
-        store = Store.open(settings.commentary_database)
-    except StorageError as exc:
-        fail(str(exc))
+    store = store_or_exit(settings_or_exit())
     items = [source_json(s) for s in store.list_sources()]
     store.close()
     if format == TableOrJson.json:
@@ -207,13 +212,8 @@ def sources_list(
 @sources_app.command("remove")
 def sources_remove(name: str) -> None:
     """Remove a source (its pieces stay searchable)."""
-    from storage import Store
 
-    settings = settings_or_exit()
-    try:
-        store = Store.open(settings.commentary_database)
-    except StorageError as exc:
-        fail(str(exc))
+    store = store_or_exit(settings_or_exit())
     removed = store.remove_source(name)
     store.close()
     if not removed:
@@ -265,13 +265,8 @@ def sources_export(
 ) -> None:
     """Export the sources as OPML."""
     from bot.sources.opml import export_opml
-    from storage import Store
 
-    settings = settings_or_exit()
-    try:
-        store = Store.open(settings.commentary_database)
-    except StorageError as exc:
-        fail(str(exc))
+    store = store_or_exit(settings_or_exit())
     text = export_opml([(s.name, s.url, s.kind) for s in store.list_sources()])
     store.close()
     if output:
@@ -378,13 +373,8 @@ def latest(
     """The newest stored pieces."""
     from bot.adapters.console import render_reply
     from handlers.common import post_for
-    from storage import Store
 
-    settings = settings_or_exit()
-    try:
-        store = Store.open(settings.commentary_database)
-    except StorageError as exc:
-        fail(str(exc))
+    store = store_or_exit(settings_or_exit())
     pieces = store.latest_pieces(n)
     store.close()
     if format == TextOrJson.json:

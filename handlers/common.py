@@ -39,7 +39,14 @@ def summary_for(piece: Piece, length: str) -> str | None:
     return piece.summary
 
 
-def card_for(piece: Piece, length: str = "standard") -> PieceCard:
+def card_for(
+    piece: Piece,
+    length: str = "standard",
+    *,
+    summary: str | None = None,
+    method: str | None = None,
+) -> PieceCard:
+    """The piece as a card; ``summary``/``method`` replace its stored summary (snippets)."""
     return PieceCard(
         piece_id=piece.id,
         title=piece.title,
@@ -47,8 +54,8 @@ def card_for(piece: Piece, length: str = "standard") -> PieceCard:
         authors=list(piece.authors),
         outlet=piece.outlet,
         published=piece.published,
-        summary=summary_for(piece, length),
-        summary_method=piece.summary_method,
+        summary=summary if summary is not None else summary_for(piece, length),
+        summary_method=method or piece.summary_method,
         also_in=list(piece.also_in),
         standfirst=piece.standfirst,
     )

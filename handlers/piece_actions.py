@@ -6,10 +6,10 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from handlers.common import byline, current_chat, piece_from_request, post_for
+from handlers.common import byline, card_for, current_chat, piece_from_request, post_for
 from handlers.limits import max_subscriptions
 from handlers.registry import command
-from handlers.types import Action, PieceCard, Reply, Request, Response
+from handlers.types import Action, Reply, Request, Response
 from storage import SubscriptionExists
 
 if TYPE_CHECKING:
@@ -27,17 +27,7 @@ _STOP = frozenset(
 async def more(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     text = piece.summary_long or piece.summary or piece.text[:1500]
-    card = PieceCard(
-        piece_id=piece.id,
-        title=piece.title,
-        url=piece.url,
-        authors=piece.authors,
-        outlet=piece.outlet,
-        published=piece.published,
-        summary=text,
-        summary_method=piece.summary_method,
-        standfirst=piece.standfirst,
-    )
+    card = card_for(piece, summary=text)
     return Response(
         [Reply(card=card, piece_id=piece.id, actions=[Action("Full text", "full", piece.id)])]
     )

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.durations import format_duration
-from handlers.common import current_chat, parse_count, post_for
+from handlers.common import card_for, current_chat, parse_count, post_for
 from handlers.registry import Option, command
 from handlers.router import UsageError
 from handlers.types import PieceCard, Reply, Request, Response
@@ -118,17 +118,7 @@ async def search(request: Request, services: Services) -> Response:
         return Response.text(f"Nothing found for {query[:80]!r}.")
     replies = []
     for piece, snippet in results:
-        card = PieceCard(
-            piece_id=piece.id,
-            title=piece.title,
-            url=piece.url,
-            authors=piece.authors,
-            outlet=piece.outlet,
-            published=piece.published,
-            summary=snippet,
-            summary_method="search snippet",
-            also_in=piece.also_in,
-        )
+        card = card_for(piece, summary=snippet, method="search snippet")
         replies.append(Reply(card=card, piece_id=piece.id))
     return Response(replies)
 
