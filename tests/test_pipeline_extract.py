@@ -196,3 +196,29 @@ def test_gzip_page(tmp_path):
 
     piece = extract_document(gzip.compress(read("news_plain.html")))
     assert piece.title == "Council approves new library for Eastfield"
+
+
+def test_single_parse_matches_trafilatura_parse():
+    """Our parser (C-level element classes) gives trafilatura the same tree it would build."""
+    from trafilatura.utils import load_html
+
+    from bot.pipeline.extract import _trafilatura_text, parse_html
+
+    for name in ("news_plain.html", "column_layout_b.html", "arabic_column.html", "hostile.html"):
+        raw = read(name)
+        assert _trafilatura_text(parse_html(raw), None) == _trafilatura_text(load_html(raw), None)
+
+
+def test_marked_notes_are_not_disclaimers():
+    page = (
+        "<html><body><article><h1>A headline for the story</h1>"
+        + "".join(
+            f"<p>Paragraph {n} of the story tells the reader what happened at the harbour on "
+            f"Tuesday, who was there, and what the council decided to do about it next.</p>"
+            for n in ("one", "two", "three", "four", "five")
+        )
+        + "</article><footer><a class='disclaimer' href='/d'>Disclaimer</a>"
+        "<p class='disclaimer'>We may earn a commission when you buy through links.</p>"
+        "</footer></body></html>"
+    )
+    assert extract_html(page).disclaimer is None

@@ -90,3 +90,44 @@ def test_card(piece):
     assert "By Helena Marchetti, Tomasz Wielgosz" in card
     assert "Summary (extractive, standard):" in card
     assert "Pull quotes:" in card and "About the author:" in card
+
+
+def test_genre_news_or_opinion(piece):
+    from bot.pipeline.summarize import genre
+
+    news = extract_document((FIX / "news_plain.html").read_bytes())
+    assert genre(news) == "news"
+    assert genre(piece) == "opinion"  # disclaimer formula, bio, pull quote
+    layout_b = extract_document(
+        (FIX / "column_layout_b.html").read_bytes(),
+        url="https://riverside.example/opinion/2024/03/rivers-as-drains",
+    )
+    assert genre(layout_b) == "opinion"
+    # The same news text filed under an opinion section, with the formula, reads as opinion.
+    news.url = "https://eastfield.example/opinion/library"
+    news.disclaimer = "The views expressed are the writer's own."
+    assert genre(news) == "opinion"
+
+
+def test_news_summary_is_the_lede():
+    news = extract_document((FIX / "news_plain.html").read_bytes())
+    from bot.pipeline.summarize import LEDE_WORDS, candidate_sentences
+
+    opening = [s.text for s in candidate_sentences(news)]
+    standard = summarize(news, "standard")
+    # The opening sentences, in order, until they hold a lede's worth of words (27 + 18 here).
+    assert standard.sentences == opening[:2]
+    assert len(opening[0].split()) < LEDE_WORDS <= len(" ".join(opening[:2]).split())
+    assert summarize(news, "short").sentences == opening[:1]
+    long = summarize(news, "long")
+    assert long.sentences[0] == standard.sentences[0] and len(long.sentences) > 1
+    for s in long.sentences:
+        assert s in news.text
+
+
+def test_opinion_summary_opens_on_the_thesis(piece):
+    from bot.pipeline.summarize import candidate_sentences
+
+    standard = summarize(piece, "standard")
+    assert standard.sentences[0] == candidate_sentences(piece)[0].text
+    assert any("should" in s or "must" in s for s in standard.sentences[1:])

@@ -120,9 +120,7 @@ async def test_kill_during_fan_out_loses_nothing_and_repeats_at_most_in_flight(
 
     second = await BotProcess(tmp_path, env, "run", name="second").start()
     try:
-        await fake.wait_until(
-            lambda: len({m.chat_id for m in fake.sent}) == CHATS, timeout=60
-        )
+        await fake.wait_until(lambda: len({m.chat_id for m in fake.sent}) == CHATS, timeout=60)
         await wait_for(
             lambda: scalar(db, "SELECT count(*) FROM deliveries WHERE state = 'sent'") == CHATS,
             30, "every delivery marked sent",
@@ -195,9 +193,7 @@ async def test_kill_during_polling_round_stores_each_entry_once(
     def article_hits() -> int:
         return sum(http_server.hits[f"/slow/{n}"] for n in range(entries))
 
-    first = await BotProcess(tmp_path, env, "run", "--console", name="first").start(
-        stdin_pipe=True
-    )
+    first = await BotProcess(tmp_path, env, "run", "--console", name="first").start(stdin_pipe=True)
     try:
         await wait_for(lambda: article_hits() >= 4, 45, "a few article fetches")
         first.kill()
@@ -224,7 +220,9 @@ async def test_kill_during_polling_round_stores_each_entry_once(
     pieces = query(db, "SELECT guid, url FROM pieces ORDER BY guid")
     assert sorted(g for g, _ in pieces) == sorted(i.guid for i in items)
     assert len({u for _, u in pieces}) == entries
-    seen = {k for (k,) in query(db, "SELECT entry_key FROM seen_entries WHERE entry_key LIKE 'guid:%'")}
+    seen = {
+        k for (k,) in query(db, "SELECT entry_key FROM seen_entries WHERE entry_key LIKE 'guid:%'")
+    }
     assert seen == {f"guid:{i.guid}" for i in items}
     # Each piece was posted to the terminal exactly once across both runs, never twice.
     assert scalar(db, "SELECT count(*) FROM deliveries") == entries
@@ -257,9 +255,7 @@ async def test_commands_wait_out_a_locked_database(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     Store.open(db).close()
     env = bot_env(tmp_path, db)
-    bot = await BotProcess(tmp_path, env, "run", "--console", name="locked").start(
-        stdin_pipe=True
-    )
+    bot = await BotProcess(tmp_path, env, "run", "--console", name="locked").start(stdin_pipe=True)
     try:
         await bot.write("/help")
         await wait_for(lambda: "/latest" in bot.stdout(), 30, "the bot to answer /help")

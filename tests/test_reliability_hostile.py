@@ -32,16 +32,17 @@ from bot.core import Core
 from bot.sources.http import Fetcher
 from bot.sources.ssrf import check_url, is_public_ip
 from bot.types import Piece
-from handlers.types import Request, Response
+from handlers.types import Reply, Request, Response
 from tests.factories import add_piece, make_settings
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 from tests.httpserver import LocalHTTPServer, big_body, gzip_bomb, redirect, slow_drip
 from tests.support.reliability import article_html
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
 UA = "commentary-bot-test/reliability"
-# Bidi controls (LRE..RLO, LRI..PDI, LRM/RLM, ALM) and zero-width characters.
-INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# Bidi embeddings, overrides and isolates, and zero-width characters (ZWJ/ZWNJ and LRM/RLM
+# are left alone: real scripts and emoji need them).
+INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 class RecordingTransport(httpx.AsyncHTTPTransport):
@@ -67,9 +68,9 @@ async def core_with(
         user_agent=UA,
         max_bytes=settings.commentary_max_bytes,
         allow_private=settings.commentary_allow_private_urls,
-        connect_timeout=2.0,
-        read_timeout=2.0,
-        total_timeout=3.0,
+        connect_timeout=1.5,
+        read_timeout=1.5,
+        total_timeout=1.5,
         transport=transport,
         **fetcher_hooks,
     )
@@ -95,9 +96,13 @@ class Case:
     marks: list[Any] = field(default_factory=list)
 
 
-def fixture_feed(name: str, content_type: str = "application/rss+xml; charset=utf-8"):
+def fixture_feed(
+    name: str, content_type: str = "application/rss+xml; charset=utf-8", encoding: str = "latin-1"
+):
     def serve(server: LocalHTTPServer) -> None:
-        data = (FIXTURES / name).read_bytes().replace(b"{BASE}", server.base.encode())
+        # latin-1 round-trips any bytes: a file's (wrong) encoding is kept as it is.
+        text = (FIXTURES / name).read_bytes().decode(encoding).replace("{BASE}", server.base)
+        data = text.encode(encoding)
         server.add("/h/feed", data, headers={"Content-Type": content_type})
         server.add("/article", article_html(1, title="Hostile outlet column").encode(),
                    headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
@@ -162,7 +167,7 @@ def _published_not_future(pieces: list[Piece]) -> None:
 def _made_up_identity(pieces: list[Piece]) -> None:
     [piece] = pieces
     assert piece.url.startswith("http://127.0.0.1:") and "#entry-" in piece.url
-    assert piece.title and "council" in piece.title.lower() or piece.title
+    assert piece.title.strip() and "council" in piece.text
 
 
 def _no_passwd(pieces: list[Piece]) -> None:
@@ -208,16 +213,33 @@ CASES: dict[str, Case] = {
     "malformed-xml": Case(fixture_feed("malformed.xml"), "ok"),
     "truncated-xml": Case(fixture_feed("truncated.xml"), "ok"),
     "latin1-declared-utf8": Case(fixture_feed("latin1_declared_utf8.xml"), "ok", pieces=1),
-    "utf16-without-bom": Case(fixture_feed("utf16_no_bom.xml", "application/xml"), "ok"),
+    "utf16-without-bom": Case(
+        fixture_feed("utf16_no_bom.xml", "application/xml", "utf-16-le"), "ok", pieces=1
+    ),
     "html-served-as-feed": Case(
         fixture_feed("html_as_feed.html", "application/rss+xml"), "error", "HTML page", 0
     ),
     "empty-feed": Case(fixture_feed("empty.xml"), "ok", pieces=0),
-    "empty-body": Case(route(body=b"", headers={"Content-Type": "application/rss+xml"}),
-                       "error", "empty", 0),  # fmt: skip
-    "no-link-title-or-date": Case(
-        fixture_feed("no_link_title_date.xml"), "ok", pieces=1, check=_made_up_identity
+    "empty-body": Case(
+        route(body=b"", headers={"Content-Type": "application/rss+xml"}), "error", "empty", 0
+    ),  # fmt: skip
+    "no-link-guid-or-date": Case(
+        fixture_feed("no_guid_no_link.xml"), "ok", pieces=1, check=_made_up_identity
     ),
+    "description-only": Case(
+        fixture_feed("description_only.xml"),
+        "ok",
+        pieces=1,
+        check=_made_up_identity,
+        marks=[pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #5")],
+    ),  # fmt: skip
+    "no-link-title-or-date": Case(
+        fixture_feed("no_link_title_date.xml"),
+        "ok",
+        pieces=1,
+        check=_made_up_identity,
+        marks=[pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #4")],
+    ),  # fmt: skip
     "future-date": Case(fixture_feed("future.xml"), "ok", pieces=1, check=_published_not_future),
     "duplicate-entries": Case(fixture_feed("duplicates.xml"), "ok", pieces=1),
     "entity-bomb": Case(fixture_feed("entity_bomb.xml"), "error", "entities", 0),
@@ -225,30 +247,57 @@ CASES: dict[str, Case] = {
     "http-404": Case(route(status=404, body=b"nope"), "error", "HTTP 404", 0),
     "http-410": Case(route(status=410, body=b"gone"), "paused", "410", 0),
     "http-500": Case(route(status=500, body=b"boom"), "error", "HTTP 500", 0),
-    "slow-drip": Case(route(handler=slow_drip(0.2)), "error", "timed out", 0, seconds=8),
-    "50-MB-body": Case(route(handler=big_body(50_000_000, content_type="application/xml")),
-                       "error", "larger than", 0),  # fmt: skip
+    "slow-drip": Case(route(handler=slow_drip(0.2)), "error", "timed out", 0, seconds=5),
+    "50-MB-body": Case(
+        route(handler=big_body(50_000_000, content_type="application/xml")),
+        "error",
+        "larger than",
+        0,
+    ),  # fmt: skip
     "50-MB-declared": Case(
         route(handler=big_body(50_000_000, declare_length=True, content_type="text/xml")),
-        "error", "larger than", 0,
+        "error",
+        "larger than",
+        0,
     ),  # fmt: skip
     "gzip-bomb": Case(route(handler=gzip_bomb(1 << 30)), "error", "larger than", 0),
     "redirect-loop": Case(route(handler=redirect("/h/feed", 302)), "error", "redirect", 0),
     "page-script-and-handlers": Case(article_feed(HOSTILE_PAGE), "ok", pieces=1, check=_no_script),
     "page-bidi-and-zero-width": Case(
-        article_feed(HOSTILE_PAGE), "ok", pieces=1, check=_no_invisible,
+        article_feed(HOSTILE_PAGE),
+        "ok",
+        pieces=1,
+        check=_no_invisible,
         marks=[pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #1")],
     ),  # fmt: skip
-    "page-10000-nested-tags": Case(article_feed(NESTED_PAGE), "ok", pieces=1),
-    "page-5MB-single-line": Case(article_feed(ONE_LINE_PAGE), "ok", pieces=1, seconds=20),
+    # libxml2 stops at 256 levels: the page is reported, not half-extracted.
+    "page-10000-nested-tags": Case(article_feed(NESTED_PAGE), "ok", "no article text", 0),
+    "page-5MB-single-line": Case(
+        article_feed(ONE_LINE_PAGE),
+        "ok",
+        pieces=1,
+        seconds=20,
+        # Until fixed this case costs minutes of CPU in a thread nothing can stop.
+        marks=[pytest.mark.skip(reason="see notes/reliability_bugs.md #3; remove with the fix")],
+    ),  # fmt: skip
     "page-404": Case(article_feed(status=404, body=b"x"), "ok", "HTTP 404", 0),
-    "page-gzip-bomb": Case(article_feed(handler=gzip_bomb(1 << 30, "text/html")), "ok",
-                           "larger than", 0),  # fmt: skip
-    "page-slow-drip": Case(article_feed(handler=slow_drip(0.2, b"<p>", content_type="text/html")),
-                           "ok", "timed out", 0, seconds=8),  # fmt: skip
+    "page-gzip-bomb": Case(
+        article_feed(handler=gzip_bomb(1 << 30, "text/html")), "ok", "larger than", 0
+    ),  # fmt: skip
+    "page-slow-drip": Case(
+        article_feed(handler=slow_drip(0.2, b"<p>", content_type="text/html")),
+        "ok",
+        "timed out",
+        0,
+        seconds=5,
+    ),  # fmt: skip
     "page-not-html": Case(
-        article_feed(body=b"\x89PNG\r\n\x1a\n" + bytes(3000), headers={"Content-Type": "image/png"}),
-        "ok", "", 0,
+        article_feed(
+            body=b"\x89PNG\r\n\x1a\n" + bytes(3000), headers={"Content-Type": "image/png"}
+        ),
+        "ok",
+        "",
+        0,
     ),  # fmt: skip
 }
 
@@ -323,6 +372,26 @@ async def test_hostile_source_never_crashes_the_poller(
             assert count == case.pieces
 
 
+@pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #3")
+def test_summary_cost_does_not_grow_with_page_size() -> None:
+    """An 800 kB article costs about what a 40 kB one does (the 5 MB case above, cheaply)."""
+    from bot.pipeline.summarize import summarize
+    from bot.types import ExtractedPiece
+
+    paragraph = "The council should publish every contract before the vote, says Jane Roe. " * 8
+
+    def seconds(size: int) -> float:
+        text = "\n\n".join([paragraph] * (size // len(paragraph)))
+        piece = ExtractedPiece(title="T", text=text, url="https://e.example/a", language="en")
+        started = time.perf_counter()
+        summarize(piece, "standard")
+        return time.perf_counter() - started
+
+    seconds(5_000)  # warm up pysbd and the stopword lists
+    small, large = seconds(40_000), seconds(800_000)
+    assert large < 3 * small + 0.2, f"40 kB: {small:.2f}s, 800 kB: {large:.2f}s"
+
+
 # ============================================================================ SSRF
 
 OWNER = "telegram:1"
@@ -345,7 +414,8 @@ PRIVATE_TARGETS = {
     "gopher": "gopher://127.0.0.1:{port}/_INFO",
 }
 CLEAR = re.compile(
-    r"not allowed|private|local|only http|can't be followed|invalid redirect|unusual", re.I
+    r"not allowed|private|local|only http|can't be followed|invalid redirect|unusual|refused",
+    re.I,
 )
 
 
@@ -371,7 +441,9 @@ async def guarded_core(
         hooks["ip_policy"] = loopback_is_public
     # /addsource checks the URL before fetching with the module's check_url; give it the
     # same hooks as the fetcher (see notes/reliability_bugs.md #2).
-    monkeypatch.setattr(scheduler_module, "check_url", functools.partial(check_url, **hooks))
+    monkeypatch.setattr(
+        scheduler_module, "check_url", functools.partial(check_url, **hooks), raising=False
+    )
     transport = RecordingTransport()
     async with core_with(
         tmp_path, transport=transport, commentary_allow_private_urls=False,
@@ -469,7 +541,9 @@ MARKUP_AUTHOR = "<i>Mallory</i> & *Co* _under_"
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(TOKEN) as server:
+    # Roomy limits: these tests are about rights and escaping, not flood control.
+    limits = FakeLimits(per_chat_burst=50, per_group_per_minute=600)
+    async with FakeTelegramAPI(TOKEN, limits=limits) as server:
         yield server
 
 
@@ -496,40 +570,31 @@ async def test_markup_in_titles_authors_and_arguments_is_shown_as_text(
         source = await core.store.add_source("demo", "https://demo.example/feed.xml")
         local = await core.store.ensure_chat("telegram", "10")
         await core.store.add_subscription(local.id, "source", "demo", source_id=source.id)
-        await add_piece(core, title=MARKUP_TITLE, authors=[MARKUP_AUTHOR], source="demo")
+        piece_id = await add_piece(core, title=MARKUP_TITLE, authors=[MARKUP_AUTHOR])
         [post] = await tg.wait_sent(1, chat_id=10)
-        # The fake parses HTML like Telegram: tags in the text would have been refused or eaten.
+        # The fake parses HTML as Telegram does: markup left in the text would have been
+        # refused (400) or eaten; instead the reader sees exactly the characters of the title.
         assert post.parse_mode == "HTML"
-        assert post.plain.startswith(" ".join(MARKUP_TITLE.split()))
+        assert post.plain.startswith(MARKUP_TITLE)
         assert MARKUP_AUTHOR in post.plain
-        assert "javascript:" not in "".join(re.findall(r'href="([^"]*)"', post.text))
-        for args in ("<b>x</b> & <i>", '"<a href=\'javascript:1\'>"'):
-            tg.push_command(chat, ann, f"/search {args}")
-            tg.push_command(chat, ann, f"/subscribe keyword {args}")
-        sent = await tg.wait_sent(5, chat_id=10)
-        for message in sent[1:]:
-            assert message.text and "<b>x</b>" not in message.text.replace("&lt;", "<") or True
-            for tag in re.findall(r"</?([a-zA-Z]+)", message.text):
-                assert tag.lower() in {"b", "i", "a", "blockquote", "code", "u", "s", "pre"}
-        echoed = [m for m in sent[1:] if "&lt;b&gt;x&lt;/b&gt;" in m.text or "<b>x</b>" in m.plain]
-        assert echoed, [m.plain for m in sent]
+        links = re.findall(r'<a href="([^"]*)"', post.text)
+        assert links and not any(link.lower().startswith("javascript") for link in links)
+        hostile_args = "<b>x</b> & <i>y"
+        tg.push_command(chat, ann, f"/subscribe keyword {hostile_args}")
+        tg.push_command(chat, ann, "/subscriptions")
+        tg.push_command(chat, ann, f"/search {hostile_args}")
+        tg.push_command(chat, ann, f"/why <script>{hostile_args}")
+        answers = (await tg.wait_sent(5, chat_id=10))[1:]
+        assert any("<b>x</b>" in m.plain for m in answers[:2]), [m.plain for m in answers]
+        for message in answers:
+            assert "<b>x</b>" not in message.text  # escaped on the wire
     assert not [r for r in tg.rejected if r[1] == 400]
-    # The terminal chat prints text as it is: nothing is interpreted.
-    rendered = console_render(
-        (await _post_of(tmp_path)).messages[0] if False else _card_reply(MARKUP_TITLE)
-    )
-    assert MARKUP_TITLE.split(" ")[0] in rendered
-
-
-def _card_reply(title: str):  # type: ignore[no-untyped-def]
-    from handlers.types import PieceCard, Reply
-
-    return Reply(card=PieceCard(piece_id=1, title=title, url="https://e.example/a",
-                                authors=[MARKUP_AUTHOR]))  # fmt: skip
-
-
-async def _post_of(tmp_path: Path) -> Response:  # pragma: no cover - unused branch helper
-    raise AssertionError
+    # The terminal chat prints plain text: nothing is interpreted, nothing is lost.
+    async with core_with(tmp_path / "console") as console_core:
+        piece_id = await add_piece(console_core, title=MARKUP_TITLE, authors=[MARKUP_AUTHOR])
+        card = await console_core.piece_card(piece_id)
+    printed = console_render(Reply(card=card), "m1")
+    assert printed.startswith(f"[m1] {MARKUP_TITLE}") and MARKUP_AUTHOR in printed
 
 
 async def test_group_non_admins_cannot_change_subscriptions_or_sources(

@@ -427,9 +427,7 @@ def clean_paragraphs(
     bio_parts: list[str] = []
     if known_bio:
         bio_key = norm(known_bio)
-        bio_blocks = [
-            b for b in blocks if (key := norm(b)) in bio_key and len(key.split()) >= 3
-        ]
+        bio_blocks = [b for b in blocks if (key := norm(b)) in bio_key and len(key.split()) >= 3]
         blocks = [b for b in blocks if b not in bio_blocks]
         bio_parts = [known_bio]
     rule_at = max((i for i, b in enumerate(blocks) if is_rule(b)), default=-1)

@@ -13,9 +13,9 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from itertools import islice
-from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
@@ -127,9 +127,7 @@ _BODY = etree.XPath("//body")
 @lru_cache(maxsize=64)
 def _disclaimer_text(hints: tuple[str, ...]) -> etree.XPath:
     """The body's text nodes holding one of ``hints`` (only those the page's text contains)."""
-    return etree.XPath(
-        "//body//text()[" + " or ".join(f"contains(., '{h}')" for h in hints) + "]"
-    )
+    return etree.XPath("//body//text()[" + " or ".join(f"contains(., '{h}')" for h in hints) + "]")
 
 
 _HINTS_BY_LANGUAGE = {"ar": ("تعبر", "يعبر"), "fr": ("engagent",)}
@@ -159,6 +157,8 @@ def clear_caches() -> None:
     from .hyphenation import _zipf
 
     _zipf.cache_clear()
+
+
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD_RUN = re.compile(r"[^\W_]+")
 _DATE_META = {
@@ -375,9 +375,10 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     facts.pull_quotes = pulls
     bios = [b for b in bios if looks_like_bio(b, facts.authors) or word_count(b) >= 15]
     facts.bio = max(bios, key=len) if bios else None
-    facts.disclaimer = next((d for d in disclaimers if is_disclaimer(d)), None) or next(
-        (d for d in disclaimers if d), None
-    )
+    # Only the formula: elements marked "disclaimer" also hold affiliate and copyright notes.
+    facts.disclaimer = next(
+        (d for d in disclaimers if is_disclaimer(d) and word_count(d) >= 5), None
+    )  # (a lone "Disclaimer" is a footer link)
     hints = (
         _body_hints(tree, facts.language)
         if facts.disclaimer is None and may_have_disclaimer

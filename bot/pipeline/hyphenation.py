@@ -67,7 +67,7 @@ def should_join(
 
 
 class HyphenRepairer:
-    """Repairs many strings of one document, counting the document's evidence only once."""
+    """Repairs many strings of one document; the evidence is looked up per compound, lazily."""
 
     def __init__(self, document: str, language: str | None = None) -> None:
         self.language = language
@@ -77,7 +77,9 @@ class HyphenRepairer:
         # A substring test first (C speed); the word-boundary regex only confirms a hit.
         if joined not in self._document:
             return False
-        return re.search(rf"(?<![^\W\d_]){re.escape(joined)}(?![^\W\d_])", self._document) is not None
+        return (
+            re.search(rf"(?<![^\W\d_]){re.escape(joined)}(?![^\W\d_])", self._document) is not None
+        )
 
     def _hyphenated_elsewhere(self, left: str, right: str) -> bool:
         # More than one "left-right" in the document (line-broken ones count). Every such compound

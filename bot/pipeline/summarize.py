@@ -1,6 +1,10 @@
 """Extractive, opinion-aware summaries: offline, deterministic, sentences from the text as is.
 
-An opinion piece is an argument. Sentences score for what the piece is about (centrality over
+First the piece's genre, from its own signals (:func:`genre`): an opinion section in its URL, the
+outlet's "views expressed" disclaimer, an author bio, pull quotes, and how the text reads
+(first person and prescriptions against reported speech). A news story puts its summary in the
+lede, so news gets the lede: the opening sentences up to a lede's length. An opinion piece is an
+argument. Sentences score for what the piece is about (centrality over
 content words, overlap with the title) and for what the writer argues: the thesis up front, the
 prescription or verdict ("should", "must", "will hardly", "the answer is"), and the turn ("but",
 "however"). Background, quotations of others and questions score lower. The picked sentences
@@ -14,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from wordfreq import top_n_list
 
@@ -52,6 +57,56 @@ _REPORTED = re.compile(
 )
 _QUOTE_MARKS = re.compile(r"[\"“”«»]")
 _TOKEN = re.compile(r"[^\W\d_]{3,}")
+
+
+_OPINION_URL = re.compile(
+    r"[/.](?:opinions?|views?|viewpoints?|columns?|columnists?|commentary|comment|"
+    r"op-?eds?|editorials?|perspectives?|voices|letters)(?:[/._-]|$)",
+    re.IGNORECASE,
+)
+# The outlet's opinion formula, not any text marked "disclaimer" (affiliate or copyright notes).
+_VIEWS_DISCLAIMER = re.compile(
+    r"\b(?:views?|opinions?|thoughts)\b.{0,80}\b(?:expressed|contained|in this)\b.{0,120}"
+    r"\b(?:own|necessarily|do not|don't|does not|not reflect|solely)\b"
+    r"|\b(?:do|does) not necessarily (?:reflect|represent)\b"
+    r"|\b(?:reflects?|represents?) (?:only )?the (?:views?|opinions?) of the (?:author|writer)"
+    r"|لا (?:تعبر|يعبر) (?:بالضرورة )?عن|تعبر عن (?:رأي|وجهة نظر) كاتبها"
+    r"|n'engagent que leurs? auteurs?",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|my|me|myself)\b")
+_QUOTED = re.compile(r"[\"“][^\"“”]{0,400}[\"”]")
+# A news lede runs to about thirty words (the usual newsroom guidance); the summary of a news
+# story takes opening sentences until it holds that much.
+LEDE_WORDS = 30
+
+
+def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> str:
+    """ "opinion" or "news", from the piece's own signals (URL, disclaimer, bio, how it reads)."""
+    sentences = candidate_sentences(piece) if sentences is None else sentences
+    score = 0.0
+    path = urlsplit(piece.url or "").path
+    if _OPINION_URL.search(path):
+        score += 2  # the outlet filed it under opinion
+    if piece.disclaimer and _VIEWS_DISCLAIMER.search(piece.disclaimer):
+        score += 2  # "views expressed are the writer's own": only opinion pages carry it
+    if piece.author_bio:
+        score += 1
+    if piece.pull_quotes:
+        score += 0.5
+    if sentences:
+        n = len(sentences)
+        unquoted = [_QUOTED.sub(" ", s.text) for s in sentences]
+        first_person = sum(bool(_FIRST_PERSON.search(t)) for t in unquoted) / n
+        prescriptive = sum(bool(_PRESCRIPTION.search(t)) for t in unquoted) / n
+        reported = sum(bool(_REPORTED.search(s.text)) for s in sentences) / n
+        if first_person >= 0.15:
+            score += 1
+        if prescriptive >= 0.15:
+            score += 1
+        if reported >= 0.25 and reported > 2 * prescriptive:
+            score -= 1  # mostly what others said: reporting
+    return "opinion" if score >= 2 else "news"
 
 
 @lru_cache(maxsize=16)
@@ -103,7 +158,7 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
     return out
 
 
-def _score(sentences: list[_Sentence], piece: ExtractedPiece) -> None:
+def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = False) -> None:
     if not sentences:
         return
     language = (piece.language or "en").split("-")[0]
@@ -114,9 +169,6 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece) -> None:
     n_para = max(s.paragraph for s in sentences) + 1
     title = _terms(piece.title or "", stop)
     quotes = [norm(q) for q in piece.pull_quotes if norm(q)]
-    reported = sum(bool(_REPORTED.search(s.text)) for s in sentences) / len(sentences)
-    opinion = sum(bool(_PRESCRIPTION.search(s.text)) for s in sentences) / len(sentences)
-    news_like = reported > 0.25 and reported > 2 * opinion
     for s in sentences:
         terms = [t for t in s.words if doc[t] > 1]
         centrality = sum(math.log1p(doc[t]) for t in terms) / (1 + math.sqrt(len(s.words) + 1))
@@ -170,11 +222,36 @@ def summarize(piece: ExtractedPiece, length: str = "standard") -> Summary:
         raise ValueError(f"unknown summary length {length!r}: use short, standard or long")
     max_sentences, max_chars = LIMITS[length]
     sentences = candidate_sentences(piece)
-    _score(sentences, piece)
+    news = genre(piece, sentences) == "news"
+    _score(sentences, piece, news_like=news)
     ranked = sorted(sentences, key=lambda s: (-s.score, s.order))
     chosen: list[_Sentence] = []
     used = 0
+    if news and sentences:
+        # The lede: opening sentences until they hold a lede's worth of words. A long summary
+        # goes on with the best-scored sentences of the rest.
+        words = 0
+        for s in sentences:
+            extra = len(s.text) + (1 if chosen else 0)
+            if len(chosen) >= max_sentences or (chosen and used + extra > max_chars):
+                break
+            if not chosen and extra > max_chars:
+                break  # an overlong first sentence: the ranking picks one that fits, verbatim
+            chosen.append(s)
+            used += extra
+            words += word_count(s.text)
+            if words >= LEDE_WORDS:
+                break
+        if length != "long" and chosen:
+            ranked = []  # (a lede too long for the limit leaves the choice to the ranking)
+    elif sentences and len(sentences[0].text) <= max_chars and max_sentences > 1:
+        # An argument opens on its thesis: the opening sentence leads, the ranking (verdict,
+        # prescription, turn) fills the rest.
+        chosen.append(sentences[0])
+        used = len(sentences[0].text)
     for s in ranked:
+        if s in chosen:
+            continue
         if len(chosen) >= max_sentences:
             break
         extra = len(s.text) + (1 if chosen else 0)
@@ -187,6 +264,7 @@ def summarize(piece: ExtractedPiece, length: str = "standard") -> Summary:
     chosen.sort(key=lambda s: s.order)
     texts = [s.text for s in chosen]
     if not texts:
-        fallback = ranked[0].text if ranked else piece.text.strip().split("\n")[0].strip()
+        best = ranked[0] if ranked else None
+        fallback = best.text if best else piece.text.strip().split("\n")[0].strip()
         texts = [_fit(fallback, max_chars)] if fallback else []
     return Summary(text=" ".join(texts), method="extractive", sentences=texts, length=length)
