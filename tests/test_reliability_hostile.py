@@ -602,7 +602,7 @@ async def test_group_non_admins_cannot_change_subscriptions_or_sources(
 ) -> None:
     admin, member = tg.add_user(20, "Admin"), tg.add_user(21, "Member")
     group = tg.add_group(-100500, "Group", admins=(20,))
-    channel = tg.add_channel(-100600, "Chan", "chanx", admins=(20,))
+    tg.add_channel(-100600, "Chan", "chanx", admins=(20,))
     async with telegram_bot(tmp_path, tg) as core:
         await core.store.add_source("demo", "https://demo.example/feed.xml")
         tg.push_command(group, admin, "/subscribe demo")
