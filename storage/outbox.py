@@ -24,8 +24,12 @@ from storage.rows import (
 class OutboxMixin:
     db: Database
 
-    def _fan_out(self, piece_id: int) -> int:
-        """Write one delivery row per matching chat (inside the caller's transaction)."""
+    def _fan_out(self, piece_id: int, *, only_source_id: int | None = None) -> int:
+        """Write one delivery row per matching chat (inside the caller's transaction).
+
+        ``only_source_id``: just the chats following that source (a syndicated copy seen at
+        another outlet reaches that outlet's followers; the unique row prevents a second post).
+        """
         piece = self._one("SELECT * FROM pieces WHERE id = ?", [piece_id])
         authors = [
             r["name"]
@@ -37,13 +41,20 @@ class OutboxMixin:
         ]
         text = MatchText.of(piece["title"], piece["standfirst"], piece["text"], " ".join(authors))
         marks = ",".join("?" * len(authors)) or "NULL"
-        candidates = self._all(
-            "SELECT s.*, c.id AS c_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
-            " WHERE (s.kind = 'source' AND s.source_id = ?)"
-            f" OR (s.kind = 'author' AND s.target IN ({marks}))"
-            " OR s.kind = 'keyword' ORDER BY s.id",
-            [piece["source_id"], *authors],
-        )
+        if only_source_id is not None:
+            candidates = self._all(
+                "SELECT s.*, c.id AS c_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+                " WHERE s.kind = 'source' AND s.source_id = ? ORDER BY s.id",
+                [only_source_id],
+            )
+        else:
+            candidates = self._all(
+                "SELECT s.*, c.id AS c_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+                " WHERE (s.kind = 'source' AND s.source_id = ?)"
+                f" OR (s.kind = 'author' AND s.target IN ({marks}))"
+                " OR s.kind = 'keyword' ORDER BY s.id",
+                [piece["source_id"], *authors],
+            )
         # chat id -> (state, subscription id, reason); a passing match beats a filtered one.
         verdicts: dict[int, tuple[str, int, str | None]] = {}
         for row in candidates:

@@ -87,7 +87,12 @@ class PiecesMixin:
                 result = self._update_existing(existing, draft)
             elif duplicate_of is not None:
                 self._add_links(duplicate_of, draft, syndicated=True)
-                result = SaveResult(duplicate_of, "duplicate", duplicate_of=duplicate_of)
+                count = 0
+                if fan_out and draft.source_id is not None:
+                    count = self._fan_out(duplicate_of, only_source_id=draft.source_id)
+                result = SaveResult(
+                    duplicate_of, "duplicate", deliveries=count, duplicate_of=duplicate_of
+                )
             else:
                 piece_id = self._insert_piece(draft)
                 count = self._fan_out(piece_id) if fan_out else 0
