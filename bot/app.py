@@ -17,6 +17,7 @@ from bot.adapters.console import CHAT_ID, ConsoleAdapter
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.durations import parse_duration
+from bot.logs import install_redaction
 from storage import SourceExists
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,13 @@ async def run_bot(
         adapters = []
         try:
             for platform in platforms:
-                adapters.append(await _start_platform(core, platform))
+                try:
+                    adapters.append(await _start_platform(core, platform))
+                except Exception as exc:  # a refused token, an unreachable API: one line
+                    message = install_redaction(settings.secrets).redact(
+                        str(exc) or exc.__class__.__name__
+                    )
+                    raise ConfigError(f"{platform} did not start: {message}") from None
             await core.start_polling()
             log.info("running on %s; Ctrl-C stops", ", ".join(platforms))
             await stop.wait()

@@ -231,14 +231,12 @@ CASES: dict[str, Case] = {
         "ok",
         pieces=1,
         check=_made_up_identity,
-        marks=[pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #5")],
     ),  # fmt: skip
     "no-link-title-or-date": Case(
         fixture_feed("no_link_title_date.xml"),
         "ok",
         pieces=1,
         check=_made_up_identity,
-        marks=[pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #4")],
     ),  # fmt: skip
     "future-date": Case(fixture_feed("future.xml"), "ok", pieces=1, check=_published_not_future),
     "duplicate-entries": Case(fixture_feed("duplicates.xml"), "ok", pieces=1),
@@ -268,7 +266,6 @@ CASES: dict[str, Case] = {
         "ok",
         pieces=1,
         check=_no_invisible,
-        marks=[pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #1")],
     ),  # fmt: skip
     # libxml2 stops at 256 levels: the page is reported, not half-extracted.
     "page-10000-nested-tags": Case(article_feed(NESTED_PAGE), "ok", "no article text", 0),
@@ -277,8 +274,6 @@ CASES: dict[str, Case] = {
         "ok",
         pieces=1,
         seconds=20,
-        # Until fixed this case costs minutes of CPU in a thread nothing can stop.
-        marks=[pytest.mark.skip(reason="see notes/reliability_bugs.md #3; remove with the fix")],
     ),  # fmt: skip
     "page-404": Case(article_feed(status=404, body=b"x"), "ok", "HTTP 404", 0),
     "page-gzip-bomb": Case(
@@ -372,7 +367,6 @@ async def test_hostile_source_never_crashes_the_poller(
             assert count == case.pieces
 
 
-@pytest.mark.xfail(strict=True, reason="see notes/reliability_bugs.md #3")
 def test_summary_cost_does_not_grow_with_page_size() -> None:
     """An 800 kB article costs about what a 40 kB one does (the 5 MB case above, cheaply)."""
     from bot.pipeline.summarize import summarize

@@ -328,6 +328,10 @@ class DiscordAdapter:
             await self.client.close()
             self._restore_urls()
             raise RuntimeError("Discord refused DISCORD_BOT_TOKEN (login failed)") from None
+        except BaseException:  # unreachable API, cancelled: close the HTTP session too
+            await self.client.close()
+            self._restore_urls()
+            raise
         self._task = asyncio.create_task(self._run_gateway(), name="discord-gateway")
         await self.sync_commands()
         self.sender = DiscordSender(self)

@@ -13,6 +13,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from bot.pipeline.cleanup import strip_invisible
 from bot.pipeline.document import extract_document
 from bot.pipeline.extract import ExtractionError
 from bot.pipeline.llm import LLMSummarizer
@@ -68,9 +69,11 @@ class ArticleBuilder:
         if from_feed and (entry.outlet or source.title):
             # No page to read the outlet from: the extractor could only guess from the host.
             piece = replace(piece, outlet=entry.outlet or source.title)
-        piece = _fill_from_entry(piece, entry, source)
-        if canonical or page_url or entry.guid:
-            url = canonicalize_url(canonical or page_url or entry.guid or "")
+        piece = _sanitize(_fill_from_entry(piece, entry, source))
+        if canonical or page_url:
+            # A GUID that is a URL is already the entry's link (feeds.py); any other GUID
+            # ("42", "tag:...") is no address and may repeat across sources.
+            url = canonicalize_url(canonical or page_url or "")
         else:
             # Neither link nor GUID: a stable made-up address, unique per entry, that at
             # least opens the feed it came from.
@@ -88,7 +91,7 @@ class ArticleBuilder:
         )
         if not piece.url:
             piece = replace(piece, url=result.url)
-        return piece
+        return _sanitize(piece)
 
     async def summarize(self, piece: ExtractedPiece, length: str = "standard") -> Summary:
         if self.llm is not None:
@@ -116,6 +119,24 @@ class ArticleBuilder:
         """For /summary and `commentary-bot summarize URL`."""
         piece = await self.from_url(url, guard=guard)
         return piece, await self.summarize(piece, length)
+
+
+def _sanitize(piece: ExtractedPiece) -> ExtractedPiece:
+    """No bidi overrides or hidden characters in what the bot shows (titles come from the web)."""
+
+    def clean(text: str | None) -> str | None:
+        return strip_invisible(text).strip() if text else text
+
+    return replace(
+        piece,
+        title=clean(piece.title) or piece.title,
+        standfirst=clean(piece.standfirst),
+        text=strip_invisible(piece.text),
+        outlet=clean(piece.outlet),
+        author_bio=clean(piece.author_bio),
+        authors=[a for a in (clean(a) for a in piece.authors) if a],
+        pull_quotes=[q for q in (clean(q) for q in piece.pull_quotes) if q],
+    )
 
 
 def _entry_digest(entry: FeedEntry) -> str:

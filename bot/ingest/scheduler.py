@@ -20,7 +20,7 @@ from bot.services import AddSourceReport, PollReport
 from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
 from bot.sources.http import FetchError
 from bot.sources.pages import find_feed_links
-from bot.sources.ssrf import UnsafeURLError, check_url
+from bot.sources.ssrf import UnsafeURLError
 from bot.types import Source
 from storage import SourceExists
 
@@ -176,7 +176,7 @@ class SourceScheduler:
             raise SourceError("Only http:// and https:// addresses can be followed.")
         if not trusted and not self.poller.allow_private:
             try:
-                await check_url(url)
+                await self.poller.fetcher.check_url(url)
             except UnsafeURLError as exc:
                 raise SourceError(str(exc)) from None
         if interval is not None and interval < MIN_INTERVAL:

@@ -24,6 +24,17 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u3000]"
 _SPACES = re.compile(rf" {_SPACE_CHARS}+|[\t\u00a0\u2000-\u200b\u202f\u3000]{_SPACE_CHARS}*")
 
 
+# Bidi embeddings/overrides/isolates and zero-width characters: they can make a title read
+# differently from what it says ("Evil\u202egnp.exe"). ZWJ/ZWNJ and LRM/RLM are kept: real
+# scripts and emoji need them.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_invisible(text: str) -> str:
+    """Remove bidi control and zero-width characters."""
+    return _INVISIBLE.sub("", text)
+
+
 def norm(text: str) -> str:
     """Lower-cased words only: the key used to compare paragraphs, quotes and names."""
     return " ".join(_WORD_RUN.findall(text.casefold()))

@@ -30,6 +30,25 @@ def segmenter_language(language: str | None) -> str:
     return lang if lang in LANGUAGE_CODES else "en"
 
 
+MAX_SEGMENT = 2000  # pysbd's time grows with the square of what it is given at once
+
+
+def _segments(para: str) -> list[str]:
+    """A paragraph in pieces of at most MAX_SEGMENT characters, cut after a sentence end."""
+    out = []
+    while len(para) > MAX_SEGMENT:
+        window = para[:MAX_SEGMENT]
+        cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
+        cut = cut + 1 if cut > 0 else window.rfind(" ")
+        if cut <= 0:
+            cut = MAX_SEGMENT
+        out.append(para[:cut])
+        para = para[cut:].lstrip()
+    if para:
+        out.append(para)
+    return out
+
+
 def split_sentences(text: str, language: str | None = None) -> list[str]:
     """Split one paragraph (or more, newline-separated) into trimmed sentences."""
     out: list[str] = []
@@ -39,7 +58,7 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
         if not para:
             continue
         pending = ""
-        for sentence in seg.segment(para):
+        for sentence in (s for part in _segments(para) for s in seg.segment(part)):
             sentence = sentence.strip()
             if not sentence:
                 continue

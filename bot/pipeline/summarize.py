@@ -137,11 +137,16 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
     return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
 
 
+MAX_SUMMARY_INPUT = 50_000
+
+
 def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
     """The body's sentences in reading order, headings and fragments left out."""
     language = (piece.language or "en").split("-")[0]
     stop = _stopwords(language)
-    paragraphs = [p for p in re.split(r"\n\s*\n|\n", piece.text) if p.strip()]
+    # The summary of a column never needs more than its first 50,000 characters, and a 5 MB
+    # "article" must not cost minutes of CPU.
+    paragraphs = [p for p in re.split(r"\n\s*\n|\n", piece.text[:MAX_SUMMARY_INPUT]) if p.strip()]
     out: list[_Sentence] = []
     seen: set[str] = set()
     para_index = 0

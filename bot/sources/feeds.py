@@ -260,7 +260,7 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
     feed = parsed.get("feed") or {}
     link = _http_url(feed.get("link"), url)
     entries = [_entry_from_feedparser(e, url, now) for e in entries_raw]
-    entries = [e for e in entries if e.url or e.guid or e.title]
+    entries = [e for e in entries if e.url or e.guid or e.title or e.content_html or e.summary]
     title = html_to_text(feed.get("title") or "") or None
     return ParsedFeed(title=title, link=link, entries=_dedupe(entries), kind=kind)
 

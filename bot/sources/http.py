@@ -379,6 +379,12 @@ class Fetcher:
         if not (self._ip_policy or is_public_ip)(ip):
             raise FetchError("unsafe_url", "the host points to a private or local address")
 
+    async def check_url(self, url: str) -> None:
+        """The SSRF guard with this fetcher's resolver and IP policy (UnsafeURLError if refused)."""
+        await check_url(
+            url, allow_private=self.allow_private, resolve=self._resolve, ip_policy=self._ip_policy
+        )
+
     async def _check(self, url: str, guard: bool) -> None:
         if not guard:
             return
