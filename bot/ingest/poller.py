@@ -15,7 +15,7 @@ from bot.ingest.articles import ArticleBuilder
 from bot.pipeline.extract import ExtractionError
 from bot.services import PollReport
 from bot.sources.feeds import FeedEntry, FeedError, NotAFeedError, parse_feed
-from bot.sources.http import Fetcher, FetchError
+from bot.sources.http import Fetcher, FetchError, FetchResult
 from bot.sources.pages import find_article_links, find_feed_links
 from bot.sources.urls import canonicalize_url
 from bot.types import PieceDraft, SaveResult, Source
@@ -104,17 +104,18 @@ class Poller:
         """Operator sources are trusted; chat-added ones get the SSRF guard."""
         return not source.trusted and not self.allow_private
 
-    async def poll(self, source: Source) -> Outcome:
+    async def poll(self, source: Source, *, prefetched: FetchResult | None = None) -> Outcome:
+        """One round; ``prefetched`` is a response just fetched (adding a source reads it once)."""
         lock = self._locks.setdefault(source.id, asyncio.Lock())
         async with lock:  # a manual /poll and the scheduled job never overlap
             source = await self.store.get_source_by_id(source.id) or source
-            return await self._poll(source)
+            return await self._poll(source, prefetched)
 
-    async def _poll(self, source: Source) -> Outcome:
+    async def _poll(self, source: Source, prefetched: FetchResult | None = None) -> Outcome:
         started = time.monotonic()
         report = PollReport(source=source.name, status="ok")
         try:
-            result = await self.fetcher.fetch(
+            result = prefetched or await self.fetcher.fetch(
                 source.url,
                 etag=source.etag,
                 last_modified=source.last_modified,

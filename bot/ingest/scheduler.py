@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 from bot.ingest.poller import Outcome, Poller
 from bot.services import AddSourceReport, PollReport
 from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
-from bot.sources.http import FetchError
+from bot.sources.http import FetchError, FetchResult
 from bot.sources.pages import find_feed_links
 from bot.sources.ssrf import UnsafeURLError
 from bot.types import Source
@@ -184,8 +184,9 @@ class SourceScheduler:
         title = None
         entries = 0
         error = None
+        fetched = None
         try:
-            kind, url, title, entries = await self._detect(
+            kind, url, title, entries, fetched = await self._detect(
                 url, kind, guard=not trusted and not self.poller.allow_private
             )
         except FetchError as exc:
@@ -215,7 +216,7 @@ class SourceScheduler:
         except SourceExists as exc:
             raise SourceError(str(exc)) from None
         if error is None:
-            outcome = await self.poller.poll(source)
+            outcome = await self.poller.poll(source, prefetched=fetched)
             entries = outcome.report.entries or entries
             error = outcome.report.error if outcome.report.status != "ok" else None
         source = await self.store.get_source_by_id(source.id)
@@ -231,24 +232,30 @@ class SourceScheduler:
 
     async def _detect(
         self, url: str, kind: str | None, *, guard: bool
-    ) -> tuple[str, str, str | None, int]:
-        """(kind, url, title, entries): a page that links a feed becomes that feed."""
+    ) -> tuple[str, str, str | None, int, FetchResult]:
+        """(kind, url, title, entries, response): a page that links a feed becomes that feed.
+
+        The response is handed to the first poll, so adding a source fetches it once.
+        """
         result = await self.poller.fetcher.fetch(url, guard=guard, expect="any")
         if kind == "page":
-            return "page", result.permanent_redirect or url, page_title(result.content), 0
+            title = page_title(result.content)
+            return "page", result.permanent_redirect or url, title, 0, result
         try:
             parsed = parse_feed(result.content, url=result.url, content_type=result.content_type)
-            return "feed", result.permanent_redirect or url, parsed.title, len(parsed.entries)
+            title, count = parsed.title, len(parsed.entries)
+            return "feed", result.permanent_redirect or url, title, count, result
         except NotAFeedError:
             feeds = find_feed_links(result.content, result.url)
             if feeds:
                 feed_url = feeds[0]
                 feed = await self.poller.fetcher.fetch(feed_url, guard=guard, expect="feed")
                 parsed = parse_feed(feed.content, url=feed.url, content_type=feed.content_type)
-                return "feed", feed_url, parsed.title, len(parsed.entries)
+                return "feed", feed_url, parsed.title, len(parsed.entries), feed
             if kind == "feed":
                 raise
-            return "page", result.permanent_redirect or url, page_title(result.content), 0
+            title = page_title(result.content)
+            return "page", result.permanent_redirect or url, title, 0, result
 
     async def remove(self, name: str) -> bool:
         source = await self.store.get_source(name)
