@@ -165,6 +165,7 @@ class PieceDraft:
     summary_short: str | None = None
     summary_long: str | None = None
     entry_key: str | None = None  # the feed entry this came from, marked seen in the same commit
+    extra_keys: list[str] = field(default_factory=list)  # also marked seen (revision keys)
 
 
 @dataclass

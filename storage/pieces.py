@@ -59,6 +59,12 @@ class PiecesMixin:
         with self.db.atomic():
             self._mark_seen(source_id, key, piece_id)
 
+    def mark_seen_many(self, source_id: int, keys: list[str]) -> None:
+        """Mark entries seen in one commit (a first poll's entries older than its backlog)."""
+        with self.db.atomic():
+            for key in keys:
+                self._mark_seen(source_id, key, None)
+
     def _mark_seen(self, source_id: int, key: str, piece_id: int | None) -> None:
         self.db.execute(
             "INSERT INTO seen_entries (source_id, entry_key, piece_id, seen_at) VALUES (?, ?, ?, ?)"
@@ -85,6 +91,14 @@ class PiecesMixin:
                 existing = self.piece_id_for_guid(draft.guid, draft.source_id)
             if existing is not None:
                 result = self._update_existing(existing, draft)
+                if fan_out and draft.source_id is not None:
+                    # Met again in another source's feed: that source's followers get it too
+                    # (the unique delivery row keeps chats that follow both at one post).
+                    owner = self._one("SELECT source_id FROM pieces WHERE id = ?", [existing])
+                    if owner and owner["source_id"] != draft.source_id:
+                        result.deliveries = self._fan_out(
+                            existing, only_source_id=draft.source_id
+                        )
             elif duplicate_of is not None:
                 self._add_links(duplicate_of, draft, syndicated=True)
                 count = 0
@@ -97,8 +111,9 @@ class PiecesMixin:
                 piece_id = self._insert_piece(draft)
                 count = self._fan_out(piece_id) if fan_out else 0
                 result = SaveResult(piece_id, "new", deliveries=count)
-            if draft.entry_key and draft.source_id is not None:
-                self._mark_seen(draft.source_id, draft.entry_key, result.piece_id)
+            if draft.source_id is not None:
+                for key in filter(None, [draft.entry_key, *draft.extra_keys]):
+                    self._mark_seen(draft.source_id, key, result.piece_id)
         return result
 
     def _insert_piece(self, draft: PieceDraft) -> int:

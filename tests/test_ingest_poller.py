@@ -528,3 +528,31 @@ async def test_permanent_redirect_to_a_followed_feed_keeps_the_old_url(
         assert [r.status for r in reports] == ["ok", "ok"]
         assert (await core.store.get_source("old")).url == http_server.url("/old.xml")
         assert await core.store.count_pieces() == 1
+
+
+async def test_piece_met_in_a_second_source_reaches_that_sources_followers(core) -> None:
+    """Stored once from A; B's followers still get it, A's are not posted to again."""
+    from tests.factories import add_piece
+
+    piece_id = await add_piece(core, source="outlet-a", url="https://a.example/op/shared-column")
+    b = await core.store.add_source("outlet-b", "https://b.example/feed.xml")
+    chat_a = await core.store.ensure_chat("console", "follows-a")
+    chat_b = await core.store.ensure_chat("console", "follows-b")
+    a = await core.store.get_source("outlet-a")
+    await core.store.add_subscription(chat_a.id, "source", "outlet-a", source_id=a.id)
+    await core.store.add_subscription(chat_b.id, "source", "outlet-b", source_id=b.id)
+    await core.store.add_subscription(chat_a.id, "source", "outlet-b", source_id=b.id)
+    piece = await core.store.get_piece(piece_id)
+    from bot.types import ExtractedPiece, PieceDraft
+
+    draft = PieceDraft(
+        url=piece.url,
+        piece=ExtractedPiece(title=piece.title, text=piece.text),
+        source_id=b.id,
+        entry_key="guid:b-1",
+    )
+    result = await core.store.save_piece(draft)
+    assert result.piece_id == piece_id and result.deliveries == 2
+    again = await core.store.save_piece(draft)
+    assert again.deliveries == 0
+    assert await core.store.count_deliveries(piece_id) == 2

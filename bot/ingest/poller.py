@@ -282,31 +282,24 @@ class Poller:
                 complete = False
                 continue
             draft.entry_key = w.key
+            if w.rev is not None:
+                draft.extra_keys.append(w.rev)  # committed with the piece
             fan_out = not w.edited and (not first_poll or not posted_one)
             result = await self._save(draft, fan_out=fan_out)
-            if w.rev is not None:
-                # After the piece's own commit: lost in a crash, it only costs a refetch.
-                await self.store.mark_seen(source.id, w.rev, result.piece_id)
+            if result.deliveries:
+                self.on_deliveries()
             if result.status == "new":
                 report.new += 1
                 posted_one = True
-                if result.deliveries:
-                    self.on_deliveries()
             elif result.status == "updated":
                 report.updated += 1
         if first_poll:
             if rest:
                 # Older than the backlog: remembered as seen, never fetched or posted later.
-                await self.store.run(self._mark_seen_sync, source.id, rest)
+                keys = [k for w in rest for k in (w.key, w.rev) if k is not None]
+                await self.store.mark_seen_many(source.id, keys)
             await self.store.update_source(source.id, first_poll_done=True)
         return complete
-
-    def _mark_seen_sync(self, source_id: int, items: list[_Work]) -> None:
-        """Runs on the database thread."""
-        for w in items:
-            self.store.sync.mark_seen(source_id, w.key)
-            if w.rev is not None:
-                self.store.sync.mark_seen(source_id, w.rev)
 
     async def _save(self, draft: PieceDraft, *, fan_out: bool) -> SaveResult:
         async with self._save_lock:
