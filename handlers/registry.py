@@ -25,7 +25,8 @@ class Option:
 
     name: str
     description: str
-    kind: Literal["text", "int", "source", "author"] = "text"
+    # "subscription": <source> | author <name> | keyword <words> (suggested in that grammar)
+    kind: Literal["text", "int", "source", "author", "subscription"] = "text"
     required: bool = False
     min_value: int | None = None
     max_value: int | None = None

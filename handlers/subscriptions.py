@@ -98,9 +98,16 @@ async def _subscribe_to(
     except OverflowError as exc:
         return Response.error(f"Not subscribed: {exc}. Remove one with /unsubscribe first.")
     log.info("chat %s subscribed to %s %r (#%s)", chat.id, kind, target[:80], sub.id)
+    paused = ""
+    if not chat.active:
+        # Silent non-delivery is the worst outcome: say why nothing will arrive yet.
+        paused = (
+            f"\nPosting here is paused ({chat.inactive_reason or 'the bot lost access'}); "
+            "it resumes when I can post here again (re-add me or restore my rights)."
+        )
     return Response.text(
         f"Subscribed: {describe(sub)}. New pieces come here {delivery_mode(chat)}.\n"
-        f"Narrow it with /filter {sub.id} -word, or stop with /unsubscribe {sub.id}."
+        f"Narrow it with /filter {sub.id} -word, or stop with /unsubscribe {sub.id}.{paused}"
     )
 
 
@@ -110,7 +117,14 @@ async def _subscribe_to(
     "Get new pieces from a source, an author or matching keywords here",
     scope="chat_admin",
     group="Subscriptions",
-    options=(Option("what", 'A source, "author <name>" or "keyword <words>"', required=True),),
+    options=(
+        Option(
+            "what",
+            'A source, "author <name>" or "keyword <words>"',
+            kind="subscription",
+            required=True,
+        ),
+    ),
 )
 async def subscribe(request: Request, services: Services) -> Response:
     text = " ".join(request.args.split())

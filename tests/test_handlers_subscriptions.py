@@ -294,3 +294,23 @@ async def test_filter_decides_a_delivery(core: Core) -> None:
 async def test_unknown_command(core: Core) -> None:
     response = await say(core, "subscrib", "guardian")
     assert response.is_error and "Unknown command /subscrib" in response.plain_text()
+
+
+async def test_subscribing_in_a_chat_marked_gone_says_posting_is_paused(core) -> None:
+    from handlers.router import dispatch
+    from handlers.types import Request
+
+    await core.store.add_source("paused-demo", "https://paused.example/feed.xml")
+    await core.store.ensure_chat("telegram", "-100500", kind="group")
+    await core.chat_gone("telegram", "-100500", "bot was kicked")
+    request = Request(
+        platform="telegram",
+        chat_id="-100500",
+        user_id="7",
+        command="subscribe",
+        args="paused-demo",
+        chat_kind="group",
+        is_chat_admin=True,
+    )
+    text = (await dispatch(request, core.services)).plain_text()
+    assert "Subscribed" in text and "paused" in text and "kicked" in text

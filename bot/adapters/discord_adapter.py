@@ -989,15 +989,10 @@ def _annotation(option: Option) -> Any:
     return annotation if option.required else annotation | None
 
 
-# Text options whose grammar the adapter can suggest for although the registry types them as
-# plain text (see notes/discord_requests.md, request 5: an Option kind for this would be cleaner).
-_SUBSCRIPTION_OPTIONS = {("subscribe", "what")}
-
-
 def _autocomplete_kind(spec: CommandSpec, option: Option) -> str | None:
     if option.kind in ("source", "author"):
         return option.kind
-    if option.kind == "subscription" or (spec.name, option.name) in _SUBSCRIPTION_OPTIONS:
+    if option.kind == "subscription":
         return "subscription"
     return None
 
