@@ -67,6 +67,13 @@ class PieceCard:
     also_in: list[tuple[str, str]] = field(default_factory=list)  # (outlet, url)
     standfirst: str | None = None
 
+    @property
+    def method_note(self) -> str | None:
+        """A label for machine-written summaries, so readers know what they are reading."""
+        if self.summary and self.summary_method and self.summary_method.startswith("llm:"):
+            return f"Summary written by a language model ({self.summary_method[4:]})"
+        return None
+
 
 @dataclass
 class Reply:

@@ -96,9 +96,7 @@ class PiecesMixin:
                     # (the unique delivery row keeps chats that follow both at one post).
                     owner = self._one("SELECT source_id FROM pieces WHERE id = ?", [existing])
                     if owner and owner["source_id"] != draft.source_id:
-                        result.deliveries = self._fan_out(
-                            existing, only_source_id=draft.source_id
-                        )
+                        result.deliveries = self._fan_out(existing, only_source_id=draft.source_id)
             elif duplicate_of is not None:
                 self._add_links(duplicate_of, draft, syndicated=True)
                 count = 0

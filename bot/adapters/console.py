@@ -40,6 +40,8 @@ def render_card(card: PieceCard) -> list[str]:
         lines.append(" · ".join(meta))
     if card.summary:
         lines.extend(textwrap.wrap(card.summary, WIDTH - 4) or [""])
+        if card.method_note:
+            lines.append(f"({card.method_note})")
     if card.also_in:
         lines.append("also in: " + ", ".join(o or u for o, u in card.also_in))
     lines.append(card.url)

@@ -144,7 +144,8 @@ def piece_embed(card: PieceCard, extra_text: str | None = None) -> discord.Embed
     author = truncate(plain(byline(card.authors)), EMBED_AUTHOR_LIMIT)
     if author:
         embed.set_author(name=author)
-    footer = truncate(plain(card.outlet), EMBED_FOOTER_LIMIT)
+    footer_parts = [card.outlet or "", card.method_note or ""]
+    footer = truncate(plain(" · ".join(p for p in footer_parts if p)), EMBED_FOOTER_LIMIT)
     if footer:
         embed.set_footer(text=footer)
     if card.published is not None:

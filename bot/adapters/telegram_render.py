@@ -150,8 +150,12 @@ def render_card(card: PieceCard, text: str = "", budget: int = SPLIT_AT) -> tupl
     if summary:
         quoted = escape(summary)
         expandable = " expandable" if len(summary) > EXPANDABLE_OVER else ""
-        body_html.append(f"<blockquote{expandable}>{quoted}</blockquote>")
-        body_plain.append(summary)
+        note = card.method_note
+        body_html.append(
+            f"<blockquote{expandable}>{quoted}</blockquote>"
+            + (f"\n<i>{escape(note)}</i>" if note else "")
+        )
+        body_plain.append(summary + (f"\n{note}" if note else ""))
     html_text = "\n".join(lines_html)
     plain_text = "\n".join(lines_plain)
     for chunk_html, chunk_plain in zip(
