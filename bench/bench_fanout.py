@@ -119,7 +119,7 @@ async def telegram_run(chats: int, scale: float | None, tmp: Path) -> Run:
         exactly_once = set(per_chat) == {i for i, _ in ids} and set(per_chat.values()) == {1}
         rejected = [status for method, status, _ in fake.rejected if method == "sendMessage"]
     return Run(
-        "telegram", f"×{scale:g} limits" if scale else "capacity (no limits)", chats, seconds,
+        "telegram", f"×{scale:g} limits" if scale else "no limits", chats, seconds,
         chats / limits.global_per_second if scale else None, rejected.count(429),
         len(rejected) - rejected.count(429), exactly_once, rows_sent, cpu,
     )  # fmt: skip
@@ -154,7 +154,7 @@ async def console_run(chats: int, unlimited: bool, tmp: Path) -> Run:
         rows_sent = await core.store.count_deliveries(piece_id, "sent")
     exactly_once = len(shown) == chats and set(shown.values()) == {1}
     return Run(
-        "console", "capacity (no limits)" if unlimited else "default limits", chats, seconds,
+        "console", "no limits" if unlimited else "1,000/s", chats, seconds,
         None if unlimited else chats / sender.limits.global_per_second, 0, 0, exactly_once,
         rows_sent, cpu,
     )  # fmt: skip
@@ -205,7 +205,8 @@ def main() -> None:
     rows = []
     for r in runs:
         rows.append((
-            f"{r.platform} {r.label}", r.seconds, r.bound, r.ratio, r.per_second,
+            f"{r.platform} {r.label}", r.seconds, r.bound,
+            f"{r.ratio:.3f}" if r.ratio else None, r.per_second,
             r.cpu_seconds / r.chats * 1000, r.rejected_429, r.other_errors, r.exactly_once,
             f"{r.rows_sent}/{r.chats}",
         ))  # fmt: skip

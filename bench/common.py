@@ -85,11 +85,12 @@ def print_table(
     rows: Iterable[Sequence[Any]],
     *,
     caption: str | None = None,
+    left: int = 1,
 ) -> None:
-    """One rich table; numbers right-aligned, the first column left-aligned."""
+    """One rich table; the first ``left`` columns left-aligned, the rest (numbers) right."""
     table = Table(title=title, caption=caption, caption_justify="left", title_justify="left")
     for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
+        table.add_column(name, justify="left" if i < left else "right", overflow="fold")
     for row in rows:
         table.add_row(*[fmt(v) for v in row])
     console.print(table)
@@ -162,6 +163,15 @@ def save_result(name: str, targets: list[Target], details: dict[str, Any]) -> Pa
     return path
 
 
+def fmt_measured(target: Target | dict[str, Any]) -> str:
+    """A target's measured value; ratios with three decimals, so 1.051 never reads as 1.05."""
+    t = target if isinstance(target, dict) else asdict(target)
+    value = t["measured"]
+    if t["unit"] == "×" and isinstance(value, float) and abs(value) < 10:
+        return f"{value:.3f}×"
+    return f"{fmt(value)}{t['unit']}"
+
+
 def print_targets(targets: list[Target]) -> None:
     print_table(
         "Targets",
@@ -169,7 +179,7 @@ def print_targets(targets: list[Target]) -> None:
         [
             (
                 t.what,
-                f"{fmt(t.measured)}{t.unit}",
+                fmt_measured(t),
                 f"{'≤' if t.lower_is_better else '≥'} {fmt(t.limit)}{t.unit}",
                 t.met,
             )

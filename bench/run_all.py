@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, ROOT, console, fmt, machine, machine_line, print_table
+from common import RESULTS, ROOT, console, fmt, fmt_measured, machine, machine_line, print_table
 
 BENCH = ROOT / "bench"
 # (name, file, what it measures); files that are not there are reported as missing.
@@ -63,8 +63,8 @@ def main() -> None:
         command = [sys.executable, str(path)]
         if args.quick and accepts_quick(path):
             command.append("--quick")
-        console.print()
-        console.rule(f"[bold]{name}[/bold]: {' '.join(Path(c).name for c in command[1:])}")
+        shown = " ".join([str(path.relative_to(ROOT)), *command[2:]])
+        console.print(f"\n[dim]$ python {shown}[/dim]")
         sys.stdout.flush()
         t0 = time.perf_counter()
         code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
@@ -78,6 +78,7 @@ def main() -> None:
         ["benchmark", "measures", "seconds", "status"],
         summary,
         caption=machine_line(info),
+        left=2,
     )
     targets = []
     for name, *_ in summary:
@@ -92,12 +93,13 @@ def main() -> None:
                 (
                     t["benchmark"],
                     t["what"],
-                    f"{fmt(t['measured'])}{t['unit']}",
+                    fmt_measured(t),
                     f"{'≤' if t['lower_is_better'] else '≥'} {fmt(t['limit'])}{t['unit']}",
                     t["met"],
                 )
                 for t in targets
             ],  # fmt: skip
+            left=2,
         )
         missed = [t for t in targets if not t["met"]]
         console.print(f"{len(targets) - len(missed)} of {len(targets)} targets met.")
