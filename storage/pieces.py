@@ -11,6 +11,8 @@ from sqlite_utils import Database
 from bot.types import Piece, PieceDraft, SaveResult
 from storage.rows import piece_from_row, to_text, utcnow
 
+RANK_WINDOW = 500  # /search ranks the newest this many matches (see search)
+
 
 class SearchSyntaxError(ValueError):
     """FTS5 could not parse the query."""
@@ -243,20 +245,47 @@ class PiecesMixin:
     def search(
         self, query: str, *, limit: int = 5, newest_first: bool = False
     ) -> list[tuple[Piece, str]]:
-        """FTS5 search ranked by bm25 (title weighted); returns (piece, snippet) pairs."""
-        order = "p.published DESC, p.id DESC" if newest_first else "rank"
-        sql = (
-            "SELECT p.*, snippet(pieces_fts, 2, '[', ']', '…', 16) AS snip,"
-            " bm25(pieces_fts, 5.0, 2.0, 1.0) AS rank FROM pieces_fts"
-            " JOIN pieces p ON p.id = pieces_fts.rowid WHERE pieces_fts MATCH ?"
-            f" ORDER BY {order} LIMIT ?"
-        )
+        """FTS5 search ranked by bm25 (title weighted); returns (piece, snippet) pairs.
+
+        Two steps, so a common word stays cheap: first only the ids (FTS5 alone; bm25 needs no
+        row of ``pieces``), then rows and snippets for those few. Ranking covers the newest
+        ``RANK_WINDOW`` matches: "the most relevant of the recent pieces that mention it",
+        which keeps the cost flat as the archive grows. ``newest_first`` walks the index from
+        the highest rowid (the newest stored piece) and stops after ``limit``.
+        """
+        if newest_first:
+            ids_sql = (
+                "SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q"
+                " ORDER BY rowid DESC LIMIT :n"
+            )
+        else:
+            ids_sql = (
+                "SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q AND rowid >= coalesce("
+                "(SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q"
+                " ORDER BY rowid DESC LIMIT 1 OFFSET :window - 1), 0)"
+                " ORDER BY bm25(pieces_fts, 5.0, 2.0, 1.0) LIMIT :n"
+            )
         try:
-            rows = self._all(sql, [query, limit])
+            cursor = self.db.execute(ids_sql, {"q": query, "n": limit, "window": RANK_WINDOW})
+            ids = [row[0] for row in cursor.fetchall()]
         except sqlite3.OperationalError as exc:
             raise SearchSyntaxError(str(exc)) from None
-        pieces = self._hydrate(rows)
-        return [(piece, row["snip"]) for piece, row in zip(pieces, rows, strict=True)]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        by_id = {r["id"]: r for r in self._all(f"SELECT * FROM pieces WHERE id IN ({marks})", ids)}
+        rows = [by_id[i] for i in ids if i in by_id]
+        if newest_first:
+            rows.sort(key=lambda r: (r["published"] or r["fetched_at"], r["id"]), reverse=True)
+        snippets = {}
+        for piece_id in by_id:
+            found = self._one(
+                "SELECT snippet(pieces_fts, 2, '[', ']', '…', 16) AS snip FROM pieces_fts"
+                " WHERE pieces_fts MATCH ? AND rowid = ?",
+                [query, piece_id],
+            )
+            snippets[piece_id] = found["snip"] if found else ""
+        return [(piece, snippets[piece.id]) for piece in self._hydrate(rows)]
 
     def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
         """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself."""

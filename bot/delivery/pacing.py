@@ -36,10 +36,13 @@ class Pacer:
     def reserve(self, chat: Chat) -> float:
         """Book the next slot for ``chat``; return how long to wait for it."""
         now = self.clock()
-        start = max(now, self.ready_at(chat))
+        # A worker that fell behind (a claim took a while on the database thread) may catch
+        # up on at most 50 ms of missed slots, so the rate holds without bursting.
+        self._global_next = max(self._global_next, now - 0.05)
+        start = max(self._global_next, self._chat_next.get(self._key(chat), 0.0))
         self._global_next = start + 1.0 / self.limits.global_per_second
-        self._chat_next[self._key(chat)] = start + self.chat_gap(chat)
-        return start - now
+        self._chat_next[self._key(chat)] = max(now, start) + self.chat_gap(chat)
+        return max(0.0, start - now)
 
     def back_off(self, seconds: float, chat: Chat | None = None) -> None:
         """The platform said wait: nobody (or this chat) sends before then."""
