@@ -277,15 +277,15 @@ class PiecesMixin:
         rows = [by_id[i] for i in ids if i in by_id]
         if newest_first:
             rows.sort(key=lambda r: (r["published"] or r["fetched_at"], r["id"]), reverse=True)
-        snippets = {}
-        for piece_id in by_id:
-            found = self._one(
-                "SELECT snippet(pieces_fts, 2, '[', ']', '…', 16) AS snip FROM pieces_fts"
-                " WHERE pieces_fts MATCH ? AND rowid = ?",
-                [query, piece_id],
+        snippets = {
+            r["rowid"]: r["snip"]
+            for r in self._all(
+                "SELECT rowid, snippet(pieces_fts, 2, '[', ']', '…', 16) AS snip FROM pieces_fts"
+                f" WHERE pieces_fts MATCH ? AND rowid IN ({marks})",
+                [query, *ids],
             )
-            snippets[piece_id] = found["snip"] if found else ""
-        return [(piece, snippets[piece.id]) for piece in self._hydrate(rows)]
+        }
+        return [(piece, snippets.get(piece.id, "")) for piece in self._hydrate(rows)]
 
     def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
         """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself."""
