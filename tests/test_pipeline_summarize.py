@@ -131,3 +131,15 @@ def test_opinion_summary_opens_on_the_thesis(piece):
     standard = summarize(piece, "standard")
     assert standard.sentences[0] == candidate_sentences(piece)[0].text
     assert any("should" in s or "must" in s for s in standard.sentences[1:])
+
+
+def test_summarize_all_equals_each_length_alone() -> None:
+    """Ingestion computes the three lengths together; they must be the same summaries."""
+    from bot.pipeline.summarize import summarize, summarize_all
+    from bot.pipeline.text_input import extract_text
+
+    text = (Path(__file__).parent / "fixtures" / "pipeline" / "column_copied.txt").read_text()
+    piece = extract_text(text)
+    together = summarize_all(piece)
+    for length in ("short", "standard", "long"):
+        assert together[length] == summarize(piece, length)

@@ -17,7 +17,7 @@ from bot.pipeline.cleanup import strip_invisible
 from bot.pipeline.document import extract_document
 from bot.pipeline.extract import ExtractionError
 from bot.pipeline.llm import LLMSummarizer
-from bot.pipeline.summarize import summarize
+from bot.pipeline.summarize import summarize, summarize_all
 from bot.sources.feeds import FeedEntry
 from bot.sources.fingerprint import fingerprint
 from bot.sources.http import Fetcher
@@ -100,9 +100,10 @@ class ArticleBuilder:
 
     async def finish(self, piece: ExtractedPiece, *, url: str, links: list[str]) -> PieceDraft:
         """Summaries in three lengths and a fingerprint."""
-        standard = await self.summarize(piece, "standard")
-        short = await self._in_pool(summarize, piece, "short")
-        long = await self._in_pool(summarize, piece, "long")
+        made = await self._in_pool(summarize_all, piece)
+        short, standard, long = made["short"], made["standard"], made["long"]
+        if self.llm is not None:
+            standard = await self.llm.summarize(piece, "standard")
         return PieceDraft(
             url=url,
             piece=piece,

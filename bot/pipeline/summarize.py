@@ -221,14 +221,31 @@ def _fit(sentence: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def summarize(piece: ExtractedPiece, length: str = "standard") -> Summary:
+def _prepare(piece: ExtractedPiece) -> tuple[list[_Sentence], bool]:
+    """Sentences scored once (the costly part), shared by every summary length."""
+    sentences = candidate_sentences(piece)
+    news = genre(piece, sentences) == "news"
+    _score(sentences, piece, news_like=news)
+    return sentences, news
+
+
+def summarize_all(piece: ExtractedPiece) -> dict[str, Summary]:
+    """The three lengths at the cost of about one (ingestion stores all three)."""
+    prepared = _prepare(piece)
+    return {length: summarize(piece, length, prepared=prepared) for length in LIMITS}
+
+
+def summarize(
+    piece: ExtractedPiece,
+    length: str = "standard",
+    *,
+    prepared: tuple[list[_Sentence], bool] | None = None,
+) -> Summary:
     """Extractive summary of ``piece``: short (1 sentence), standard (≤3), long (≤6)."""
     if length not in LIMITS:
         raise ValueError(f"unknown summary length {length!r}: use short, standard or long")
     max_sentences, max_chars = LIMITS[length]
-    sentences = candidate_sentences(piece)
-    news = genre(piece, sentences) == "news"
-    _score(sentences, piece, news_like=news)
+    sentences, news = prepared or _prepare(piece)
     ranked = sorted(sentences, key=lambda s: (-s.score, s.order))
     chosen: list[_Sentence] = []
     used = 0
