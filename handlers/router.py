@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import TYPE_CHECKING
 
 from handlers.registry import lookup
@@ -41,6 +42,13 @@ async def dispatch(request: Request, services: Services) -> Response:
         return await spec.handler(request, services)
     except UsageError as exc:
         return Response.error(f"{exc} Usage: {spec.usage}")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            log.exception("handler /%s failed", spec.name)
+            return Response.error("Something went wrong on our side; it has been logged.")
+        # Another process held the database past the busy timeout: nothing was changed.
+        log.warning("/%s: database busy (%s)", spec.name, exc)
+        return Response.error("The database is busy; try again in a moment.")
     except Exception:
         log.exception("handler /%s failed", spec.name)
         return Response.error("Something went wrong on our side; it has been logged.")

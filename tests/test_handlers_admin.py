@@ -272,3 +272,31 @@ async def test_poll_reports_per_source(core: Core, site: LocalHTTPServer) -> Non
 
 async def test_poll_with_no_sources(core: Core) -> None:
     assert "No active sources" in (await owner_says(core, "poll")).plain_text()
+
+
+async def test_database_locked_past_the_busy_timeout_says_try_again(core, tmp_path) -> None:
+    """Another process holding the write lock longer than 5 s: a clear answer, no crash."""
+    import sqlite3
+
+    from handlers.router import dispatch
+    from handlers.types import Request
+    from storage import db as storage_db
+
+    blocker = sqlite3.connect(tmp_path / "test.db", timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    core.store.sync.db.conn.execute("PRAGMA busy_timeout = 200")  # not 5 s, in a test
+    try:
+        request = Request(
+            platform="console",
+            chat_id="c1",
+            user_id="u1",
+            command="subscribe",
+            args="author Nobody",
+            is_chat_admin=True,
+        )
+        response = await dispatch(request, core.services)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        core.store.sync.db.conn.execute(f"PRAGMA busy_timeout = {storage_db.BUSY_TIMEOUT_MS}")
+    assert response.is_error and "busy" in response.plain_text()
