@@ -172,6 +172,10 @@ async def _start_platform(core: Core, platform: str):  # type: ignore[no-untyped
 
 
 async def _run_console(core: Core, stop: asyncio.Event, stdin: TextIO, stdout: TextIO) -> int:
+    explicit = "commentary_log_level" in core.settings.model_fields_set
+    if not explicit and logging.getLogger().level < logging.WARNING:
+        # The terminal is the chat: routine INFO lines would interleave with the answers.
+        logging.getLogger().setLevel(logging.WARNING)
     console = ConsoleAdapter(core, stdin=stdin, stdout=stdout)
     chat = await console.chat()
     first_run = await core.store.get_value("console.initialized") is None

@@ -173,7 +173,13 @@ def sources_add(
             line = f"Added {s.name} ({report.kind}, every {format_duration(s.interval_seconds)})"
             if report.title:
                 line += f": {report.title}"
-            print(line + f" — {report.entries} entries")
+            plural = "entry" if report.entries == 1 else "entries"
+            print(line + f" — {report.entries} {plural}")
+            if report.entries == 0 and report.kind == "page" and not report.error:
+                print(
+                    "No article links were recognised on that page; if it lists articles, "
+                    "add it again with --selector (e.g. --selector 'h2 a')."
+                )
             if report.error:
                 print(f"First fetch failed: {report.error} (it will be retried on schedule)")
 
@@ -217,7 +223,7 @@ def sources_remove(name: str) -> None:
     removed = store.remove_source(name)
     store.close()
     if not removed:
-        fail(f"no source named {name!r} (see: commentary-bot sources list)", 1)
+        fail(f"no source named {name!r} (see: commentary-bot sources list)")
     print(f"Removed {name}.")
 
 
@@ -249,7 +255,8 @@ def sources_import(
                 outline.name,
                 outline.url,
                 kind=outline.kind,
-                interval_seconds=seconds,
+                interval_seconds=outline.interval_seconds or seconds,
+                selector=outline.selector,
                 added_by="cli",
             )
             added += 1
@@ -264,10 +271,15 @@ def sources_export(
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
 ) -> None:
     """Export the sources as OPML."""
-    from bot.sources.opml import export_opml
+    from bot.sources.opml import OpmlOutline, export_opml
 
     store = store_or_exit(settings_or_exit())
-    text = export_opml([(s.name, s.url, s.kind) for s in store.list_sources()])
+    text = export_opml(
+        [
+            OpmlOutline(s.name, s.url, s.kind, None, s.interval_seconds, s.selector)
+            for s in store.list_sources()
+        ]
+    )
     store.close()
     if output:
         output.write_text(text, encoding="utf-8")
@@ -308,7 +320,7 @@ def fetch(
                         source, progress=lambda _r: progress.advance(task)
                     )
                 except SourceError as exc:
-                    fail(str(exc))
+                    fail(str(exc).replace("See /sources.", "See: commentary-bot sources list"))
 
     reports = run_async(go())
     rows = [
@@ -418,7 +430,7 @@ def summarize(
         try:
             piece = asyncio.run(go())
         except (FetchError, ExtractionError) as exc:
-            fail(str(exc))
+            fail(f"{path_or_url}: {exc}")
     else:
         path = Path(path_or_url)
         try:
@@ -432,10 +444,27 @@ def summarize(
         except ExtractionError as exc:
             fail(f"{path}: {exc}")
     made = summarize_piece(piece, length.value)
+    if settings.llm_base_url:
+        made = asyncio.run(_llm_summary(settings, piece, length.value))
     if format == TextOrJson.json:
         emit_json(piece_to_json(piece, made))
     else:
         print(format_card(piece, made))
+
+
+async def _llm_summary(settings: Settings, piece, length: str):  # type: ignore[no-untyped-def]
+    """The configured LLM's summary (it falls back to the extractive one on any failure)."""
+    from bot.pipeline.llm import LLMSummarizer
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    llm = LLMSummarizer(
+        settings.llm_base_url,
+        key,
+        settings.llm_model,
+        timeout=settings.llm_timeout,
+        daily_budget=settings.llm_daily_budget,
+    )
+    return await llm.summarize(piece, length)
 
 
 # --- db ---------------------------------------------------------------------------------------

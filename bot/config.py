@@ -77,8 +77,21 @@ class Settings(BaseSettings):
     def _owners(cls, value: str) -> str:
         for item in filter(None, (part.strip() for part in value.split(","))):
             platform, _, user = item.partition(":")
-            if not platform or not user:
-                raise ValueError(f"{item!r} is not platform:user_id (e.g. telegram:123)")
+            if platform not in ("telegram", "discord", "console") or not user:
+                raise ValueError(
+                    f"{item!r} is not platform:user_id with platform telegram, discord or "
+                    "console (e.g. telegram:123456)"
+                )
+            if platform in ("telegram", "discord") and not user.lstrip("-").isdigit():
+                raise ValueError(f"{item!r}: {platform} user ids are numbers")
+        return value
+
+    @field_validator("commentary_demo", mode="before")
+    @classmethod
+    def _demo(cls, value: object) -> object:
+        # "auto" (the documented default) means: only when no source exists.
+        if isinstance(value, str) and value.strip().lower() in ("", "auto"):
+            return None
         return value
 
     @field_validator("commentary_min_chat_interval")
@@ -126,6 +139,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         problems = []
         for error in exc.errors():
             name = ".".join(str(p) for p in error["loc"]).upper()
-            problems.append(f"{name}: {error['msg']}")
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
         where = f" (from the environment or {env_file})" if env_file else ""
         raise ConfigError("invalid setting" + where + ": " + "; ".join(problems)) from None

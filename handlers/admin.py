@@ -121,9 +121,16 @@ async def addsource(request: Request, services: Services) -> Response:
         )
     title = f"“{report.title}”" if report.title else "no title"
     entries = f"{report.entries} entr{'ies' if report.entries != 1 else 'y'}"
+    hint = ""
+    if report.entries == 0 and report.kind == "page":
+        hint = (
+            "\nNo article links were recognised on that page. If it is a single article, "
+            "use /summary instead; for a listing, an operator can set a CSS selector with "
+            "`commentary-bot sources add URL --kind page --selector 'h2 a'`."
+        )
     return Response.text(
         f"Added {source.name}: {title}, a {report.kind} with {entries}, polled every {every}.\n"
-        f"Chats follow it with /subscribe {source.name}."
+        f"Chats follow it with /subscribe {source.name}.{hint}"
     )
 
 
@@ -276,6 +283,11 @@ async def admins(request: Request, services: Services) -> Response:
     owners = sorted(services.settings.owners)
     lines = ["Owners (COMMENTARY_OWNERS):"]
     lines.extend(f"• {o}" + (" (you)" if o == request.user_key else "") for o in owners)
+    if not owners:
+        lines.append("• none set")
+    for extra in sorted(services.extra_owners):
+        mark = " (you)" if extra == request.user_key else ""
+        lines.append(f"• {extra}{mark}: the terminal's operator owns the bot there")
     return Response.text("\n".join(lines))
 
 

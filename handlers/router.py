@@ -41,7 +41,9 @@ async def dispatch(request: Request, services: Services) -> Response:
     try:
         return await spec.handler(request, services)
     except UsageError as exc:
-        return Response.error(f"{exc} Usage: {spec.usage}")
+        # A long usage line would bury the hint: point at /help <command> instead.
+        usage = spec.usage if len(spec.usage) <= 80 else f"/{spec.name} … (see /help {spec.name})"
+        return Response.error(f"{exc} Usage: {usage}")
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc) and "busy" not in str(exc):
             log.exception("handler /%s failed", spec.name)

@@ -303,6 +303,13 @@ class OutboxMixin:
         )
         return row["piece_id"] if row else None
 
+    def message_ids(self, platform: str, platform_chat_id: str) -> list[str]:
+        rows = self._all(
+            "SELECT message_id FROM messages WHERE platform = ? AND platform_chat_id = ?",
+            [platform, str(platform_chat_id)],
+        )
+        return [r["message_id"] for r in rows]
+
     def piece_was_shown_in(self, platform: str, platform_chat_id: str, piece_id: int) -> bool:
         row = self._one(
             "SELECT 1 AS ok FROM messages WHERE platform = ? AND platform_chat_id = ?"

@@ -127,7 +127,7 @@ def test_sources_add_list_remove_and_bad_interval(tmp_path: Path) -> None:
     bad = run_cli(tmp_path, "sources", "add", feed, "--interval", "soon")
     assert bad.returncode == 2 and "duration" in bad.stderr
     assert run_cli(tmp_path, "sources", "remove", "mine").returncode == 0
-    assert run_cli(tmp_path, "sources", "remove", "mine").returncode == 1
+    assert run_cli(tmp_path, "sources", "remove", "mine").returncode == 2
 
 
 def test_summarize_file_json_and_bad_file(tmp_path: Path) -> None:
@@ -186,3 +186,36 @@ def test_sigterm_and_ctrl_c_shut_down_cleanly(tmp_path: Path) -> None:
             proc.kill() if proc.poll() is None else None
         assert proc.returncode == 0, err
         assert "Traceback" not in err
+
+
+def test_opml_round_trip_keeps_kind_interval_and_selector(tmp_path: Path) -> None:
+    from storage import Store
+
+    store = Store.open(tmp_path / "cli.db")
+    store.add_source("columns", "https://example.org/feed.xml", interval_seconds=900)
+    store.add_source(
+        "listing",
+        "https://example.org/opinion/",
+        kind="page",
+        interval_seconds=600,
+        selector="h2 a",
+    )
+    store.close()
+    exported = run_cli(tmp_path, "sources", "export")
+    assert exported.returncode == 0 and "<opml" in exported.stdout
+    opml = tmp_path / "sources.opml"
+    opml.write_text(exported.stdout)
+    other = tmp_path / "other.db"
+    result = run_cli(tmp_path, "sources", "import", str(opml), COMMENTARY_DATABASE=str(other))
+    assert result.returncode == 0 and "Imported 2" in result.stdout
+    listed = json.loads(
+        run_cli(
+            tmp_path, "sources", "list", "--format", "json", COMMENTARY_DATABASE=str(other)
+        ).stdout
+    )
+    by_name = {s["name"]: s for s in listed}
+    assert by_name["columns"]["interval_seconds"] == 900
+    assert by_name["listing"]["kind"] == "page" and by_name["listing"]["interval_seconds"] == 600
+    store = Store.open(other)
+    assert store.get_source("listing").selector == "h2 a"
+    store.close()

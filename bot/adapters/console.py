@@ -98,6 +98,10 @@ class ConsoleAdapter:
         return message_id
 
     async def chat(self) -> Chat:
+        """The terminal's chat; numbering goes on from earlier runs so old ids never collide."""
+        known = await self.core.store.message_ids("console", CHAT_ID)
+        numbers = [int(m[1:]) for m in known if m.startswith("m") and m[1:].isdigit()]
+        self._ids = itertools.count(max(numbers, default=0) + 1)
         return await self.core.store.ensure_chat(
             "console", CHAT_ID, kind="private", title="terminal", reactivate=True
         )

@@ -51,8 +51,13 @@ def backoff_seconds(interval: int, failures: int) -> float:
     return float(min(interval * (2 ** max(failures - 1, 0)), MAX_BACKOFF))
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w]+", "-", text.casefold()).strip("-")[:40] or "source"
+def _slug(text: str, limit: int = 40) -> str:
+    """A short name from a title, cut at a word boundary."""
+    slug = re.sub(r"[^\w]+", "-", text.casefold()).strip("-")
+    if len(slug) > limit:
+        cut = slug[: limit + 1].rfind("-")
+        slug = slug[: cut if cut > 10 else limit]
+    return slug or "source"
 
 
 class SourceScheduler:
@@ -219,6 +224,12 @@ class SourceScheduler:
             outcome = await self.poller.poll(source, prefetched=fetched)
             entries = outcome.report.entries or entries
             error = outcome.report.error if outcome.report.status != "ok" else None
+        else:
+            # The first fetch failed before the source existed: record it, so `sources list`
+            # shows why instead of a clean "new" state.
+            await self.store.record_fetch_error(source.id, error)
+        if title and source.title != title:
+            await self.store.update_source(source.id, title=title)
         source = await self.store.get_source_by_id(source.id)
         self._schedule(source)
         return AddSourceReport(source, kind, title, entries, error)

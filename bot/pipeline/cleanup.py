@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # ---------------------------------------------------------------------------------------------
 # Small text helpers shared with extract.py and text_input.py
@@ -78,7 +80,11 @@ _BY_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b| و)\s*", re.IGNORECASE)
-_NAME_TOKEN = re.compile(r"^(?:[A-Z][\w'’.\-]*|[A-Z]\.|(?:al|el|an|as|ad|ar)-[A-Z][\w'’\-]*)$")
+# Capitalised in any Latin-script alphabet ("Émile", "Łukasz", "Ørsted"), not only A-Z.
+_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_NAME_TOKEN = re.compile(
+    rf"^(?:[{_UPPER}][\w'’.\-]*|[{_UPPER}]\.|(?:al|el|an|as|ad|ar)-[{_UPPER}][\w'’\-]*)$"
+)
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -165,7 +171,24 @@ _MONTHS = {
 _TIME = (
     r"(?:(?:at|,|-|–)?\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?)?"
 )
-_TZ = r"\s*(?P<tz>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
+# Zone abbreviations pages print after a time. ET/CT/MT/PT name a region's local time (standard
+# or daylight saving, by the date); the others name a fixed offset.
+_ZONE_REGIONS = {
+    "ET": "America/New_York",
+    "CT": "America/Chicago",
+    "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+}
+_ZONE_OFFSETS = {
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "GMT": 0, "UTC": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
+}  # fmt: skip
+_ZONE_NAMES = "|".join(sorted([*_ZONE_REGIONS, *_ZONE_OFFSETS], key=len, reverse=True))
+# The abbreviations match in capitals only: "et" and "pt" are words in other languages.
+_TZ = (
+    r"\s*(?P<tz>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|Z|[+-]\d{2}:?\d{2}"
+    rf"|(?-i:\(?(?:{_ZONE_NAMES})\)?)(?![^\W\d_]))?"
+)
 _MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATE_PATTERNS = [
     re.compile(
@@ -190,9 +213,15 @@ _DATE_PATTERNS = [
 ]
 
 
-def _tz(value: str | None) -> timezone:
+def _tz(value: str | None) -> tzinfo:
+    """The zone a stated abbreviation or offset names (UTC when none is stated)."""
     if not value:
         return UTC
+    value = value.strip("() ")
+    if value in _ZONE_REGIONS:
+        return _region(_ZONE_REGIONS[value])
+    if value in _ZONE_OFFSETS:
+        return timezone(timedelta(hours=_ZONE_OFFSETS[value]))
     value = value.upper().replace("GMT", "").replace("UTC", "").replace(" ", "")
     if value in ("", "Z"):
         return UTC
@@ -201,6 +230,22 @@ def _tz(value: str | None) -> timezone:
         return UTC
     delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
     return timezone(-delta if m.group(1) == "-" else delta)
+
+
+@lru_cache(maxsize=8)
+def _region(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # no tz database: the zone's standard offset
+        return timezone(timedelta(hours=_STANDARD_OFFSETS[name]))
+
+
+_STANDARD_OFFSETS = {
+    "America/New_York": -5,
+    "America/Chicago": -6,
+    "America/Denver": -7,
+    "America/Los_Angeles": -8,
+}
 
 
 def parse_date(text: str | None) -> datetime | None:
@@ -221,8 +266,9 @@ def parse_date(text: str | None) -> datetime | None:
                 hour = 0
             value = datetime(
                 int(g["y"]), month, int(g["d"]), hour, int(g.get("mi") or 0),
-                int(g.get("s") or 0), tzinfo=_tz(g.get("tz")),
+                int(g.get("s") or 0),
             )  # fmt: skip
+            value = value.replace(tzinfo=_tz(g.get("tz")))  # ZoneInfo: DST by the date
         except (KeyError, ValueError):
             continue
         if not 1990 <= value.year <= 2100:
@@ -240,7 +286,9 @@ _DATE_LABEL = re.compile(
 
 
 _ANY_DATE_LABEL = re.compile(_DATE_LABEL.pattern.replace("^\\s*", "", 1), re.IGNORECASE)
-_TIME_WORDS = re.compile(r"\b(?:am|pm|gmt|utc|at|on|ast|est|edt|bst|cet|cest|ksa)\b", re.I)
+_TIME_WORDS = re.compile(
+    rf"\b(?:am|pm|a\.m|p\.m|at|on|ast|ksa|{_ZONE_NAMES.lower()})\b", re.IGNORECASE
+)
 
 
 def date_line(line: str) -> tuple[bool, datetime | None]:
@@ -260,9 +308,7 @@ def date_line(line: str) -> tuple[bool, datetime | None]:
     leftover = rest
     for pattern in _DATE_PATTERNS:
         leftover = pattern.sub(" ", leftover)
-    leftover = re.sub(
-        r"\b(?:am|pm|gmt|utc|at|on|ast|est|edt|bst|cet|cest|ksa)\b", " ", leftover, flags=re.I
-    )
+    leftover = _TIME_WORDS.sub(" ", leftover)
     if re.search(r"[^\W\d_]{3,}", leftover):
         return False, None  # a sentence that starts with "Updated:", not a date line
     return True, published
@@ -332,15 +378,28 @@ def is_disclaimer(block: str) -> bool:
 
 _BIO_VERB = re.compile(
     r"^[^.!?]{0,120}?\b(?:is|was|has been|serves as|writes|teaches|directs|heads|leads|"
-    r"covers|founded)\b",
+    r"covers|founded|est|était|enseigne|dirige|es|fue|escribe|ist|war|schreibt|leitet)\b",
     re.IGNORECASE,
 )
 _BIO_CUES = re.compile(
     r"\b(?:columnist|writer|author|journalist|professor|lecturer|fellow|editor|analyst|"
     r"researcher|director|former|founder|president|chair|ceo|phd|candidate|contributor|"
     r"correspondent|commentator|expert|specialist|scholar|book|twitter|follow(?:ed)?|@\w+|"
-    r"university|institute|centre|center)\b|@\w+",
+    r"university|institute|centre|center|"
+    r"chroniqueur|chroniqueuse|journaliste|écrivaine?|auteure?|autrice|professeure?|chercheuse|"
+    r"chercheur|ancienne?|université|periodista|escritora?|columnista|profesora?|"
+    r"investigadora?|universidad|Journalistin|Autorin|Kolumnistin|Professorin|Kolumnist|"
+    r"Universität)\b|@\w+",
     re.IGNORECASE,
+)
+_SUBJECT_SPLIT = re.compile(
+    r",|\b(?:is|was|has been|serves as|writes|teaches|est|était|es|fue|ist|war)\b"
+)
+# Arabic bios open on the name and a profession, with no verb: "سلمى العبدالله كاتبة ومهندسة".
+_AR_BIO = re.compile(
+    r"^(?P<name>(?:[\u0600-\u06ff]+ ){1,4}?)(?:هو |هي )?(?:ال)?(?:كاتب|كاتبة|صحفي|صحفية|صحافي|"
+    r"صحافية|أستاذ|أستاذة|باحث|باحثة|محلل|محللة|أكاديمي|أكاديمية|روائي|روائية|إعلامي|إعلامية|"
+    r"مستشار|مستشارة|رئيس|رئيسة|مدير|مديرة|خبير|خبيرة|شاعر|شاعرة|مؤلف|مؤلفة)(?:\s|[،.,]|$)"
 )
 
 
@@ -354,12 +413,37 @@ def looks_like_bio(block: str, authors: Sequence[str] = ()) -> bool:
         for a in authors
         if norm(a)
     )
+    if (ar := _AR_BIO.match(block)) and len(block) <= 600:
+        # The name part must be a known author, or a short name (two to four words).
+        return starts_with_author or 2 <= len(ar.group("name").split()) <= 4
     if starts_with_author and _BIO_VERB.match(block):
         return True
     if not _BIO_VERB.match(block) or not _BIO_CUES.search(block):
         return False
-    subject = re.split(r",|\b(?:is|was|has been|serves as|writes|teaches)\b", block, maxsplit=1)[0]
-    return is_person_name(subject) or subject.strip().casefold() in ("he", "she", "they")
+    subject = _SUBJECT_SPLIT.split(block, maxsplit=1)[0]
+    return is_person_name(subject) or subject.strip().casefold() in (
+        "he", "she", "they", "il", "elle", "ella", "él", "er", "sie",
+    )  # fmt: skip
+
+
+# A dateline opening a report: "LAGOS, Ohio — ", "LONDON (Reuters) - ", "PARIS, 4 mars (AFP) –".
+_DATELINE = re.compile(
+    rf"^(?P<place>[{_UPPER}][{_UPPER}.'’\- ]*[{_UPPER}])"
+    r"(?P<region>,\s+[^\W\d_][\w.'’ ]{0,25}?)?(?:,?\s+\d{1,2}\s+[^\W\d_]{3,10}\.?)?"
+    r"(?P<agency>\s+\([^()]{2,30}\))?(?:\s*[—–]\s*|(?(agency)\s*-{1,2}\s+|(?!)))"
+)
+
+
+def strip_dateline(paragraph: str) -> str:
+    """The paragraph without a leading all-capitals dateline ("LAGOS, Ohio — ")."""
+    m = _DATELINE.match(paragraph)
+    if not m:
+        return paragraph
+    if not m.group("region") and not m.group("agency") and sum(map(str.isalpha, m["place"])) < 6:
+        return paragraph  # "NATO — ...": a bare capitalised word is an acronym, not a place
+    rest = paragraph[m.end() :]
+    # Only when a sentence follows it (not an all-capitals heading like "BREAKING — ...").
+    return rest if len(rest.split()) >= 4 and rest[:1].isupper() else paragraph
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +458,7 @@ class CleanupResult:
     disclaimer: str | None = None
     published: datetime | None = None
     date_line_seen: bool = False
+    authors: list[str] = field(default_factory=list)  # from a byline line left in the body
 
     @property
     def text(self) -> str:
@@ -416,9 +501,19 @@ def clean_paragraphs(
         kept.append(b)
     blocks = kept
 
-    # Title or standfirst repeated at the top of the body.
-    while blocks and (_same(blocks[0], title or "") or _same(blocks[0], standfirst or "")):
+    # Title, standfirst or byline repeated at the top of the body.
+    author_keys = {norm(a) for a in authors}
+    while blocks:
+        if _same(blocks[0], title or "") or _same(blocks[0], standfirst or ""):
+            blocks.pop(0)
+            continue
+        names = _leading_byline(blocks[0], author_keys)
+        if names is None:
+            break
+        result.authors += names
         blocks.pop(0)
+    if blocks:
+        blocks[0] = strip_dateline(blocks[0])  # the place line of a report is not its lede
 
     # Disclaimer: the outlet's formula, near either end of the piece.
     disclaimers: list[str] = []
@@ -460,7 +555,7 @@ def clean_paragraphs(
     # Pull quotes: a paragraph repeated from the body (or marked up as one), plus the
     # attribution line under it.
     known = [norm(q) for q in known_pull_quotes if norm(q)]
-    author_keys = {norm(a) for a in authors}
+    author_keys |= {norm(a) for a in result.authors}
     drop: set[int] = set()
     quotes: list[str] = []
     keys = [norm(b) for b in blocks]
@@ -498,6 +593,18 @@ def clean_paragraphs(
 
 
 _MIN_QUOTE_WORDS = 8
+
+
+def _leading_byline(block: str, author_keys: set[str]) -> list[str] | None:
+    """The names when a body's opening block is a byline ("Par Émile Dupré"), else None."""
+    if len(block) > 140:
+        return None
+    if _BY_PREFIX.match(block):
+        names = split_authors(block)
+        return names or None
+    if norm(block) in author_keys:
+        return []  # the known author's name alone
+    return None
 
 
 def _attribution(blocks: Sequence[str], i: int, author_keys: set[str]) -> bool:

@@ -81,6 +81,7 @@ _CLASS_BIO = re.compile(
 _CLASS_DISCLAIMER = re.compile(r"disclaimer")
 _CLASS_DEK_STRONG = re.compile(
     r"standfirst|(?:^|[\s_-])dek(?:$|[\s_-])|strapline|sub-?title|sub-?head(?:line|ing)?|deck"
+    r"|^(?:lead|lede|summary|excerpt)$"  # the element's only class: the piece's own lead-in
 )
 _CLASS_DEK_WEAK = re.compile(r"(?:article|story|post)[-_]?(?:summary|excerpt|intro|lede)|lead-?in")
 _CLASS_BYLINE = re.compile(r"byline|author[-_]?name|(?:^|[\s_-])author(?:$|[\s_-])|contributor")
@@ -99,7 +100,7 @@ _KINDS = (
 # patterns themselves joined, and rule out nearly every class string on the page.
 _ANY_KIND = re.compile(
     r"quote|disclaimer|bio|author|writer|contributor|columnist|standfirst|dek|strapline|"
-    r"sub-?(?:title|head)|deck|summary|excerpt|intro|lede|lead-?in|byline|publish|posted|date|"
+    r"sub-?(?:title|head)|deck|summary|excerpt|intro|lede|lead|byline|publish|posted|date|"
     r"timestamp"
 )
 _DEK_TAGS = ("p", "h2", "div", "span", "h3")
@@ -347,7 +348,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             disclaimers.append(tidy(el.text_content())[:1000])
         elif kinds & _BIO:
             bio = tidy(_text(el, skip=("h2", "h3", "h4", "img")).replace("\n", " "))
-            if 8 <= word_count(bio) and len(bio) <= 2000:
+            if 4 <= word_count(bio) and len(bio) <= 2000:
                 bios.append(bio)
         elif facts.dek is None and kinds & (_DEK_STRONG | _DEK_WEAK) and tag in _DEK_TAGS:
             dek = tidy(el.text_content()[:1000])
@@ -553,7 +554,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     text = result.text
     if not _has_words(text, MIN_ARTICLE_WORDS):
         raise ExtractionError("No article text was found on the page.")
-    authors = facts.authors or _authors_from_bio(result.author_bio)
+    authors = facts.authors or dedupe_names(result.authors) or _authors_from_bio(result.author_bio)
     return ExtractedPiece(
         title=fix(title) if title else _fallback_title(text),
         text=text,

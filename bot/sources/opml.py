@@ -11,6 +11,8 @@ from defusedxml import DefusedXmlException
 
 # Our own attribute, so a listing page (no feed) survives an export/import round trip.
 KIND_ATTR = "commentaryKind"
+INTERVAL_ATTR = "commentaryInterval"  # seconds
+SELECTOR_ATTR = "commentarySelector"
 
 
 @dataclass
@@ -19,6 +21,8 @@ class OpmlOutline:
     url: str
     kind: str = "feed"
     html_url: str | None = None
+    interval_seconds: int | None = None
+    selector: str | None = None
 
 
 def _attr(node: ET.Element, name: str) -> str | None:
@@ -58,18 +62,39 @@ def parse_opml(content: bytes) -> list[OpmlOutline]:
         seen.add(url)
         name = _attr(node, "text") or _attr(node, "title") or urlsplit(url).hostname or url
         kind = "page" if (_attr(node, KIND_ATTR) or "").lower() == "page" else "feed"
-        found.append(OpmlOutline(name=name, url=url, kind=kind, html_url=_attr(node, "htmlUrl")))
+        interval = _attr(node, INTERVAL_ATTR)
+        found.append(
+            OpmlOutline(
+                name=name,
+                url=url,
+                kind=kind,
+                html_url=_attr(node, "htmlUrl"),
+                interval_seconds=int(interval) if interval and interval.isdigit() else None,
+                selector=_attr(node, SELECTOR_ATTR),
+            )
+        )
     return found
 
 
-def export_opml(items: list[tuple[str, str, str]], title: str = "commentary-bot sources") -> str:
-    """OPML 2.0 text for ``(name, url, kind)`` triples."""
+def export_opml(
+    items: list[tuple[str, str, str]] | list[OpmlOutline], title: str = "commentary-bot sources"
+) -> str:
+    """OPML 2.0 text for outlines (or ``(name, url, kind)`` triples).
+
+    Interval and selector travel in our own attributes; other readers ignore them.
+    """
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title
     body = ET.SubElement(root, "body")
-    for name, url, kind in items:
+    for item in items:
+        outline = item if isinstance(item, OpmlOutline) else OpmlOutline(*item)
+        name, url, kind = outline.name, outline.url, outline.kind
         attrs = {"text": name, "title": name, "xmlUrl": url}
+        if outline.interval_seconds:
+            attrs[INTERVAL_ATTR] = str(outline.interval_seconds)
+        if outline.selector:
+            attrs[SELECTOR_ATTR] = outline.selector
         if kind == "page":
             attrs["type"] = "link"
             attrs[KIND_ATTR] = "page"
