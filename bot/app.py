@@ -198,7 +198,8 @@ async def _run_console(core: Core, stop: asyncio.Event, stdin: TextIO, stdout: T
         if not source.first_poll_done:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(core.scheduler.poller.poll(source), 30)
-    core.start_delivery(console.sender)
+    worker = core.start_delivery(console.sender)
+    await worker.flush(timeout=5.0)  # the newcomer's first post comes before the prompt
     await core.start_polling()
     reader = asyncio.create_task(console.run(interactive=interactive))
     stopper = asyncio.create_task(stop.wait())

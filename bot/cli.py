@@ -94,10 +94,15 @@ def emit_json(data: Any) -> None:
 
 
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    console: bool = typer.Option(
+        False, "--console", help="With no command: force the terminal chat."
+    ),
+) -> None:
     """Start the bot when no command is given."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(run)
+        ctx.invoke(run, console=console)
 
 
 @app.command()

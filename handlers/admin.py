@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot.durations import format_duration, parse_duration
 from bot.services import PollReport
 from bot.types import Source
+from handlers.common import plural
 from handlers.limits import (
     MAX_SUBSCRIPTIONS_KEY,
     MIN_CHAT_INTERVAL_KEY,
@@ -267,9 +268,10 @@ async def status(request: Request, services: Services) -> Response:
     lines = [
         f"Up {format_duration((now - services.started_at).total_seconds())} "
         f"(since {services.started_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC).",
-        f"{len(sources)} sources ({paused} paused, {failing} failing), "
-        f"{await store.count_pieces()} pieces, {await store.count_chats()} active chats, "
-        f"{await store.count_subscriptions()} subscriptions.",
+        f"{plural(len(sources), 'source')} ({paused} paused, {failing} failing), "
+        f"{plural(await store.count_pieces(), 'piece')}, "
+        f"{plural(await store.count_chats(), 'active chat')}, "
+        f"{plural(await store.count_subscriptions(), 'subscription')}.",
         f"Deliveries: {queue or 'none yet'}.",
     ]
     if sources:
@@ -357,7 +359,7 @@ def _report_line(report: PollReport) -> str:
     line = f"• {report.source}: {report.new} new"
     if report.updated:
         line += f", {report.updated} updated"
-    line += f" of {report.entries} entries"
+    line += f" of {plural(report.entries, 'entry', 'entries')}"
     if report.error:  # a round can succeed while single articles fail
         line += f" ({report.error})"
     return line

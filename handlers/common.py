@@ -111,3 +111,9 @@ def parse_count(token: str, *, low: int = 1, high: int = 10) -> int:
     if not low <= value <= high:
         raise UsageError(f"n must be between {low} and {high}.")
     return value
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 entry``, ``2 entries``: counts read like sentences."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {word}"

@@ -191,6 +191,9 @@ async def why(request: Request, services: Services) -> Response:
     url = words[0].strip("<>")  # people paste <https://...> from Discord/Markdown
     if "://" not in url:
         url = "https://" + url
+    host = urlsplit(url).hostname or ""
+    if "." not in host and host != "localhost":
+        raise UsageError(f"{clip(words[0], 60)!r} is not a link.")
     canonical = canonicalize_url(url)
     store = services.store
     chat = await current_chat(request, services)

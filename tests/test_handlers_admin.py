@@ -210,7 +210,7 @@ async def test_status(core: Core) -> None:
     await add_piece(core, source="guardian")
     text = (await owner_says(core, "status")).plain_text()
     assert text.startswith("Up ")
-    assert "2 sources (0 paused, 1 failing), 1 pieces, 1 active chats, 1 subscriptions." in text
+    assert "2 sources (0 paused, 1 failing), 1 piece, 1 active chat, 1 subscription." in text
     assert "Deliveries: pending 1." in text
     assert "• broken: failing (1x)" in text and "last error: HTTP 500 from broken.example" in text
     assert "• guardian: ok, every 30m" in text

@@ -56,7 +56,8 @@ def render_reply(reply: Reply, message_id: str | None = None) -> str:
             body.append(reply.text)
         out = [tag + body[0]] + ["    " + line for line in body[1:]]
         if reply.actions:
-            names = ", ".join("/" + a.command for a in reply.actions)
+            # Every reply command works on a post; buttons are only a shortcut elsewhere.
+            names = "/more, /full, /quote, /author, /similar, /source, /follow"
             out.append(f"    (reply with: >{message_id or ''} {names})")
         return "\n".join(out)
     prefix = "! " if reply.kind == "error" else ""

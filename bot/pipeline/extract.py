@@ -81,7 +81,7 @@ _CLASS_BIO = re.compile(
 _CLASS_DISCLAIMER = re.compile(r"disclaimer")
 _CLASS_DEK_STRONG = re.compile(
     r"standfirst|(?:^|[\s_-])dek(?:$|[\s_-])|strapline|sub-?title|sub-?head(?:line|ing)?|deck"
-    r"|^(?:lead|lede|summary|excerpt)$"  # the element's only class: the piece's own lead-in
+    r"|(?:^|\s)(?:lead|lede|summary|excerpt)(?:$|\s)"  # a class of its own, not "lead-image"
 )
 _CLASS_DEK_WEAK = re.compile(r"(?:article|story|post)[-_]?(?:summary|excerpt|intro|lede)|lead-?in")
 _CLASS_BYLINE = re.compile(r"byline|author[-_]?name|(?:^|[\s_-])author(?:$|[\s_-])|contributor")

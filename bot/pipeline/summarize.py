@@ -41,7 +41,8 @@ _PRESCRIPTION = re.compile(
     r"will (?:hardly|barely|never|not|only|remain)|won't|would be (?:wise|better|a mistake)|"
     r"otherwise|unless|instead of|in short|ultimately|in the end|the bottom line|"
     r"we (?:need|must|should|cannot|can't)|let us|let's|"
-    r"doit|doivent|faut|debe|deben|hay que|muss|müssen|sollte|يجب|ينبغي|لا بد)\b",
+    r"doit|doivent|devrait|devraient|faut|debe|deben|debería|deberían|hay que|tiene que|"
+    r"muss|müssen|sollte|sollten|يجب|ينبغي|لا بد|لابد)\b",
     re.IGNORECASE,
 )
 _TURN = re.compile(
@@ -74,7 +75,26 @@ _VIEWS_DISCLAIMER = re.compile(
     r"|n'engagent que leurs? auteurs?",
     re.IGNORECASE,
 )
-_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|my|me|myself)\b")
+_FIRST_PERSON = re.compile(
+    r"\b(?:I|I'm|I’m|I've|I’ve|my|me|myself"
+    r"|(?i:je|j['’]|moi|mon|ma|mes|nous|notre|nos|yo|mí|mi|mis|creo|ich|mich|mir|mein|meine|wir|"
+    r"unser|unsere))\b|(?<![\w'’])(?i:j['’])"
+    r"|(?:^|\s)(?:أرى|أعتقد|أظن|رأيي|برأيي|أنا|نحن|أقول|أدعو)(?:\s|$|[،.])"
+)
+# The writer taking a position in so many words: "my verdict", "I believe", "je défends",
+# "voilà pourquoi", "أرى أن". One such sentence, not inside a quotation or attributed to someone
+# else, is the strongest sign that the text argues rather than reports.
+_STANCE = re.compile(
+    r"\b(?:(?:I|we) (?:(?:firmly |strongly |still )?(?:believe|argue|contend|propose|urge|"
+    r"insist|maintain|submit)|(?:would|must) (?:argue|insist|say))|I(?:'m| am) convinced|"
+    r"(?:my|our) (?:verdict|view|argument|position|conclusion|advice|proposal) is|"
+    r"in (?:my|our) (?:view|opinion|judgment|judgement)|to my mind)\b"
+    r"|(?i:\b(?:je (?:défends|soutiens|propose|plaide|crois|pense|suis convaincue?)|"
+    r"voilà pourquoi|c['’]est pourquoi je|à mon avis|selon moi|"
+    r"creo que|defiendo|sostengo|propongo|en mi opinión|a mi juicio|"
+    r"ich (?:glaube|finde|meine|plädiere|fordere)|meiner meinung nach)\b)"
+    r"|(?:أرى أن|أرى ان|أعتقد أن|في رأيي|برأيي|لذلك أرى|أدعو إلى|أقترح أن)"
+)
 _QUOTED = re.compile(r"[\"“][^\"“”]{0,400}[\"”]")
 # A news lede runs to about thirty words (the usual newsroom guidance); the summary of a news
 # story takes opening sentences until it holds that much.
@@ -94,18 +114,35 @@ def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> st
         score += 1
     if piece.pull_quotes:
         score += 0.5
+    title = piece.title or ""
+    if _PRESCRIPTION.search(title) and not (_REPORTED.search(title) or _QUOTE_MARKS.search(title)):
+        score += 1  # a headline that prescribes ("Towns should own their broadband")
     if sentences:
         n = len(sentences)
         unquoted = [_QUOTED.sub(" ", s.text) for s in sentences]
         first_person = sum(bool(_FIRST_PERSON.search(t)) for t in unquoted) / n
         prescriptive = sum(bool(_PRESCRIPTION.search(t)) for t in unquoted) / n
         reported = sum(bool(_REPORTED.search(s.text)) for s in sentences) / n
+        # The writer's own argument: a stated position ("my verdict is", "je défends",
+        # "أرى أن"), or first person and a prescription in one sentence, with no quotation
+        # marks in it and not attributed to anyone ("..., he said").
+        stated = argued = 0
+        for s in sentences:
+            if _REPORTED.search(s.text) or _QUOTE_MARKS.search(s.text):
+                continue
+            if _STANCE.search(s.text):
+                stated += 1
+            elif _FIRST_PERSON.search(s.text) and _PRESCRIPTION.search(s.text):
+                argued += 1
         if first_person >= 0.15:
             score += 1
         if prescriptive >= 0.15:
             score += 1
+        score += min(2.0, 2.0 * stated + 1.0 * argued)
         if reported >= 0.25 and reported > 2 * prescriptive:
             score -= 1  # mostly what others said: reporting
+            if reported >= 0.4:
+                score -= 1  # a report quoting its sources throughout
     return "opinion" if score >= 2 else "news"
 
 
@@ -192,6 +229,8 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
                 score += 1.2 + (0.4 if rel >= 0.5 else 0.0)
             if _TURN.search(s.text):
                 score += 0.5
+            if _STANCE.search(s.text) and not _QUOTE_MARKS.search(s.text):
+                score += 2.0  # the writer states the position in so many words
         key = norm(s.text)
         if any(q in key for q in quotes):
             score += 0.8  # the editors flagged it as the line that matters
