@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.durations import format_duration, parse_duration
@@ -87,6 +87,11 @@ def run_async(coro) -> Any:  # type: ignore[no-untyped-def]
         fail(str(exc))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+def table_console() -> Console:
+    """Rich assumes 80 columns when piped; tables of sources need more to stay readable."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def emit_json(data: Any) -> None:
@@ -206,7 +211,9 @@ def sources_list(
     if not items:
         print("No sources. Add one with: commentary-bot sources add URL")
         return
-    table = Table("name", "kind", "every", "state", "last ok", "last error", "next run")
+    table = Table("kind", "every", "state", "last ok", "last error", "next run")
+    # Names are what `sources remove NAME` needs: never cut them.
+    table.columns.insert(0, Column("name", no_wrap=True, overflow="ignore"))
     for s in items:
         table.add_row(
             s["name"],
@@ -217,7 +224,7 @@ def sources_list(
             (s["last_error"] or "-")[:60],
             (s["next_run_at"] or "-")[:19],
         )
-    Console().print(table)
+    table_console().print(table)
 
 
 @sources_app.command("remove")
@@ -363,7 +370,7 @@ def fetch(
             str(r["entries"]),
             (r["error"] or "")[:70],
         )
-    Console().print(table)
+    table_console().print(table)
 
 
 def piece_json(piece) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -40,7 +40,7 @@ async def help_(request: Request, services: Services) -> Response:
             continue
         if not entries:
             continue
-        lines.append(f"{group}:")
+        lines.append("Owners:" if group == "Admin" else f"{group}:")
         lines.extend(f"  {s.usage} — {s.description}" for s in entries)
     lines.append(
         "Reply to one of my posts with /more, /full, /quote, /author, /similar or /source."

@@ -56,7 +56,8 @@ def card_for(
         published=piece.published,
         summary=summary if summary is not None else summary_for(piece, length),
         summary_method=method or piece.summary_method,
-        also_in=list(piece.also_in),
+        # A second address at the same outlet is not syndication worth announcing.
+        also_in=[(o, u) for o, u in piece.also_in if not o or o != piece.outlet],
         standfirst=piece.standfirst,
     )
 
