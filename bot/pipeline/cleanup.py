@@ -249,7 +249,21 @@ _STANDARD_OFFSETS = {
 
 
 def parse_date(text: str | None) -> datetime | None:
-    """The first full date (with optional time and zone) stated in ``text``, as aware UTC."""
+    """The first full date (with optional time and zone) stated in ``text``, as aware UTC.
+
+    A stamp without a zone is read as UTC (nothing is guessed from the outlet or language);
+    :func:`date_precision` tells such a stamp from one that states its zone.
+    """
+    stated = date_precision(text)
+    return stated[0] if stated else None
+
+
+DATE_ONLY, TIME_NO_ZONE, TIME_AND_ZONE = 0, 1, 2
+
+
+def date_precision(text: str | None) -> tuple[datetime, int] | None:
+    """(the first date stated in ``text`` as aware UTC, how much it states: DATE_ONLY,
+    TIME_NO_ZONE or TIME_AND_ZONE), or None."""
     if not text:
         return None
     for pattern in _DATE_PATTERNS:
@@ -273,7 +287,8 @@ def parse_date(text: str | None) -> datetime | None:
             continue
         if not 1990 <= value.year <= 2100:
             continue
-        return value.astimezone(UTC)
+        level = TIME_AND_ZONE if g.get("tz") else TIME_NO_ZONE if g.get("h") else DATE_ONLY
+        return value.astimezone(UTC), level
     return None
 
 

@@ -28,6 +28,7 @@ from bot.types import ExtractedPiece
 from .cleanup import (
     byline_authors,
     clean_paragraphs,
+    date_precision,
     dedupe_names,
     is_disclaimer,
     is_person_name,
@@ -162,24 +163,26 @@ def clear_caches() -> None:
 
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD_RUN = re.compile(r"[^\W_]+")
-_DATE_META = {
+# In order of preference: the first that parses wins. (A set here made the date depend on the
+# process's string hashing when a page's tags disagree, e.g. a date-only "date" tag.)
+_DATE_META = (
     "article:published_time",
+    "og:article:published_time",
     "og:published_time",
     "datepublished",
-    "date",
-    "pubdate",
+    "article.published",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dcterms.created",
     "publishdate",
     "publish-date",
     "publish_date",
-    "dc.date.issued",
+    "pubdate",
     "dc.date",
-    "dcterms.created",
-    "dcterms.issued",
-    "sailthru.date",
-    "parsely-pub-date",
-    "article.published",
-    "og:article:published_time",
-}
+    "date",
+)
 _AUTHOR_META = {"author", "article:author", "dc.creator", "sailthru.author", "parsely-author"}
 _USED_META = {
     "og:title", "twitter:title", "og:site_name", "application-name", "og:description",
@@ -302,10 +305,18 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         facts.canonical = meta["og:url"][0]
 
     # Dates: only what the page states in its markup.
-    for key in _DATE_META:
-        for value in meta.get(key, []):
-            facts.published = facts.published or parse_date(value)
-    facts.published = facts.published or parse_date(ld_published)
+    # The most precise stamp the tags state (a zone, then a time), in the tags' order of
+    # preference: a zoneless or date-only tag must not override one that states its zone.
+    stamps = [
+        stated
+        for key in _DATE_META
+        for value in meta.get(key, ())
+        if (stated := date_precision(value))
+    ]
+    if ld_published and (stated := date_precision(ld_published)):
+        stamps.append(stated)
+    if stamps:
+        facts.published = max(stamps, key=lambda s: s[1])[0]  # max keeps the first of equals
 
     byline: list[str] = []
     meta_authors = [

@@ -124,21 +124,23 @@ def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> st
         prescriptive = sum(bool(_PRESCRIPTION.search(t)) for t in unquoted) / n
         reported = sum(bool(_REPORTED.search(s.text)) for s in sentences) / n
         # The writer's own argument: a stated position ("my verdict is", "je défends",
-        # "أرى أن"), or first person and a prescription in one sentence, with no quotation
-        # marks in it and not attributed to anyone ("..., he said").
-        stated = argued = 0
+        # "أرى أن") where a thesis or verdict sits (the opening or closing paragraphs), or
+        # first person and a prescription in one sentence; never inside quotation marks or
+        # attributed to someone ("..., he said").
+        last = sentences[-1].paragraph
+        argued = 0.0
         for s in sentences:
             if _REPORTED.search(s.text) or _QUOTE_MARKS.search(s.text):
                 continue
             if _STANCE.search(s.text):
-                stated += 1
+                argued += 2.0 if s.paragraph <= 1 or s.paragraph >= last - 1 else 1.0
             elif _FIRST_PERSON.search(s.text) and _PRESCRIPTION.search(s.text):
-                argued += 1
+                argued += 0.5
         if first_person >= 0.15:
             score += 1
         if prescriptive >= 0.15:
             score += 1
-        score += min(2.0, 2.0 * stated + 1.0 * argued)
+        score += min(2.0, argued)
         if reported >= 0.25 and reported > 2 * prescriptive:
             score -= 1  # mostly what others said: reporting
             if reported >= 0.4:
