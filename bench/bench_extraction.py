@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import corpus_or_exit  # noqa: E402
+
 _WORD = re.compile(r"\w+")
 
 
@@ -108,7 +110,7 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
     parser.add_argument("--repeat", type=int, default=3, help="timing rounds (best is kept)")
     args = parser.parse_args()
-    aeb = Path(args.corpus) / "aeb"
+    aeb = corpus_or_exit(args.corpus) / "aeb"
     truth = json.loads((aeb / "ground-truth.json").read_text(encoding="utf-8"))
     pages = {}
     for path in sorted((aeb / "html").glob("*.html.gz")):

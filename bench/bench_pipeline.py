@@ -13,9 +13,8 @@ import gzip
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from common import ROOT, machine_line, print_table
+from common import ROOT, corpus_or_exit, machine_line, print_table
 
 
 def pipelines() -> dict[str, Callable[[str], object]]:
@@ -68,7 +67,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one round")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    aeb = Path(args.corpus) / "aeb"
+    aeb = corpus_or_exit(args.corpus) / "aeb"
     truth = json.loads((aeb / "ground-truth.json").read_text(encoding="utf-8"))
     pages = [
         gzip.decompress(p.read_bytes()).decode("utf-8", "replace")

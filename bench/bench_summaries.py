@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import corpus_or_exit  # noqa: E402
 from rouge_score import rouge_scorer  # noqa: E402
 
 from bot.pipeline import ExtractionError, extract_html, extract_text, summarize  # noqa: E402
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
     parser.add_argument("--show", type=int, default=4)
     args = parser.parse_args()
-    corpus = Path(args.corpus)
+    corpus = corpus_or_exit(args.corpus)
     items = []
     seed = corpus / "seed" / "kerry-moscow-visit.txt"
     if seed.exists():

@@ -191,3 +191,12 @@ def print_targets(targets: list[Target]) -> None:
 def header(title: str, quick: bool) -> None:
     console.rule(f"[bold]{title}[/bold]" + (" (quick)" if quick else ""))
     console.print(machine_line())
+
+
+def corpus_or_exit(path: str | Path) -> Path:
+    """The evaluation corpus (read in place, never copied), or a one-line hint and exit 2."""
+    corpus = Path(path)
+    if not (corpus / "aeb" / "ground-truth.json").is_file():
+        print(f"corpus not found at {corpus} (expected aeb/ground-truth.json); pass --corpus PATH")
+        raise SystemExit(2)
+    return corpus
