@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
 from bot.delivery.sender import Sender
-from bot.types import Chat, Delivery
+from bot.types import Chat, Delivery, Piece
 from handlers.common import byline, post_for, summary_for
 from handlers.types import Reply
 
@@ -93,6 +93,8 @@ class DeliveryWorker:
         await self._send_notices()
         await self._send_digests()
         claimed = await self.store.claim_due(self.platform, limit=50)
+        # A fan-out claims many rows of one piece: read each piece once per batch.
+        pieces: dict[int, Piece | None] = {}
         for delivery, chat in claimed:
             if self._stopping:
                 await self.store.retarget_delivery(delivery.id)
@@ -111,7 +113,9 @@ class DeliveryWorker:
             delay = self.pacer.reserve(chat)
             if delay > 0:
                 await asyncio.sleep(delay)
-            task = asyncio.create_task(self._deliver(delivery, chat))
+            if delivery.piece_id not in pieces:
+                pieces[delivery.piece_id] = await self.store.get_piece(delivery.piece_id)
+            task = asyncio.create_task(self._deliver(delivery, chat, pieces[delivery.piece_id]))
             self._in_flight.add(task)
             task.add_done_callback(self._done)
         return bool(claimed)
@@ -120,8 +124,7 @@ class DeliveryWorker:
         self._in_flight.discard(task)
         self._slots.release()
 
-    async def _deliver(self, delivery: Delivery, chat: Chat) -> None:
-        piece = await self.store.get_piece(delivery.piece_id)
+    async def _deliver(self, delivery: Delivery, chat: Chat, piece: Piece | None) -> None:
         if piece is None:
             await self.store.mark_failed(delivery.id, "piece deleted")
             return
