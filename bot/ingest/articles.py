@@ -21,7 +21,7 @@ from bot.pipeline.summarize import summarize, summarize_all
 from bot.sources.feeds import FeedEntry
 from bot.sources.fingerprint import fingerprint
 from bot.sources.http import Fetcher
-from bot.sources.urls import canonical_from_html, canonicalize_url
+from bot.sources.urls import canonicalize_url
 from bot.types import ExtractedPiece, PieceDraft, Source, Summary
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,6 @@ class ArticleBuilder:
             document, content_type = result.content, result.content_type
             page_url = result.url
             from_feed = False
-            canonical = await self._in_pool(canonical_from_html, document, result.url)
         elif entry.content_html or entry.summary:
             document = _wrap_html(entry.title, entry.content_html or entry.summary).encode()
             content_type = "text/html"
@@ -66,6 +65,8 @@ class ArticleBuilder:
         piece = await self._in_pool(
             extract_document, document, url=page_url, content_type=content_type
         )
+        if not from_feed and piece.url and piece.url != page_url:
+            canonical = piece.url  # the page's <link rel=canonical>, read in the same parse
         if from_feed and (entry.outlet or source.title):
             # No page to read the outlet from: the extractor could only guess from the host.
             piece = replace(piece, outlet=entry.outlet or source.title)

@@ -15,6 +15,7 @@ from bot.ingest.articles import ArticleBuilder
 from bot.pipeline.extract import ExtractionError
 from bot.services import PollReport
 from bot.sources.feeds import FeedEntry, FeedError, NotAFeedError, parse_feed
+from bot.sources.fingerprint import near
 from bot.sources.http import Fetcher, FetchError, FetchResult
 from bot.sources.pages import find_article_links, find_feed_links
 from bot.sources.urls import canonicalize_url
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 MAX_NEW_PER_ROUND = 30  # a huge feed is worked through over several rounds
 FIRST_POLL_BACKLOG = 10  # stored on the first poll; only the newest is posted
 PAUSE_AFTER_FAILURES = 10
-NEAR_DUPLICATE_BITS = 3
 FINGERPRINT_WINDOW = 5000  # how many recent pieces a new one is compared with
 FINGERPRINT_REFRESH = 600.0  # seconds; pieces stored by other paths show up after this
 
@@ -308,7 +308,7 @@ class Poller:
             value = int(draft.fingerprint, 16) if draft.fingerprint else None
             if value is not None:
                 for piece_id, other in fingerprints:
-                    if (value ^ other).bit_count() <= NEAR_DUPLICATE_BITS:
+                    if near(value, other):
                         duplicate_of = piece_id
                         break
             result = await self.store.save_piece(draft, fan_out=fan_out, duplicate_of=duplicate_of)

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from itertools import islice
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
+from bot.sources.urls import canonical_from_tree
 from bot.types import ExtractedPiece
 
 from .cleanup import (
@@ -441,8 +442,10 @@ def _language(code: str | None, text: str) -> str | None:
 
 def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     try:
+        # fast: no fallback extractors (readability, jusText): a quarter of trafilatura's time,
+        # and on the AEB pages F1 is higher without them (0.972 vs 0.968).
         doc = trafilatura.bare_extraction(
-            tree, url=url, include_comments=False, with_metadata=False
+            tree, url=url, include_comments=False, with_metadata=False, fast=True
         )
     except Exception as exc:  # noqa: BLE001 - a library bug on a hostile page is "no article"
         log.warning("trafilatura failed on %s: %s", url, type(exc).__name__)
@@ -521,11 +524,8 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     if not body.strip():
         raise ExtractionError("No article text was found on the page.")
 
-    page_url = url
-    if facts.canonical:
-        candidate = urljoin(url or "", facts.canonical)
-        if urlsplit(candidate).scheme in ("http", "https"):
-            page_url = candidate
+    # The page's canonical URL from this same tree: ingestion no longer parses it a second time.
+    page_url = canonical_from_tree(tree, url or "") or url
     outlet = facts.outlet or _outlet_from_url(page_url)
     title = (
         facts.title or facts.h1 or (facts.html_title and _strip_outlet(facts.html_title, outlet))

@@ -1,36 +1,44 @@
 """Network and source layer: fetch, guard, parse feeds and pages, canonical URLs, fingerprints.
 
-Pure building blocks without storage; the poller composes them.
+Pure building blocks without storage; the poller composes them. The names below are imported
+on first use (PEP 562), so importing one light module (``bot.sources.urls``) does not load
+httpx and feedparser with it: start-up time matters for the CLI and the terminal chat.
 """
 
-from bot.sources.feeds import FeedEntry, FeedError, NotAFeedError, ParsedFeed, parse_feed
-from bot.sources.fingerprint import fingerprint, hamming, is_near_duplicate
-from bot.sources.http import Fetcher, FetchError, FetchResult
-from bot.sources.opml import OpmlOutline, export_opml, parse_opml
-from bot.sources.pages import find_article_links, find_feed_links
-from bot.sources.ssrf import UnsafeURLError, check_url, is_public_ip
-from bot.sources.urls import canonical_from_html, canonicalize_url
+from __future__ import annotations
 
-__all__ = [
-    "FeedEntry",
-    "FeedError",
-    "Fetcher",
-    "FetchError",
-    "FetchResult",
-    "NotAFeedError",
-    "OpmlOutline",
-    "ParsedFeed",
-    "UnsafeURLError",
-    "canonical_from_html",
-    "canonicalize_url",
-    "check_url",
-    "export_opml",
-    "find_article_links",
-    "find_feed_links",
-    "fingerprint",
-    "hamming",
-    "is_near_duplicate",
-    "is_public_ip",
-    "parse_feed",
-    "parse_opml",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "FeedEntry": "feeds",
+    "FeedError": "feeds",
+    "NotAFeedError": "feeds",
+    "ParsedFeed": "feeds",
+    "parse_feed": "feeds",
+    "fingerprint": "fingerprint",
+    "hamming": "fingerprint",
+    "is_near_duplicate": "fingerprint",
+    "Fetcher": "http",
+    "FetchError": "http",
+    "FetchResult": "http",
+    "OpmlOutline": "opml",
+    "export_opml": "opml",
+    "parse_opml": "opml",
+    "find_article_links": "pages",
+    "find_feed_links": "pages",
+    "UnsafeURLError": "ssrf",
+    "check_url": "ssrf",
+    "is_public_ip": "ssrf",
+    "canonical_from_html": "urls",
+    "canonicalize_url": "urls",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

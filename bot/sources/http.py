@@ -229,8 +229,10 @@ class Fetcher:
             timeout=httpx.Timeout(
                 connect=connect_timeout, read=read_timeout, write=read_timeout, pool=total_timeout
             ),
+            # As many idle keep-alive connections as fetches in flight: a smaller pool closes
+            # and reopens connections on every busy polling round.
             limits=httpx.Limits(
-                max_connections=global_limit, max_keepalive_connections=min(global_limit, 20)
+                max_connections=global_limit, max_keepalive_connections=global_limit
             ),
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
             # Proxies from the environment would bypass the address checks.

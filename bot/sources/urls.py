@@ -93,6 +93,11 @@ def canonical_from_html(html: str | bytes, base_url: str) -> str | None:
     doc = _parse(html)
     if doc is None:
         return None
+    return canonical_from_tree(doc, base_url)
+
+
+def canonical_from_tree(doc, base_url: str) -> str | None:  # type: ignore[no-untyped-def]
+    """:func:`canonical_from_html` on a page already parsed (extraction parses it once)."""
     base = document_base(doc, base_url)
     candidates = doc.xpath(
         "//link[contains(concat(' ', normalize-space(translate(@rel,"
