@@ -28,6 +28,11 @@ BENCHMARKS = [
     ("latency", "bench_latency.py", "/latest and /search at 1k vs 100k pieces"),
     ("polling", "bench_polling.py", "polling 2,000 feeds"),
     ("extraction", "bench_extraction.py", "extraction quality and speed"),
+    (
+        "real_sites",
+        "bench_real_sites.py",
+        "WCXB titles/authors/dates/bodies, AEB bodies vs trafilatura",
+    ),
     ("pipeline", "bench_pipeline.py", "extract + clean + summarize, pieces/s"),
     ("summaries", "bench_summaries.py", "summary quality"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import logging
 import re
 import textwrap
 import zlib
@@ -16,6 +17,8 @@ from bot.types import ExtractedPiece, Summary
 
 from .extract import MAX_HTML_BYTES, ExtractionError, extract_html
 from .text_input import extract_text
+
+log = logging.getLogger(__name__)
 
 _BINARY_MAGIC = (
     b"%PDF",
@@ -106,15 +109,35 @@ def decode(content: bytes, content_type: str | None = None) -> str:
             return content.decode(codec)
         except UnicodeDecodeError:
             continue
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - charset_normalizer comes with trafilatura
-        from_bytes = None
-    if from_bytes is not None:
-        best = from_bytes(content).best()
-        if best is not None and best.chaos < 0.3:
-            return str(best)
+    mostly = _mostly_utf8(content)
+    if mostly is not None:
+        return mostly
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(content).best()
+    if best is not None and best.chaos < 0.3:
+        return str(best)
     raise ExtractionError("The file's text encoding could not be read.")
+
+
+def _mostly_utf8(content: bytes) -> str | None:
+    """UTF-8 with the odd invalid byte replaced, when the rest of the text is valid UTF-8.
+
+    A stray byte (a truncated character, a pasted Windows-1252 quote) must not make a whole
+    UTF-8 page decode as a single-byte charset: every accented letter would turn into mojibake.
+    trafilatura and browsers keep UTF-8 and replace the bad byte; so do we, when the valid
+    multi-byte characters outnumber the invalid sequences several times over (a page really in
+    Windows-1252 has next to no valid multi-byte sequences).
+    """
+    text = content.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - content.count(b"\xef\xbf\xbd")
+    if bad <= 0:
+        return text
+    valid = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    if valid < 4 * bad:
+        return None
+    log.info("decoded as UTF-8 with %d invalid byte sequence(s) replaced", bad)
+    return text
 
 
 def _looks_binary(text: str) -> bool:

@@ -581,9 +581,17 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     )
 
 
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def _has_words(text: str, n: int) -> bool:
-    """At least ``n`` words, counting no further than the n-th."""
-    return sum(1 for _ in islice(_WORD_RUN.finditer(text), n)) >= n
+    """At least ``n`` words, counting no further than the n-th.
+
+    Chinese and Japanese write no spaces: there every two ideographs or kana count as a word.
+    """
+    if sum(1 for _ in islice(_WORD_RUN.finditer(text), n)) >= n:
+        return True
+    return sum(1 for _ in islice(_UNSPACED.finditer(text), 2 * n)) >= 2 * n
 
 
 def _merge_quotes(found: list[str], marked: list[str]) -> list[str]:

@@ -31,6 +31,22 @@ def _zipf(word: str, lang: str) -> float:
         return 0.0
 
 
+@lru_cache(maxsize=64)
+def supports(language: str | None) -> bool:
+    """Whether wordfreq can score words of ``language`` here.
+
+    Chinese, Japanese and Korean need optional tokenizers (jieba, MeCab) and raise ImportError
+    without them; other languages have no word list. Those get no hyphen repair at all: the
+    repair is a nicety, a crash on a whole page is not.
+    """
+    lang = _wordfreq_lang(language)
+    try:
+        zipf_frequency("a", lang)
+    except Exception:  # noqa: BLE001 - ImportError, LookupError, or whatever a tokenizer raises
+        return False
+    return True
+
+
 def _wordfreq_lang(language: str | None) -> str:
     lang = (language or "en").split("-")[0].lower()
     return lang or "en"
@@ -51,7 +67,7 @@ def should_join(
         return False  # "US-trained", "UN-backed"
     if joined_elsewhere:
         return True
-    if hyphenated_elsewhere:
+    if hyphenated_elsewhere or not supports(language):
         return False
     lang = _wordfreq_lang(language)
     z_joined = _zipf((left + right).lower(), lang)
@@ -71,6 +87,7 @@ class HyphenRepairer:
 
     def __init__(self, document: str, language: str | None = None) -> None:
         self.language = language
+        self._enabled = supports(language)
         self._document = document.replace(_SOFT_HYPHEN, "").lower()
 
     def _joined_elsewhere(self, joined: str) -> bool:
@@ -96,7 +113,7 @@ class HyphenRepairer:
         if not text:
             return text
         text = text.replace(_SOFT_HYPHEN, "")
-        if "-" not in text:
+        if "-" not in text or not self._enabled:
             return text
         return _COMPOUND.sub(self._fix, text)
 
