@@ -96,6 +96,8 @@ class Services:
     summarizer: Summarizer
     started_at: datetime
     summary_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10))
+    # Searches cost the database the most: a person gets a few a minute.
+    search_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(6, 60.0))
     extra_owners: set[str] = field(default_factory=set)  # e.g. the terminal's operator
 
     def is_owner(self, user_key: str) -> bool:

@@ -10,7 +10,7 @@ from handlers.common import card_for, current_chat, parse_count, post_for
 from handlers.registry import Option, command
 from handlers.router import UsageError
 from handlers.types import PieceCard, Reply, Request, Response
-from storage import SearchSyntaxError
+from storage import SearchSyntaxError, SearchTooBroad
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -44,6 +44,8 @@ async def latest(request: Request, services: Services) -> Response:
     else:
         try:
             pieces = await store.latest_pieces(count, keyword=_fts_words(what))
+        except SearchTooBroad as exc:
+            return Response.error(str(exc))
         except SearchSyntaxError:
             pieces = []
         if not pieces:
@@ -106,8 +108,13 @@ async def search(request: Request, services: Services) -> Response:
     query = request.args.strip()
     if not query:
         raise UsageError("Tell me what to search for.")
+    if not services.search_limiter.allow(request.user_key):
+        return Response.error("You have searched a lot in the last minute; try again shortly.")
     try:
         results = await services.store.search(query, limit=5)
+    except SearchTooBroad as exc:
+        log.info("search too broad %r: %s", query[:80], exc)
+        return Response.error(str(exc))
     except SearchSyntaxError:
         log.info("unparsable search query %r", query[:80])
         return Response.error(

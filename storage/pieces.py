@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.types import Piece, PieceDraft, SaveResult
 from storage.rows import piece_from_row, to_text, utcnow
+from storage.search import (
+    RANK_WINDOW,
+    SearchSyntaxError,
+    SearchTooBroad,
+    search_ids,
+)
 
-RANK_WINDOW = 500  # /search ranks the newest this many matches (see search)
-
-
-class SearchSyntaxError(ValueError):
-    """FTS5 could not parse the query."""
+__all__ = ["RANK_WINDOW", "PiecesMixin", "SearchSyntaxError", "SearchTooBroad"]
 
 
 class PiecesMixin:
@@ -243,48 +244,32 @@ class PiecesMixin:
         return self._hydrate(self._all(sql, [*params, limit]))
 
     def search(
-        self, query: str, *, limit: int = 5, newest_first: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        newest_first: bool = False,
+        budget: float | None = None,
     ) -> list[tuple[Piece, str]]:
         """FTS5 search ranked by bm25 (title weighted); returns (piece, snippet) pairs.
 
-        Two steps, so a common word stays cheap: first only the ids (FTS5 alone; bm25 needs no
-        row of ``pieces``), then rows and snippets for those few. Ranking covers the newest
-        ``RANK_WINDOW`` matches: "the most relevant of the recent pieces that mention it",
-        which keeps the cost flat as the archive grows. ``newest_first`` walks the index from
-        the highest rowid (the newest stored piece) and stops after ``limit``.
+        Bounded (storage.search): a query too broad or too slow raises SearchTooBroad.
+        Ranking covers the newest ``RANK_WINDOW`` matches: "the most relevant of the recent
+        pieces that mention it", which keeps the cost flat as the archive grows.
+        ``newest_first`` walks the index from the newest stored piece and stops after ``limit``.
         """
-        if newest_first:
-            ids_sql = (
-                "SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q"
-                " ORDER BY rowid DESC LIMIT :n"
-            )
-        else:
-            ids_sql = (
-                "SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q AND rowid >= coalesce("
-                "(SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q"
-                " ORDER BY rowid DESC LIMIT 1 OFFSET :window - 1), 0)"
-                " ORDER BY bm25(pieces_fts, 5.0, 2.0, 1.0) LIMIT :n"
-            )
-        try:
-            cursor = self.db.execute(ids_sql, {"q": query, "n": limit, "window": RANK_WINDOW})
-            ids = [row[0] for row in cursor.fetchall()]
-        except sqlite3.OperationalError as exc:
-            raise SearchSyntaxError(str(exc)) from None
-        if not ids:
+        found = search_ids(
+            self.db.conn, query, limit=limit, newest_first=newest_first, budget=budget
+        )
+        if not found:
             return []
+        ids = [piece_id for piece_id, _ in found]
         marks = ",".join("?" * len(ids))
         by_id = {r["id"]: r for r in self._all(f"SELECT * FROM pieces WHERE id IN ({marks})", ids)}
         rows = [by_id[i] for i in ids if i in by_id]
         if newest_first:
             rows.sort(key=lambda r: (r["published"] or r["fetched_at"], r["id"]), reverse=True)
-        snippets = {
-            r["rowid"]: r["snip"]
-            for r in self._all(
-                "SELECT rowid, snippet(pieces_fts, 2, '[', ']', '…', 16) AS snip FROM pieces_fts"
-                f" WHERE pieces_fts MATCH ? AND rowid IN ({marks})",
-                [query, *ids],
-            )
-        }
+        snippets = dict(found)
         return [(piece, snippets.get(piece.id, "")) for piece in self._hydrate(rows)]
 
     def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from bot.types import Piece
 from storage.chats import ChatsMixin
-from storage.db import open_database
+from storage.db import connect, open_database
 from storage.outbox import OutboxMixin
 from storage.pieces import PiecesMixin
 from storage.sources import SourcesMixin
@@ -44,6 +45,14 @@ class Store(SourcesMixin, PiecesMixin, ChatsMixin, OutboxMixin):
             )
 
 
+def database_file(db: Database) -> str:
+    """The main database's file ("" for an in-memory one)."""
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main":
+            return row[2] or ""
+    return ""
+
+
 class AsyncStore:
     """Every ``Store`` method as a coroutine, run on one dedicated thread (the single writer).
 
@@ -54,6 +63,12 @@ class AsyncStore:
     def __init__(self, store: Store) -> None:
         self.sync = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        # Searches run on a read-only connection and thread of their own (WAL lets it read
+        # while the writer writes): a search using its whole time budget delays no /latest,
+        # no poll and no delivery. Opened on the first search.
+        self._reader: Store | None = None
+        self._reader_path = database_file(store.db)
+        self._reader_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
 
     @classmethod
     def open(cls, path: str | Path) -> AsyncStore:
@@ -74,6 +89,42 @@ class AsyncStore:
         call.__name__ = name
         return call
 
+    def _search_store(self) -> Store:
+        if self._reader is None:
+            if self._reader_path:
+                reader = Store(connect(self._reader_path))
+                reader.db.execute("PRAGMA query_only = ON")
+                self._reader = reader
+            else:  # an in-memory database has no second connection
+                self._reader = self.sync
+        return self._reader
+
+    async def search(
+        self, query: str, *, limit: int = 5, newest_first: bool = False
+    ) -> list[tuple[Piece, str]]:
+        """``Store.search`` on the search connection (bounded; see storage.search)."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(
+            lambda: self._search_store().search(query, limit=limit, newest_first=newest_first)
+        )
+        return await loop.run_in_executor(self._reader_executor, call)
+
+    async def latest_pieces(
+        self,
+        limit: int = 3,
+        *,
+        source_id: int | None = None,
+        author: str | None = None,
+        keyword: str | None = None,
+    ) -> list[Piece]:
+        if keyword:  # a full-text query: the search connection
+            return [p for p, _ in await self.search(keyword, limit=limit, newest_first=True)]
+        return await self.run(self.sync.latest_pieces, limit, source_id=source_id, author=author)
+
     async def aclose(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not self.sync:
+            await asyncio.get_running_loop().run_in_executor(self._reader_executor, reader.close)
+        self._reader_executor.shutdown(wait=True)
         await self.run(self.sync.close)
         self._executor.shutdown(wait=True)
