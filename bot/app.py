@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,7 @@ from bot.adapters.console import CHAT_ID, ConsoleAdapter
 from bot.config import ConfigError, Settings
 from bot.core import Core
 from bot.durations import parse_duration
+from bot.endpoint import OpsEndpoint
 from bot.logs import install_redaction
 from storage import SourceExists
 
@@ -125,37 +127,73 @@ async def run_bot(
     console: bool = False,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[Core, OpsEndpoint | None], None] | None = None,
 ) -> int:
-    """Run until Ctrl-C/SIGTERM (platforms) or end of input (terminal chat)."""
+    """Run until Ctrl-C/SIGTERM (platforms), end of input (terminal chat) or ``stop`` is set.
+
+    ``on_ready`` is called once the platforms (or the terminal chat) and the endpoint run.
+    """
     async with Core.open(settings) as core:
         await prepare(core)
-        stop = asyncio.Event()
+        stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        platforms = [] if console else settings.platforms
-        if not platforms:
-            return await _run_console(core, stop, stdin or sys.stdin, stdout or sys.stdout)
-        adapters = []
+        endpoint = None
+        if settings.commentary_http_port is not None:
+            endpoint = OpsEndpoint(
+                core, settings.commentary_http_host, settings.commentary_http_port
+            )
+            try:
+                await endpoint.start()
+            except OSError as exc:
+                raise ConfigError(str(exc)) from None
+        await core.record_start()
         try:
-            for platform in platforms:
-                try:
-                    adapters.append(await _start_platform(core, platform))
-                except Exception as exc:  # a refused token, an unreachable API: one line
-                    message = install_redaction(settings.secrets).redact(
-                        str(exc) or exc.__class__.__name__
-                    )
-                    raise ConfigError(f"{platform} did not start: {message}") from None
-            await core.start_polling()
-            log.info("running on %s; Ctrl-C stops", ", ".join(platforms))
-            await stop.wait()
+            return await _run(core, settings, console, stdin, stdout, stop, endpoint, on_ready)
         finally:
-            for adapter in reversed(adapters):
-                with contextlib.suppress(Exception):
-                    await adapter.stop()
-        log.info("stopped cleanly")
-        return 0
+            if endpoint is not None:
+                await endpoint.stop()
+            with contextlib.suppress(Exception):
+                await core.record_stop()
+
+
+async def _run(
+    core: Core,
+    settings: Settings,
+    console: bool,
+    stdin: TextIO | None,
+    stdout: TextIO | None,
+    stop: asyncio.Event,
+    endpoint: OpsEndpoint | None,
+    on_ready: Callable[[Core, OpsEndpoint | None], None] | None,
+) -> int:
+    platforms = [] if console else settings.platforms
+    ready = (lambda: on_ready(core, endpoint)) if on_ready else (lambda: None)
+    if not platforms:
+        return await _run_console(core, stop, stdin or sys.stdin, stdout or sys.stdout, ready)
+    adapters = []
+    try:
+        for platform in platforms:
+            try:
+                adapters.append(await _start_platform(core, platform))
+            except Exception as exc:  # a refused token, an unreachable API: one line
+                message = install_redaction(settings.secrets).redact(
+                    str(exc) or exc.__class__.__name__
+                )
+                raise ConfigError(f"{platform} did not start: {message}") from None
+        await core.start_polling()
+        log.info("running on %s; Ctrl-C stops", ", ".join(platforms))
+        ready()
+        await stop.wait()
+    finally:
+        for adapter in reversed(adapters):
+            with contextlib.suppress(Exception):
+                await adapter.stop()
+    log.info("stopped cleanly")
+    return 0
 
 
 async def _start_platform(core: Core, platform: str):  # type: ignore[no-untyped-def]
@@ -171,7 +209,13 @@ async def _start_platform(core: Core, platform: str):  # type: ignore[no-untyped
     return adapter
 
 
-async def _run_console(core: Core, stop: asyncio.Event, stdin: TextIO, stdout: TextIO) -> int:
+async def _run_console(
+    core: Core,
+    stop: asyncio.Event,
+    stdin: TextIO,
+    stdout: TextIO,
+    ready: Callable[[], None] = lambda: None,
+) -> int:
     explicit = "commentary_log_level" in core.settings.model_fields_set
     if not explicit and logging.getLogger().level < logging.WARNING:
         # The terminal is the chat: routine INFO lines would interleave with the answers.
@@ -202,6 +246,7 @@ async def _run_console(core: Core, stop: asyncio.Event, stdin: TextIO, stdout: T
     await worker.flush(timeout=5.0)  # the newcomer's first post comes before the prompt
     await core.start_polling()
     reader = asyncio.create_task(console.run(interactive=interactive))
+    ready()
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if reader.done():

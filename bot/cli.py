@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,7 @@ def settings_or_exit() -> Settings:
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc))
-    setup_logging(settings.commentary_log_level, settings.secrets)
+    setup_logging(settings.commentary_log_level, settings.secrets, settings.commentary_log_format)
     return settings
 
 
@@ -92,6 +94,22 @@ def run_async(coro) -> Any:  # type: ignore[no-untyped-def]
 def table_console() -> Console:
     """Rich assumes 80 columns when piped; tables of sources need more to stay readable."""
     return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
+    """A bar on stderr for long work when it is a terminal; nothing at all when piped."""
+    show = total > 1 and err.is_terminal
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        disable=not show,
+        transient=True,  # the bar goes once done; the summary line stays
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
 
 
 def emit_json(data: Any) -> None:
@@ -124,9 +142,9 @@ def run(
 
 # --- sources ----------------------------------------------------------------------------------
 def source_json(source, next_run=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    state = "paused" if source.paused else ("failing" if source.consecutive_failures else "ok")
-    if not source.paused and not source.first_poll_done and not source.last_error:
-        state = "new"
+    from bot.status import source_state
+
+    state = source_state(source)
     return {
         "name": source.name,
         "url": source.url,
@@ -261,19 +279,21 @@ def sources_import(
     except (ValueError, StorageError) as exc:
         fail(str(exc))
     added = skipped = 0
-    for outline in outlines:
-        try:
-            store.add_source(
-                outline.name,
-                outline.url,
-                kind=outline.kind,
-                interval_seconds=outline.interval_seconds or seconds,
-                selector=outline.selector,
-                added_by="cli",
-            )
-            added += 1
-        except SourceExists:
-            skipped += 1
+    with progress_bar("importing", len(outlines)) as advance:
+        for outline in outlines:
+            try:
+                store.add_source(
+                    outline.name,
+                    outline.url,
+                    kind=outline.kind,
+                    interval_seconds=outline.interval_seconds or seconds,
+                    selector=outline.selector,
+                    added_by="cli",
+                )
+                added += 1
+            except SourceExists:
+                skipped += 1
+            advance()
     store.close()
     print(f"Imported {added} source(s), skipped {skipped} already present.")
 
@@ -299,6 +319,27 @@ def sources_export(
         sys.stdout.write(text)
 
 
+# --- status -----------------------------------------------------------------------------------
+@app.command()
+def status(
+    format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="text or json."),
+) -> None:
+    """Sources by state with their last errors, the outbox, recent deliveries, database size."""
+    from bot.core import Core
+
+    settings = settings_or_exit()
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with Core.open(settings) as core:
+            return await core.status()
+
+    report = run_async(go())
+    if format == TextOrJson.json:
+        emit_json(report.to_json())
+    else:
+        print(report.to_text())
+
+
 # --- fetch, latest, summarize ----------------------------------------------------------------
 @app.command()
 def fetch(
@@ -317,20 +358,9 @@ def fetch(
 
             await prepare(core)
             total = 1 if source else len(await core.store.list_sources(active_only=True))
-            show = format == TableOrJson.table and total > 1 and sys.stderr.isatty()
-            with Progress(
-                TextColumn("polling"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=err,
-                disable=not show,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("poll", total=total)
+            with progress_bar("polling", total) as advance:
                 try:
-                    return await core.scheduler.poll_now(
-                        source, progress=lambda _r: progress.advance(task)
-                    )
+                    return await core.scheduler.poll_now(source, progress=lambda _r: advance())
                 except SourceError as exc:
                     fail(str(exc).replace("See /sources.", "See: commentary-bot sources list"))
 

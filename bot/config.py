@@ -6,6 +6,7 @@ Every variable here is listed, commented, in ``.env.example``; keep the two in s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     commentary_owners: str = ""
     commentary_allow_private_urls: bool = False
     commentary_log_level: str = "INFO"
+    commentary_log_format: Literal["text", "json"] = "text"
+    commentary_http_port: int | None = Field(default=None, ge=0, le=65535)
+    commentary_http_host: str = "127.0.0.1"
     commentary_demo: bool | None = None  # None: add the demo source when no source exists
     commentary_min_chat_interval: str = "30m"
     commentary_max_subscriptions_per_chat: int = Field(default=50, ge=1)
@@ -71,6 +75,11 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+    @field_validator("commentary_log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("commentary_owners")
     @classmethod

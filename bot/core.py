@@ -5,8 +5,9 @@ Adapters talk only to ``Core``; handlers get ``core.services``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -17,9 +18,11 @@ from bot.ingest.articles import ArticleBuilder
 from bot.ingest.poller import Poller
 from bot.ingest.scheduler import SourceScheduler
 from bot.logs import install_redaction
+from bot.metrics import Metrics
 from bot.pipeline.llm import LLMSummarizer
 from bot.services import RateLimiter, Services
 from bot.sources.http import Fetcher
+from bot.status import STARTED_KEY, STOPPED_KEY, StatusReport, collect_status
 from bot.types import ChatSettings
 from handlers.common import card_for
 from handlers.registry import COMMANDS, CommandSpec, load_all
@@ -28,6 +31,8 @@ from handlers.types import PieceCard, Request, Response
 from storage import AsyncStore
 
 log = logging.getLogger(__name__)
+
+DB_HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this to answer SELECT 1 is unhealthy
 
 
 class Core:
@@ -38,6 +43,7 @@ class Core:
         fetcher: Fetcher,
         builder: ArticleBuilder,
         scheduler: SourceScheduler,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -45,6 +51,10 @@ class Core:
         self.builder = builder
         self.scheduler = scheduler
         self.workers: dict[str, DeliveryWorker] = {}
+        self.metrics = metrics or Metrics()
+        # Platforms whose adapter started delivery, with the adapter (a Sender) for its health.
+        self.started_platforms: dict[str, Sender] = {}
+        self._polling_started = False
         self.services = Services(
             settings=settings,
             store=store,
@@ -52,6 +62,7 @@ class Core:
             summarizer=builder,
             started_at=datetime.now(UTC),
             summary_limiter=RateLimiter(settings.commentary_summaries_per_user_per_hour),
+            status=self.status,
         )
         load_all()
 
@@ -79,6 +90,7 @@ class Core:
                 daily_budget=settings.llm_daily_budget,
             )
         builder = ArticleBuilder(fetcher, llm=llm)
+        metrics = Metrics()
         core_ref: list[Core] = []
         poller = Poller(
             store,
@@ -87,9 +99,10 @@ class Core:
             allow_private=settings.commentary_allow_private_urls,
             owners=settings.owners,
             on_deliveries=lambda: core_ref[0].wake_delivery() if core_ref else None,
+            metrics=metrics,
         )
         scheduler = SourceScheduler(store, poller)
-        core = cls(settings, store, fetcher, builder, scheduler)
+        core = cls(settings, store, fetcher, builder, scheduler, metrics)
         core_ref.append(core)
         try:
             yield core
@@ -163,8 +176,9 @@ class Core:
         return card_for(piece) if piece else None
 
     def start_delivery(self, sender: Sender) -> DeliveryWorker:
-        worker = DeliveryWorker(self.store, sender)
+        worker = DeliveryWorker(self.store, sender, metrics=self.metrics)
         self.workers[sender.platform] = worker
+        self.started_platforms[sender.platform] = sender
         worker.start()
         return worker
 
@@ -179,6 +193,60 @@ class Core:
 
     async def start_polling(self) -> None:
         await self.scheduler.start()
+        self._polling_started = True
+
+    # --- what operators watch ---------------------------------------------------------------
+    async def status(self) -> StatusReport:
+        """The facts `commentary-bot status` and the owners' /status show (one source of truth)."""
+        running = bool(self.started_platforms) or self._polling_started
+        return await collect_status(
+            self.store,
+            next_run=self.scheduler.next_run,
+            running_since=self.services.started_at.replace(microsecond=0) if running else None,
+        )
+
+    async def record_start(self) -> None:
+        """Note the start in the database, so `status` from another process can say it."""
+        started = self.services.started_at.isoformat(timespec="seconds")
+        await self.store.set_value(STARTED_KEY, started)
+
+    async def record_stop(self) -> None:
+        await self.store.set_value(STOPPED_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+
+    async def health(self) -> list[str]:
+        """Why the bot is not healthy (an empty list when it is): loops, database, platforms."""
+        problems: list[str] = []
+        if self._polling_started:
+            apscheduler = self.scheduler.scheduler
+            if apscheduler is None or not apscheduler.running:
+                problems.append("scheduler: stopped")
+        try:
+            await asyncio.wait_for(self.store.ping(), DB_HEALTH_TIMEOUT)
+        except TimeoutError:
+            problems.append(f"database: no answer within {DB_HEALTH_TIMEOUT:g}s")
+        except Exception as exc:  # noqa: BLE001 - any failure is the reason shown
+            problems.append(f"database: {_first_line(exc)}")
+        for platform, sender in self.started_platforms.items():
+            worker = self.workers.get(platform)
+            if worker is None:
+                problems.append(f"{platform}: delivery stopped")
+            elif not worker.running:
+                problems.append(f"{platform}: delivery worker ended")
+            check: Callable[[], str | None] | None = getattr(sender, "health", None)
+            reason = check() if check else None
+            if reason:
+                problems.append(f"{platform}: {reason}")
+        return problems
+
+    async def refresh_queue_metrics(self) -> None:
+        """Read the outbox depth into the gauge (at scrape time: the database is the truth)."""
+        rows = await self.store.outbox_by_platform()
+        self.metrics.set_queue_depth((platform, state, n) for platform, state, n, _ in rows)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 __all__ = ["COMMANDS", "Core"]

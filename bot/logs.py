@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 
 # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
 QUIET_LOGGERS = (
@@ -45,17 +47,49 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line for log shippers: time, level, logger, message, exception.
+
+    Records are redacted when they are created (see ``install_redaction``); the message and
+    traceback are redacted once more here, before JSON escaping could split a secret.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        redact = _installed.redact if _installed is not None else (lambda text: text)
+        data: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            data["exception"] = redact(record.exc_text)
+        if record.stack_info:
+            data["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(data, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 _installed: RedactingFilter | None = None
 
 
-def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> RedactingFilter:
-    """Log to stderr (stdout belongs to the terminal chat and JSON output)."""
+def setup_logging(
+    level: str = "INFO", secrets: list[str] | None = None, fmt: str = "text"
+) -> RedactingFilter:
+    """Log to stderr (stdout belongs to the terminal chat and JSON output); ``fmt`` text|json."""
     global _installed
     root = logging.getLogger()
     root.setLevel(level)
-    if not any(getattr(h, "_commentary", False) for h in root.handlers):
+    formatter = JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    ours = [h for h in root.handlers if getattr(h, "_commentary", False)]
+    for handler in ours:
+        handler.setFormatter(formatter)
+    if not ours:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(formatter)
         handler._commentary = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     for name in QUIET_LOGGERS:

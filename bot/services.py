@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -12,6 +13,7 @@ from bot.config import Settings
 from bot.types import ExtractedPiece, Source, Summary
 
 if TYPE_CHECKING:
+    from bot.status import StatusReport
     from storage import AsyncStore
 
 
@@ -99,6 +101,8 @@ class Services:
     # Searches cost the database the most: a person gets a few a minute.
     search_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(6, 60.0))
     extra_owners: set[str] = field(default_factory=set)  # e.g. the terminal's operator
+    # Core.status: the one place /status and `commentary-bot status` read their facts from.
+    status: Callable[[], Awaitable[StatusReport]] | None = None
 
     def is_owner(self, user_key: str) -> bool:
         return user_key in self.settings.owners or user_key in self.extra_owners

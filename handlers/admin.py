@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.durations import format_duration, parse_duration
@@ -237,47 +236,12 @@ async def interval(request: Request, services: Services) -> Response:
     return Response.text(f"{updated.name} is now polled every {format_duration(seconds)}.")
 
 
-def _source_line(source: Source, services: Services, now: datetime) -> str:
-    if source.paused:
-        state = "paused" + (f" ({source.paused_reason})" if source.paused_reason else "")
-    elif source.consecutive_failures:
-        state = f"failing ({source.consecutive_failures}x)"
-    else:
-        state = "ok"
-    line = f"• {source.name}: {state}, every {format_duration(source.interval_seconds)}"
-    if source.last_ok_at:
-        line += f", last ok {format_duration((now - source.last_ok_at).total_seconds())} ago"
-    upcoming = None if source.paused else services.sources.next_run(source.id)
-    if upcoming:
-        line += f", next in {format_duration(max(0.0, (upcoming - now).total_seconds()))}"
-    if source.last_error and (source.consecutive_failures or source.paused):
-        line += f"\n    last error: {source.last_error[:200]}"
-    return line
-
-
 @command("status", "/status", "Sources, queue and uptime", scope="owner", group="Admin")
 async def status(request: Request, services: Services) -> Response:
-    store = services.store
-    now = datetime.now(UTC)
-    sources = await store.list_sources()
-    depth = await store.queue_depth()
-    paused = sum(1 for s in sources if s.paused)
-    failing = sum(1 for s in sources if s.consecutive_failures and not s.paused)
-    order = ("pending", "sending", "digest", "failed", "sent", "filtered", "skipped")
-    queue = ", ".join(f"{state} {depth[state]}" for state in order if depth.get(state))
-    lines = [
-        f"Up {format_duration((now - services.started_at).total_seconds())} "
-        f"(since {services.started_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC).",
-        f"{plural(len(sources), 'source')} ({paused} paused, {failing} failing), "
-        f"{plural(await store.count_pieces(), 'piece')}, "
-        f"{plural(await store.count_chats(), 'active chat')}, "
-        f"{plural(await store.count_subscriptions(), 'subscription')}.",
-        f"Deliveries: {queue or 'none yet'}.",
-    ]
-    if sources:
-        lines.append("Sources:")
-        lines.extend(_source_line(s, services, now) for s in sources)
-    return Response.text("\n".join(lines), kind="long")
+    if services.status is None:
+        return Response.error("Status is not available here.")
+    report = await services.status()
+    return Response.text(report.to_text(), kind="long")
 
 
 @command("admins", "/admins", "Who owns this bot", scope="owner", group="Admin")

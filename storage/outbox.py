@@ -155,29 +155,35 @@ class OutboxMixin:
                 )
 
     def mark_retry(self, delivery_id: int, error: str, delay_seconds: float) -> None:
-        when = utcnow() + timedelta(seconds=delay_seconds)
+        now = utcnow()
+        when = now + timedelta(seconds=delay_seconds)
         with self.db.atomic():
             self.db.execute(
                 "UPDATE deliveries SET state = 'pending', attempts = attempts + 1,"
-                " last_error = ?, next_attempt_at = ? WHERE id = ?",
-                [error[:300], to_text(when), delivery_id],
+                " last_error = ?, next_attempt_at = ?, retried_at = ? WHERE id = ?",
+                [error[:300], to_text(when), to_text(now), delivery_id],
             )
 
-    def postpone(self, delivery_id: int, until: datetime, reason: str) -> None:
-        """Delay without counting an attempt (quiet hours, a platform's retry_after)."""
+    def postpone(
+        self, delivery_id: int, until: datetime, reason: str, *, retry: bool = False
+    ) -> None:
+        """Delay without counting an attempt (quiet hours, a platform's retry_after).
+
+        ``retry``: the platform refused this send (a 429), so `status` counts it as retried.
+        """
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, reason = ?"
-                " WHERE id = ?",
-                [to_text(until), reason, delivery_id],
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, reason = ?,"
+                " retried_at = CASE WHEN ? THEN ? ELSE retried_at END WHERE id = ?",
+                [to_text(until), reason, int(retry), to_text(utcnow()), delivery_id],
             )
 
     def mark_failed(self, delivery_id: int, error: str) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?"
-                " WHERE id = ?",
-                [error[:300], delivery_id],
+                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_error = ?,"
+                " failed_at = ? WHERE id = ?",
+                [error[:300], to_text(utcnow()), delivery_id],
             )
 
     def retarget_delivery(self, delivery_id: int) -> None:
@@ -240,6 +246,31 @@ class OutboxMixin:
     def queue_depth(self) -> dict[str, int]:
         rows = self._all("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
         return {r["state"]: r["n"] for r in rows}
+
+    def outbox_by_platform(self) -> list[tuple[str, str, int, str | None]]:
+        """(platform, state, rows, oldest created_at) for the states still to send or failed."""
+        rows = self._all(
+            "SELECT platform, state, count(*) AS n, min(created_at) AS oldest FROM deliveries"
+            " WHERE state IN ('pending', 'sending', 'digest', 'failed')"
+            " GROUP BY platform, state ORDER BY platform, state"
+        )
+        return [(r["platform"], r["state"], r["n"], r["oldest"]) for r in rows]
+
+    def delivery_outcomes_since(self, since: datetime) -> dict[str, int]:
+        """Messages sent, failed and retried since ``since`` (each row counted once per kind)."""
+        at = to_text(since)
+        counts = {}
+        for kind, column in (
+            ("sent", "sent_at"),
+            ("failed", "failed_at"),
+            ("retried", "retried_at"),
+        ):
+            counts[kind] = self._one(
+                f"SELECT count(*) AS n FROM deliveries WHERE {column} IS NOT NULL"
+                f" AND {column} >= ?",
+                [at],
+            )["n"]
+        return counts
 
     def count_deliveries(self, piece_id: int | None = None, state: str | None = None) -> int:
         sql, params = "SELECT count(*) AS n FROM deliveries WHERE 1 = 1", []

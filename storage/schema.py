@@ -187,3 +187,22 @@ def m002_pieces_recent(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS pieces_recent"
         " ON pieces(coalesce(published, fetched_at) DESC, id DESC)"
     )
+
+
+@migrations()
+def m003_delivery_outcome_times(db: Database) -> None:
+    # `status` counts messages failed and retried in the last hour and day. Partial indexes:
+    # most rows never fail or retry, so those two stay tiny, and the sent one lets the
+    # window count read only the recent end of a long history.
+    db.executescript(
+        """
+        ALTER TABLE deliveries ADD COLUMN failed_at TEXT;
+        ALTER TABLE deliveries ADD COLUMN retried_at TEXT;
+        CREATE INDEX IF NOT EXISTS deliveries_sent_at ON deliveries(sent_at)
+            WHERE sent_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS deliveries_failed_at ON deliveries(failed_at)
+            WHERE failed_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS deliveries_retried_at ON deliveries(retried_at)
+            WHERE retried_at IS NOT NULL;
+        """
+    )

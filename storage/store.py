@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,26 @@ class Store(SourcesMixin, PiecesMixin, ChatsMixin, OutboxMixin):
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def ping(self) -> None:
+        """A trivial query: raises if the database cannot answer."""
+        self.db.execute("SELECT 1").fetchone()
+
+    def database_file(self) -> Path | None:
+        """The main database file (None for an in-memory database)."""
+        row = self.db.execute("PRAGMA database_list").fetchone()
+        return Path(row[2]) if row and row[2] else None
+
+    def database_bytes(self) -> int:
+        """Size on disk: the database file plus its write-ahead log."""
+        path = self.database_file()
+        if path is None:
+            return 0
+        total = 0
+        for candidate in (path, path.with_name(path.name + "-wal")):
+            with contextlib.suppress(OSError):
+                total += candidate.stat().st_size
+        return total
 
     def get_value(self, key: str) -> str | None:
         row = self._one("SELECT value FROM kv WHERE key = ?", [key])

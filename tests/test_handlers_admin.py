@@ -208,12 +208,15 @@ async def test_status(core: Core) -> None:
     await core.store.record_fetch_error(broken.id, "HTTP 500 from broken.example")
     await say(core, "subscribe", "guardian")
     await add_piece(core, source="guardian")
+    await core.record_start()
     text = (await owner_says(core, "status")).plain_text()
     assert text.startswith("Up ")
-    assert "2 sources (0 paused, 1 failing), 1 piece, 1 active chat, 1 subscription." in text
-    assert "Deliveries: pending 1." in text
-    assert "• broken: failing (1x)" in text and "last error: HTTP 500 from broken.example" in text
-    assert "• guardian: ok, every 30m" in text
+    assert "2 sources (1 failing, 1 new), 1 piece, 1 active chat, 1 subscription." in text
+    assert "Outbox: console: 1 pending, oldest waiting" in text
+    assert "Messages in the last hour: 0 sent, 0 failed, 0 retried" in text
+    failing = text.index("Failing:\n• broken: every 30m, 1 failure in a row")
+    assert "HTTP 500 from broken.example" in text[failing:]
+    assert "New (not polled yet):\n• guardian: every 30m" in text
 
 
 async def test_admins(core: Core) -> None:

@@ -373,6 +373,19 @@ class DiscordAdapter:
         assert self.client is not None
         await asyncio.wait_for(self.client.wait_until_ready(), timeout)
 
+    def health(self) -> str | None:
+        """Why Discord is not healthy, or None (the core's /healthz asks)."""
+        client = self.client
+        if client is None or client.is_closed():
+            return "not connected"
+        if self._task is None or self._task.done():
+            return "gateway stopped"
+        if not client.is_ready():
+            return "gateway not ready yet"
+        if client.ws is None or not client.ws.open:
+            return "gateway disconnected (reconnecting)"
+        return None
+
     async def sync_commands(self) -> None:
         """Sync the command tree to DISCORD_GUILD_ID at once, or globally (takes up to an hour)."""
         assert self.client is not None
@@ -883,6 +896,9 @@ class DiscordSender:
 
     def __init__(self, adapter: DiscordAdapter) -> None:
         self.adapter = adapter
+
+    def health(self) -> str | None:
+        return self.adapter.health()
 
     async def send_post(self, chat: Chat, post: Reply) -> str:
         """Send one post; returns the id of the message that carries the piece."""

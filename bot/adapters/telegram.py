@@ -285,6 +285,15 @@ class TelegramAdapter:
         await app.shutdown()
         self.application = None
 
+    def health(self) -> str | None:
+        """Why Telegram is not healthy, or None (the core's /healthz asks)."""
+        app = self.application
+        if app is None or not app.running:
+            return "not running"
+        if app.updater is None or not app.updater.running:
+            return "not receiving updates"
+        return None
+
     def _register_handlers(self, app: Application) -> None:
         new = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         app.add_handler(

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
 from bot.delivery.sender import Sender
+from bot.metrics import Metrics
 from bot.types import Chat, Delivery, Piece
 from handlers.common import byline, post_for, summary_for
 from handlers.types import Reply
@@ -33,8 +35,16 @@ def retry_delay(attempts: int) -> float:
 
 
 class DeliveryWorker:
-    def __init__(self, store: AsyncStore, sender: Sender, *, idle_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: AsyncStore,
+        sender: Sender,
+        *,
+        idle_seconds: float = 1.0,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.sender = sender
         self.platform = sender.platform
         self.pacer = Pacer(sender.limits)
@@ -51,6 +61,11 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """Started and its loop has not ended (health checks)."""
+        return self._task is not None and not self._task.done()
 
     async def flush(self, timeout: float = 5.0) -> None:
         """Wait until nothing is due or in flight (the terminal chat shows posts in order)."""
@@ -129,37 +144,50 @@ class DeliveryWorker:
             await self.store.mark_failed(delivery.id, "piece deleted")
             return
         post = post_for(piece, chat.settings.length)
+        started = time.monotonic()
+        outcome = "retry"
         try:
             message_id = await self.sender.send_post(chat, post)
         except RetryLater as exc:
+            outcome = "rate_limited"
             log.info("%s asked to wait %.1fs (chat %s)", self.platform, exc.seconds, chat.id)
             self.pacer.back_off(exc.seconds)
             await self.store.postpone(
-                delivery.id, datetime.now(UTC) + timedelta(seconds=exc.seconds), "rate limited"
+                delivery.id,
+                datetime.now(UTC) + timedelta(seconds=exc.seconds),
+                "rate limited",
+                retry=True,
             )
         except ChatMigrated as exc:
+            outcome = "migrated"
             log.info("chat %s migrated to %s", chat.platform_chat_id, exc.new_chat_id)
             await self.store.migrate_chat(self.platform, chat.platform_chat_id, exc.new_chat_id)
             await self.store.retarget_delivery(delivery.id)
             self.wake()
         except ChatGone as exc:
+            outcome = "gone"
             log.warning("chat %s is gone: %s", chat.platform_chat_id, exc.reason)
             await self.store.set_chat_active(
                 self.platform, chat.platform_chat_id, False, exc.reason
             )
         except PermanentError as exc:
+            outcome = "failed"
             log.warning("delivery %s failed for good: %s", delivery.id, exc)
             await self.store.mark_failed(delivery.id, str(exc))
         except (DeliveryError, OSError, TimeoutError) as exc:
-            await self._retry(delivery, str(exc) or exc.__class__.__name__)
+            outcome = await self._retry(delivery, str(exc) or exc.__class__.__name__)
         except Exception as exc:  # an adapter bug must not kill the worker
             log.exception("delivery %s: unexpected error", delivery.id)
-            await self._retry(delivery, f"unexpected: {exc.__class__.__name__}")
+            outcome = await self._retry(delivery, f"unexpected: {exc.__class__.__name__}")
         else:
+            outcome = "sent"
             await self.store.mark_sent(delivery.id, message_id)
             self.sent += 1
+        finally:
+            self.metrics.observe_send(self.platform, outcome, time.monotonic() - started)
 
-    async def _retry(self, delivery: Delivery, error: str) -> None:
+    async def _retry(self, delivery: Delivery, error: str) -> str:
+        """Schedule another attempt, or give up after ``MAX_ATTEMPTS``; return the outcome."""
         if delivery.attempts + 1 >= MAX_ATTEMPTS:
             log.warning(
                 "delivery %s failed after %d attempts: %s",
@@ -168,8 +196,9 @@ class DeliveryWorker:
                 error,
             )
             await self.store.mark_failed(delivery.id, error)
-        else:
-            await self.store.mark_retry(delivery.id, error, retry_delay(delivery.attempts))
+            return "failed"
+        await self.store.mark_retry(delivery.id, error, retry_delay(delivery.attempts))
+        return "retry"
 
     async def _send_notices(self) -> None:
         for _notice_id, chat, text in await self.store.claim_notices(self.platform):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.ingest.articles import ArticleBuilder
+from bot.metrics import Metrics
 from bot.pipeline.extract import ExtractionError
 from bot.services import PollReport
 from bot.sources.feeds import FeedEntry, FeedError, NotAFeedError, parse_feed
@@ -79,8 +80,10 @@ class Poller:
         allow_private: bool = False,
         owners: set[str] | None = None,
         on_deliveries: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.fetcher = fetcher
         self.builder = builder
         self.allow_private = allow_private
@@ -109,7 +112,10 @@ class Poller:
         lock = self._locks.setdefault(source.id, asyncio.Lock())
         async with lock:  # a manual /poll and the scheduled job never overlap
             source = await self.store.get_source_by_id(source.id) or source
-            return await self._poll(source, prefetched)
+            outcome = await self._poll(source, prefetched)
+        report = outcome.report
+        self.metrics.observe_poll(report.status, report.new, report.seconds)
+        return outcome
 
     async def _poll(self, source: Source, prefetched: FetchResult | None = None) -> Outcome:
         started = time.monotonic()
