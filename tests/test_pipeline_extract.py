@@ -8,7 +8,8 @@ import pytest
 import trafilatura
 
 from bot.pipeline import ExtractionError, extract_document, extract_html, extract_text
-from bot.pipeline.cleanup import clean_paragraphs, date_line
+from bot.pipeline.cleanup import clean_paragraphs
+from bot.pipeline.dates import date_line
 from bot.pipeline.hyphenation import repair_hyphenation
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"

@@ -13,11 +13,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from bot.pipeline.cleanup import strip_invisible
 from bot.pipeline.document import extract_document
 from bot.pipeline.extract import ExtractionError
 from bot.pipeline.llm import LLMSummarizer
 from bot.pipeline.summarize import summarize, summarize_all
+from bot.pipeline.text import strip_invisible
 from bot.sources.feeds import FeedEntry
 from bot.sources.fingerprint import fingerprint
 from bot.sources.http import Fetcher

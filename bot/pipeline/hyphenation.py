@@ -31,6 +31,11 @@ def _zipf(word: str, lang: str) -> float:
         return 0.0
 
 
+def clear_caches() -> None:
+    """Forget the word frequencies looked up so far."""
+    _zipf.cache_clear()
+
+
 @lru_cache(maxsize=64)
 def supports(language: str | None) -> bool:
     """Whether wordfreq can score words of ``language`` here.

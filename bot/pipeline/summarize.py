@@ -24,8 +24,8 @@ from wordfreq import top_n_list
 
 from bot.types import ExtractedPiece, Summary
 
-from .cleanup import ends_like_sentence, norm, word_count
 from .sentences import split_sentences
+from .text import ends_like_sentence, norm, word_count
 
 LIMITS = {  # length -> (max sentences, max characters)
     "short": (1, 200),

@@ -11,21 +11,15 @@ import re
 
 from bot.types import ExtractedPiece
 
-from .cleanup import (
-    byline_authors,
-    clean_paragraphs,
-    date_line,
-    dedupe_names,
-    ends_like_sentence,
-    is_boilerplate,
-    is_rule,
-    norm,
-    tidy,
-    word_count,
-)
-from .extract import ExtractionError, _authors_from_bio, _fallback_title, _outlet_from_url
+from .boilerplate import is_boilerplate, is_rule
+from .cleanup import clean_paragraphs
+from .dates import date_line
+from .errors import ExtractionError
+from .fallbacks import authors_from_bio, fallback_title, outlet_from_url
 from .hyphenation import repair_hyphenation
+from .names import byline_authors, dedupe_names
 from .sentences import detect_language
+from .text import ends_like_sentence, norm, tidy, word_count
 
 _LETTER = re.compile(r"[^\W\d_]")
 _INVISIBLE = re.compile("[\ufeff\u200b\u2060]")
@@ -144,20 +138,20 @@ def extract_text(text: str, url: str | None = None) -> ExtractedPiece:
     if not body.strip():
         raise ExtractionError("No article text was found in the text.")
 
-    authors = dedupe_names(authors) or _authors_from_bio(result.author_bio)
+    authors = dedupe_names(authors) or authors_from_bio(result.author_bio)
     outlet = None
     if result.disclaimer:
         m = _OUTLET_IN_DISCLAIMER.search(result.disclaimer)
         if m and not m.group("outlet").casefold().startswith(("the author", "this", "our")):
             outlet = m.group("outlet").strip()
     return ExtractedPiece(
-        title=title or _fallback_title(body),
+        title=title or fallback_title(body),
         text=body,
         url=url,
         standfirst=standfirst,
         authors=authors,
         published=published or result.published,
-        outlet=outlet or _outlet_from_url(url),
+        outlet=outlet or outlet_from_url(url),
         language=language,
         pull_quotes=result.pull_quotes,
         author_bio=result.author_bio,

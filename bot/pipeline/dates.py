@@ -1,0 +1,182 @@
+"""Dates stated on the page ("Published: 17 July 2016 09:52 GMT") and date lines in a body."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .text import tidy
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for m in names
+}  # fmt: skip
+_TIME = (
+    r"(?:(?:at|,|-|–)?\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?)?"
+)
+# Zone abbreviations pages print after a time. ET/CT/MT/PT name a region's local time (standard
+# or daylight saving, by the date); the others name a fixed offset.
+_ZONE_REGIONS = {
+    "ET": "America/New_York",
+    "CT": "America/Chicago",
+    "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+}
+_ZONE_OFFSETS = {
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "GMT": 0, "UTC": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
+}  # fmt: skip
+_ZONE_NAMES = "|".join(sorted([*_ZONE_REGIONS, *_ZONE_OFFSETS], key=len, reverse=True))
+# The abbreviations match in capitals only: "et" and "pt" are words in other languages.
+_TZ = (
+    r"\s*(?P<tz>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|Z|[+-]\d{2}:?\d{2}"
+    rf"|(?-i:\(?(?:{_ZONE_NAMES})\)?)(?![^\W\d_]))?"
+)
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE_PATTERNS = [
+    re.compile(
+        r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})"
+        r"(?::(?P<s>\d{2})(?:\.\d+)?)?)?" + _TZ,
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{_MONTH_NAMES})\.?,?\s+(?P<y>\d{{4}})"
+        + r",?\s*"
+        + _TIME
+        + _TZ,
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?P<mon>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
+        + r",?\s*"
+        + _TIME
+        + _TZ,
+        re.IGNORECASE,
+    ),
+]
+
+
+def _tz(value: str | None) -> tzinfo:
+    """The zone a stated abbreviation or offset names (UTC when none is stated)."""
+    if not value:
+        return UTC
+    value = value.strip("() ")
+    if value in _ZONE_REGIONS:
+        return _region(_ZONE_REGIONS[value])
+    if value in _ZONE_OFFSETS:
+        return timezone(timedelta(hours=_ZONE_OFFSETS[value]))
+    value = value.upper().replace("GMT", "").replace("UTC", "").replace(" ", "")
+    if value in ("", "Z"):
+        return UTC
+    m = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", value)
+    if not m:
+        return UTC
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+    return timezone(-delta if m.group(1) == "-" else delta)
+
+
+@lru_cache(maxsize=8)
+def _region(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # no tz database: the zone's standard offset
+        return timezone(timedelta(hours=_STANDARD_OFFSETS[name]))
+
+
+_STANDARD_OFFSETS = {
+    "America/New_York": -5,
+    "America/Chicago": -6,
+    "America/Denver": -7,
+    "America/Los_Angeles": -8,
+}
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """The first full date (with optional time and zone) stated in ``text``, as aware UTC.
+
+    A stamp without a zone is read as UTC (nothing is guessed from the outlet or language);
+    :func:`date_precision` tells such a stamp from one that states its zone.
+    """
+    stated = date_precision(text)
+    return stated[0] if stated else None
+
+
+DATE_ONLY, TIME_NO_ZONE, TIME_AND_ZONE = 0, 1, 2
+
+
+def date_precision(text: str | None) -> tuple[datetime, int] | None:
+    """(the first date stated in ``text`` as aware UTC, how much it states: DATE_ONLY,
+    TIME_NO_ZONE or TIME_AND_ZONE), or None."""
+    if not text:
+        return None
+    for pattern in _DATE_PATTERNS:
+        m = pattern.search(text)
+        if not m:
+            continue
+        g = m.groupdict()
+        try:
+            month = int(g["m"]) if g.get("m") else _MONTHS[g["mon"].casefold().rstrip(".")]
+            hour = int(g.get("h") or 0)
+            if (g.get("ampm") or "").lower().startswith("p") and hour < 12:
+                hour += 12
+            elif (g.get("ampm") or "").lower().startswith("a") and hour == 12:
+                hour = 0
+            value = datetime(
+                int(g["y"]), month, int(g["d"]), hour, int(g.get("mi") or 0),
+                int(g.get("s") or 0),
+            )  # fmt: skip
+            value = value.replace(tzinfo=_tz(g.get("tz")))  # ZoneInfo: DST by the date
+        except (KeyError, ValueError):
+            continue
+        if not 1990 <= value.year <= 2100:
+            continue
+        level = TIME_AND_ZONE if g.get("tz") else TIME_NO_ZONE if g.get("h") else DATE_ONLY
+        return value.astimezone(UTC), level
+    return None
+
+
+_DATE_LABEL = re.compile(
+    r"^\s*(?:(?:first\s+)?published(?:\s+on)?|updated(?:\s+on)?|last\s+updated|posted(?:\s+on)?|"
+    r"date|modified|نشر|تاريخ النشر|آخر تحديث|تحديث|publié le|mis à jour|veröffentlicht|"
+    r"aktualisiert|publicado|actualizado)\s*:?",
+    re.IGNORECASE,
+)
+
+
+_ANY_DATE_LABEL = re.compile(_DATE_LABEL.pattern.replace("^\\s*", "", 1), re.IGNORECASE)
+_TIME_WORDS = re.compile(
+    rf"\b(?:am|pm|a\.m|p\.m|at|on|ast|ksa|{_ZONE_NAMES.lower()})\b", re.IGNORECASE
+)
+
+
+def date_line(line: str) -> tuple[bool, datetime | None]:
+    """(is a "Published: ... Updated: ..." line, the published date it states or None)."""
+    if not _DATE_LABEL.match(line):
+        return False, None  # the anchored label test first: it settles nearly every line
+    line = tidy(line)
+    if len(line) > 160:
+        return False, None
+    rest = line
+    while True:  # strip every label; what remains must be dates, times and separators
+        m = _ANY_DATE_LABEL.search(rest)
+        if not m:
+            break
+        rest = rest[: m.start()] + " " + rest[m.end() :]
+    published = parse_date(rest)
+    leftover = rest
+    for pattern in _DATE_PATTERNS:
+        leftover = pattern.sub(" ", leftover)
+    leftover = _TIME_WORDS.sub(" ", leftover)
+    if re.search(r"[^\W\d_]{3,}", leftover):
+        return False, None  # a sentence that starts with "Updated:", not a date line
+    return True, published

@@ -1,0 +1,98 @@
+"""Personal names and bylines: who wrote a piece, read from a byline line or a name field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .text import ends_like_sentence, norm, tidy
+
+_PARTICLES = {
+    "al", "el", "de", "da", "di", "du", "dos", "das", "del", "della", "van", "von", "der", "den",
+    "la", "le", "bin", "ibn", "ben", "bint", "abu", "y", "e", "st", "mac", "ter", "zu",
+}  # fmt: skip
+# Words that make a capitalised line a heading or a sentence, not a name.
+_NOT_IN_NAMES = {
+    "the", "a", "an", "of", "in", "on", "for", "to", "with", "after", "before", "why", "how",
+    "what", "when", "is", "are", "was", "were", "our", "we", "my", "your", "this", "that", "it",
+    "not", "no", "will", "can", "should", "must", "from", "about", "over", "under", "read",
+    "more", "share", "published", "updated", "comments", "advertisement", "related", "opinion",
+    "editorial", "views", "newsletter", "subscribe", "follow", "staff", "reporter", "editor",
+    "columnist", "contributor", "correspondent", "writer", "analysis", "news", "home", "menu",
+}  # fmt: skip
+BY_PREFIX = re.compile(
+    r"^\s*(?:[—–\-]+\s*)?(?:by|written by|words by|par|von|por|di|door|av|بقلم|كتب|كتبت)\s*:?\s+",
+    re.IGNORECASE,
+)
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b| و)\s*", re.IGNORECASE)
+# Capitalised in any Latin-script alphabet ("Émile", "Łukasz", "Ørsted"), not only A-Z.
+UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+_NAME_TOKEN = re.compile(
+    rf"^(?:[{UPPER}][\w'’.\-]*|[{UPPER}]\.|(?:al|el|an|as|ad|ar)-[{UPPER}][\w'’\-]*)$"
+)
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def is_person_name(text: str) -> bool:
+    """A Latin-script personal name: 2-5 capitalised words, particles allowed ("Ahmed al-Omran")."""
+    text = tidy(text).strip(".,;:")
+    if not text or len(text) > 60 or any(ch.isdigit() for ch in text) or "@" in text:
+        return False
+    tokens = text.split()
+    if not 2 <= len(tokens) <= 5:
+        return False
+    capitalised = 0
+    for tok in tokens:
+        low = tok.casefold()
+        if low in _NOT_IN_NAMES:
+            return False
+        if low in _PARTICLES:
+            continue
+        if not _NAME_TOKEN.match(tok):
+            return False
+        capitalised += 1
+    return capitalised >= 2
+
+
+def split_authors(text: str) -> list[str]:
+    """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']; junk parts are dropped."""
+    text = tidy(BY_PREFIX.sub("", tidy(text)))
+    text = re.split(r"\s*[|•·/]\s*", text)[0]  # "Jane Doe | Columnist"
+    names: list[str] = []
+    for part in _NAME_SPLIT.split(text):
+        part = part.strip(" .,:;-—–")
+        if is_person_name(part) or (
+            part and not _LATIN.search(part) and 1 <= len(part.split()) <= 5
+        ):
+            names.append(part)
+    return names
+
+
+def byline_authors(line: str) -> list[str]:
+    """Authors when ``line`` is a byline ("By X", "X and Y", "X | Columnist"), else []."""
+    line = tidy(line)
+    if not line or len(line) > 140 or ends_like_sentence(line) and not line.endswith("."):
+        return []
+    if BY_PREFIX.match(line):
+        return split_authors(line)
+    first = re.split(r"\s*[|•·]\s*", line)[0]
+    parts = [p.strip(" .,:;-—–") for p in _NAME_SPLIT.split(first) if p.strip(" .,:;-—–")]
+    if not parts:
+        return []
+    names = [p for p in parts if is_person_name(p)]
+    # Every part a name, or names followed by an affiliation ("Jane Doe, Special to X").
+    if names and (len(names) == len(parts) or parts[0] in names and len(names) >= len(parts) - 1):
+        return names
+    return []
+
+
+def dedupe_names(names: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        name = tidy(name).strip(" .,;:")
+        key = norm(name)
+        if name and key and key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
