@@ -35,6 +35,7 @@ BENCHMARKS = [
     ),
     ("pipeline", "bench_pipeline.py", "extract + clean + summarize, pieces/s"),
     ("summaries", "bench_summaries.py", "summary quality"),
+    ("sentences", "bench_sentences.py", "sentence splitters: accuracy and ms/page"),
 ]
 
 

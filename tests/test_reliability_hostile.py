@@ -381,7 +381,7 @@ def test_summary_cost_does_not_grow_with_page_size() -> None:
         summarize(piece, "standard")
         return time.perf_counter() - started
 
-    seconds(5_000)  # warm up pysbd and the stopword lists
+    seconds(5_000)  # warm up the splitter and the stopword lists
     small, large = seconds(40_000), seconds(800_000)
     assert large < 3 * small + 0.2, f"40 kB: {small:.2f}s, 800 kB: {large:.2f}s"
 
