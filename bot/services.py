@@ -35,6 +35,8 @@ class PollReport:
     entries: int = 0
     error: str | None = None
     seconds: float = 0.0
+    failed: int = 0  # entries that failed this round (tried again next round)
+    skipped: int = 0  # entries given up this round after their last try (reported once)
 
 
 class SourceControl(Protocol):

@@ -69,6 +69,23 @@ class Source:
 
 
 @dataclass
+class EntryFailure:
+    """An entry of a source that failed to become a piece; retried a bounded number of times."""
+
+    source_id: int
+    entry_key: str
+    label: str  # what an operator recognises: the entry's link, GUID or title
+    tries: int
+    last_error: str
+    entry_json: str | None = None  # the entry itself, so it can be retried on a 304 round
+    extra_keys: list[str] = field(default_factory=list)  # marked seen with it (revision keys)
+    post: bool = True  # whether a success posts it (a first poll's backlog is not posted)
+    first_failed_at: datetime | None = None
+    last_failed_at: datetime | None = None
+    gave_up_at: datetime | None = None
+
+
+@dataclass
 class Piece:
     id: int
     url: str

@@ -206,3 +206,28 @@ def m003_delivery_outcome_times(db: Database) -> None:
             WHERE retried_at IS NOT NULL;
         """
     )
+
+
+@migrations()
+def m004_entry_failures(db: Database) -> None:
+    # Entries of a source that could not be built (bad link, always-failing article, data the
+    # pipeline chokes on). Each has a bounded number of tries across rounds; then it is given
+    # up (marked seen, reported once) and the row stays as the record of what was skipped.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS entry_failures (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            entry_key TEXT NOT NULL,
+            label TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL,
+            entry_json TEXT,
+            extra_keys TEXT NOT NULL DEFAULT '[]',
+            post INTEGER NOT NULL DEFAULT 1,
+            first_failed_at TEXT NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            gave_up_at TEXT,
+            PRIMARY KEY (source_id, entry_key)
+        )
+        """
+    )

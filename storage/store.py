@@ -15,12 +15,13 @@ from sqlite_utils import Database
 from bot.types import Piece
 from storage.chats import ChatsMixin
 from storage.db import connect, open_database
+from storage.entry_failures import EntryFailuresMixin
 from storage.outbox import OutboxMixin
 from storage.pieces import PiecesMixin
 from storage.sources import SourcesMixin
 
 
-class Store(SourcesMixin, PiecesMixin, ChatsMixin, OutboxMixin):
+class Store(SourcesMixin, PiecesMixin, ChatsMixin, OutboxMixin, EntryFailuresMixin):
     """Typed, blocking access to the database (the only place with SQL)."""
 
     def __init__(self, db: Database) -> None:

@@ -39,6 +39,11 @@ def counting_parse(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def server_saw_conditional(server: LocalHTTPServer, path: str) -> bool:
+    last = server.requests_for(path)[-1]
+    return "If-None-Match" in last.headers or "If-Modified-Since" in last.headers
+
+
 async def test_first_poll_backlog_then_conditional_get_then_one_new_entry(
     tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -400,10 +405,12 @@ async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
 
         monkeypatch.setattr(store, "_fan_out", dying_fan_out)
         [report] = await core.scheduler.poll_now("k")
-        assert report.status == "error" and "killed" in report.error
-        # Newest first: piece 4 committed whole; piece 3's transaction rolled back entirely.
-        assert await core.store.count_pieces() == 2
-        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 1
+        # One entry's failure is that entry's: the round goes on with the others.
+        assert report.status == "ok" and report.failed == 1 and "killed" in report.error
+        # Newest first: piece 4 committed whole; piece 3's transaction rolled back entirely;
+        # piece 2 went on.
+        assert await core.store.count_pieces() == 3
+        assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 2
         keys = {
             r[0]
             for r in store.db.execute(
@@ -412,22 +419,23 @@ async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
                 [source.id],
             ).fetchall()
         }
-        assert keys == {"guid:urn:test:piece-1", "guid:urn:test:piece-4"}
+        assert keys == {"guid:urn:test:piece-1", "guid:urn:test:piece-2", "guid:urn:test:piece-4"}
         orphans = await count(
             core,
             "SELECT count(*) FROM seen_entries WHERE piece_id IS NOT NULL AND piece_id"
             " NOT IN (SELECT id FROM pieces)",
         )
         assert orphans == 0
-        # The validators were not kept, so the next round sees the feed, not a 304 ...
-        assert (await core.store.get_source("k")).etag == '"1"'
+        # The validators were kept, so the next round is a 304 ...
+        assert (await core.store.get_source("k")).etag == '"2"'
         monkeypatch.setattr(store, "_fan_out", real_fan_out)
         [report] = await core.scheduler.poll_now("k")
-        # ... and stores exactly what was left: pieces 3 and 2, each posted once.
-        assert (report.status, report.new) == ("ok", 2)
+        # ... and the failed entry is retried from its record: piece 3, posted once.
+        assert (report.status, report.new) == ("not_modified", 1)
         assert await core.store.count_pieces() == 4
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 3
         assert await count(core, "SELECT count(DISTINCT piece_id) FROM deliveries") == 3
+        assert await core.store.pending_entry_failures(source.id) == []
 
 
 async def test_failed_article_is_retried_next_round_even_if_the_feed_is_unchanged(
@@ -450,10 +458,14 @@ async def test_failed_article_is_retried_next_round_even_if_the_feed_is_unchange
             headers=HTML_TYPE,
         )
         [report] = await core.scheduler.poll_now("retry")
-        assert report.status == "ok" and report.new == 1
+        # The feed's validators were kept: a conditional request, and the entry retried from
+        # its failure record.
+        assert report.status == "not_modified" and report.new == 1
+        assert server_saw_conditional(http_server, "/feed.xml")
         assert await core.store.piece_id_for_url(link) is not None
         [report] = await core.scheduler.poll_now("retry")
-        assert report.status == "not_modified"
+        assert report.status == "not_modified" and report.new == 0
+        assert http_server.hits["/opinion/a-piece-that-fails-at-first"] == 2
 
 
 async def test_page_source_stores_article_pages(

@@ -13,14 +13,23 @@ from typing import TYPE_CHECKING
 
 from bot.ingest.articles import ArticleBuilder
 from bot.metrics import Metrics
-from bot.pipeline.extract import ExtractionError
 from bot.services import PollReport
-from bot.sources.feeds import FeedEntry, FeedError, NotAFeedError, parse_feed
+from bot.sources.feeds import (
+    EntryProblem,
+    FeedEntry,
+    FeedError,
+    NotAFeedError,
+    entry_from_json,
+    entry_to_json,
+    parse_feed,
+    problem_for,
+)
 from bot.sources.fingerprint import near
 from bot.sources.http import Fetcher, FetchError, FetchResult
 from bot.sources.pages import find_article_links, find_feed_links
 from bot.sources.urls import canonicalize_url
-from bot.types import PieceDraft, SaveResult, Source
+from bot.types import EntryFailure, PieceDraft, SaveResult, Source
+from storage import StorageError
 
 if TYPE_CHECKING:
     from storage import AsyncStore
@@ -30,6 +39,9 @@ log = logging.getLogger(__name__)
 MAX_NEW_PER_ROUND = 30  # a huge feed is worked through over several rounds
 FIRST_POLL_BACKLOG = 10  # stored on the first poll; only the newest is posted
 PAUSE_AFTER_FAILURES = 10
+# An entry that fails to become a piece is tried in this many rounds, then given up: marked
+# seen, reported once (log, the source's last error, the owners) and left alone.
+MAX_ENTRY_TRIES = 3
 FINGERPRINT_WINDOW = 5000  # how many recent pieces a new one is compared with
 FINGERPRINT_REFRESH = 600.0  # seconds; pieces stored by other paths show up after this
 
@@ -44,7 +56,10 @@ class Outcome:
 def entry_key(entry: FeedEntry) -> str | None:
     """The identity of an entry within its source: GUID, else canonical link, else content."""
     if entry.guid:
-        return "guid:" + entry.guid.strip()[:500]
+        guid = entry.guid.strip()[:500]
+        if _safe(guid) != guid:  # not storable as text: its digest stands for it
+            return "guid#" + _digest(guid)
+        return "guid:" + guid
     if entry.url:
         return "url:" + canonicalize_url(entry.url)
     if entry.title or entry.content_html or entry.summary:
@@ -55,6 +70,16 @@ def entry_key(entry: FeedEntry) -> str | None:
 def revision_key(key: str, entry: FeedEntry) -> str:
     """Changes when a feed edits an entry (title or text) under the same identity."""
     return "rev:" + _digest(key, entry.title, entry.content_html, entry.summary)
+
+
+def _safe(text: str) -> str:
+    """Lone surrogates (JSON feeds can carry them) cannot be stored or sent: show them as '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join((str(exc) or exc.__class__.__name__).split())
+    return _safe(text)[:300]
 
 
 def _digest(*parts: str | None) -> str:
@@ -68,6 +93,14 @@ class _Work:
     rev: str | None
     entry: FeedEntry
     edited: bool = False
+
+
+@dataclass
+class _Round:
+    """What one round did with its entries, beyond the report's counts."""
+
+    handled: set[str] = dataclasses.field(default_factory=set)  # keys tried this round
+    notes: list[str] = dataclasses.field(default_factory=list)  # entries given up
 
 
 class Poller:
@@ -120,6 +153,7 @@ class Poller:
     async def _poll(self, source: Source, prefetched: FetchResult | None = None) -> Outcome:
         started = time.monotonic()
         report = PollReport(source=source.name, status="ok")
+        done = _Round()
         try:
             result = prefetched or await self.fetcher.fetch(
                 source.url,
@@ -129,10 +163,12 @@ class Poller:
                 expect="feed" if source.kind == "feed" else "html",
             )
             if result.not_modified:
+                await self._retry_failed(source, report, done)
                 await self.store.record_fetch_ok(
                     source.id,
                     etag=result.etag or source.etag,
                     last_modified=result.last_modified or source.last_modified,
+                    note="; ".join(done.notes) or None,
                 )
                 report.status = "not_modified"
                 report.seconds = time.monotonic() - started
@@ -140,11 +176,12 @@ class Poller:
             body_key = _digest(source.kind, source.selector, result.url) + _body_digest(
                 result.content
             )
+            problems: list[EntryProblem] = []
             if self._bodies.get(source.id) == body_key and source.first_poll_done:
                 title, entries, complete = None, None, True
             else:
                 title, entries = await self._entries(
-                    source, result.content, result.url, result.content_type
+                    source, result.content, result.url, result.content_type, problems
                 )
                 complete = False
         except (FetchError, FeedError) as exc:
@@ -153,7 +190,9 @@ class Poller:
             report.entries = len(entries)
             if title and title != source.title:
                 source = dataclasses.replace(source, title=title)  # the outlet of its pieces
-            complete = await self._store_new(source, entries, report)
+            complete = await self._store_new(source, entries, problems, report, done)
+        # Entries that failed in earlier rounds are retried even when the feed is unchanged.
+        await self._retry_failed(source, report, done)
         moved_to = result.permanent_redirect
         if moved_to and moved_to != source.url:
             other = await self.store.source_by_url(moved_to)
@@ -166,15 +205,16 @@ class Poller:
                     other.name,
                 )
                 moved_to = None
-        # Validators are kept only when every new entry was handled: otherwise the next
-        # round would get a 304 and the entries left over (a failed article, a huge feed
-        # worked through over several rounds) would wait for the feed to change.
+        # Validators are kept unless entries were left over for a later round (a huge feed is
+        # worked through over several rounds). A failed entry does not count: it is retried
+        # from the failure record, so the next round can still be a conditional request.
         await self.store.record_fetch_ok(
             source.id,
             etag=result.etag if complete else source.etag,
             last_modified=result.last_modified if complete else source.last_modified,
             title=title,
             url=moved_to,
+            note="; ".join(done.notes) or None,
         )
         if complete:
             self._bodies[source.id] = body_key
@@ -186,8 +226,14 @@ class Poller:
         return Outcome(report)
 
     async def _entries(
-        self, source: Source, content: bytes, url: str, content_type: str | None
+        self,
+        source: Source,
+        content: bytes,
+        url: str,
+        content_type: str | None,
+        problems: list[EntryProblem],
     ) -> tuple[str | None, list[FeedEntry]]:
+        """Title and entries; entries that cannot be read are added to ``problems``."""
         loop = asyncio.get_running_loop()
         if source.kind == "feed":
             try:
@@ -198,13 +244,18 @@ class Poller:
                 feeds = find_feed_links(content, url)
                 hint = f"; it links a feed at {feeds[0]}" if feeds else ""
                 raise FeedError(f"this is an HTML page, not a feed{hint}") from None
+            problems.extend(parsed.problems)
             return parsed.title, parsed.entries
+        bad_links: list[EntryProblem] = []
         try:
             entries = await loop.run_in_executor(
-                None, lambda: find_article_links(content, url, source.selector)
+                None, lambda: find_article_links(content, url, source.selector, problems=bad_links)
             )
         except ValueError as exc:  # a bad CSS selector: the owner must change it
             raise FeedError(str(exc)) from None
+        for bad in bad_links:
+            # A listing's links are not known to be articles (menus, ads): logged, not reported.
+            log.info("a link of %s skipped: %s (%s)", source.name, bad.label[:200], bad.error)
         return None, entries
 
     async def _failed(
@@ -233,10 +284,7 @@ class Poller:
             "An owner can /resumesource it."
         )
         chat_ids = set(await self.store.subscribed_chat_ids_for_source(source.id))
-        for owner in self.owners:
-            platform, _, user_id = owner.partition(":")
-            for chat in await self.store.chats_for_platform_id(platform, user_id):
-                chat_ids.add(chat.id)
+        chat_ids |= await self._owner_chat_ids()
         for chat_id in sorted(chat_ids):
             await self.store.add_notice(chat_id, text)
         if chat_ids:
@@ -244,20 +292,43 @@ class Poller:
 
     # --- new entries ---------------------------------------------------------------------------
     async def _store_new(
-        self, source: Source, entries: list[FeedEntry], report: PollReport
+        self,
+        source: Source,
+        entries: list[FeedEntry],
+        problems: list[EntryProblem],
+        report: PollReport,
+        done: _Round,
     ) -> bool:
-        """Store what is new or edited; True when nothing is left over for a later round."""
+        """Store what is new or edited; True when nothing is left over for a later round.
+
+        Every entry is handled on its own: one that fails is recorded with its tries and the
+        others go on.
+        """
         track_edits = source.kind == "feed"  # a listing page's link texts are not the piece
         work: list[_Work] = []
         keys: set[str] = set()
         for entry in entries:
-            key = entry_key(entry)
+            try:
+                key = entry_key(entry)
+                rev = revision_key(key, entry) if key and track_edits else None
+            except Exception as exc:  # noqa: BLE001 - this entry only
+                problems.append(problem_for(entry.guid or entry.url or entry.title, exc))
+                continue
             if key is None or key in keys:
                 continue
             keys.add(key)
-            work.append(_Work(key, revision_key(key, entry) if track_edits else None, entry))
+            work.append(_Work(key, rev, entry))
         lookup = [w.key for w in work] + [w.rev for w in work if w.rev]
+        lookup += [p.key for p in problems]
         seen = await self.store.seen_keys(source.id, lookup) if lookup else set()
+        for problem in problems:
+            # The same bytes fail the same way: an entry that cannot be read is given up at
+            # once (if the feed fixes it, it comes back under another key).
+            if problem.key not in seen and problem.key not in done.handled:
+                done.handled.add(problem.key)
+                await self._entry_failed(
+                    source, problem.key, problem.label, problem.error, report, done, give_up=True
+                )
         todo: list[_Work] = []
         for w in work:
             if w.key not in seen:
@@ -267,45 +338,171 @@ class Poller:
                 todo.append(w)
         first_poll = not source.first_poll_done
         # Newest first so the first poll's one post is the newest piece.
-        todo.sort(
-            key=lambda w: w.entry.published.timestamp() if w.entry.published else 0,
-            reverse=True,
-        )
+        todo.sort(key=lambda w: _sort_time(w.entry), reverse=True)
         limit = FIRST_POLL_BACKLOG if first_poll else MAX_NEW_PER_ROUND
         todo, rest = todo[:limit], todo[limit:]
         complete = not rest or first_poll
         # A first round cut short (a crash, a restart) has already posted its one piece.
         posted_one = first_poll and any(k in seen for k in keys)
-        for w in todo:
-            try:
-                draft = await self.builder.from_entry(w.entry, source, guard=self.guard_for(source))
-            except (FetchError, ExtractionError) as exc:
-                # Not marked seen: the next round tries this entry again.
-                log.info(
-                    "entry %s of %s skipped: %s", (w.entry.url or w.key)[:200], source.name, exc
-                )
-                report.error = report.error or f"an article failed: {exc}"
-                complete = False
+        try:
+            for w in todo:
+                done.handled.add(w.key)
+                fan_out = not w.edited and (not first_poll or not posted_one)
+                extra = [w.rev] if w.rev else []
+                try:
+                    result = await self._build(source, w.entry, w.key, extra, fan_out=fan_out)
+                except StorageError:
+                    raise  # the database, not this entry
+                except Exception as exc:  # noqa: BLE001 - this entry only; the round goes on
+                    await self._entry_failed(
+                        source,
+                        w.key,
+                        w.entry.url or w.entry.guid or w.entry.title or w.key,
+                        _one_line(exc),
+                        report,
+                        done,
+                        entry=w.entry,
+                        extra_keys=extra,
+                        # A first poll posts only its newest piece: if that one failed, the
+                        # next newest took its place, so the failed one is not posted later.
+                        post=fan_out and not first_poll,
+                    )
+                    continue
+                if result.status == "new":
+                    report.new += 1
+                    posted_one = True
+                elif result.status == "updated":
+                    report.updated += 1
+        finally:
+            if first_poll:
+                # Set even when the round stops early, so later rounds post what is new
+                # instead of treating it as a first poll's silent backlog.
+                if rest:
+                    # Older than the backlog: remembered as seen, never fetched or posted.
+                    old = [k for w in rest for k in (w.key, w.rev) if k is not None]
+                    await self.store.mark_seen_many(source.id, old)
+                await self.store.update_source(source.id, first_poll_done=True)
+        return complete
+
+    async def _build(
+        self, source: Source, entry: FeedEntry, key: str, extra: list[str], *, fan_out: bool
+    ) -> SaveResult:
+        """One entry to one stored piece (raises whatever building it raises)."""
+        draft = await self.builder.from_entry(entry, source, guard=self.guard_for(source))
+        draft.entry_key = key
+        draft.extra_keys.extend(extra)  # committed with the piece
+        result = await self._save(draft, fan_out=fan_out)
+        if result.deliveries:
+            self.on_deliveries()
+        return result
+
+    async def _retry_failed(self, source: Source, report: PollReport, done: _Round) -> None:
+        """Try again the entries that failed in earlier rounds and were not in this one."""
+        pending: list[EntryFailure] = [
+            f
+            for f in await self.store.pending_entry_failures(source.id)
+            if f.entry_key not in done.handled
+        ]
+        if not pending:
+            return
+        seen = await self.store.seen_keys(source.id, [f.entry_key for f in pending])
+        for failure in pending:
+            done.handled.add(failure.entry_key)
+            if failure.entry_key in seen or not failure.entry_json:
+                await self.store.clear_entry_failure(source.id, failure.entry_key)
                 continue
-            draft.entry_key = w.key
-            if w.rev is not None:
-                draft.extra_keys.append(w.rev)  # committed with the piece
-            fan_out = not w.edited and (not first_poll or not posted_one)
-            result = await self._save(draft, fan_out=fan_out)
-            if result.deliveries:
-                self.on_deliveries()
+            entry = entry_from_json(failure.entry_json)
+            try:
+                result = await self._build(
+                    source, entry, failure.entry_key, failure.extra_keys, fan_out=failure.post
+                )
+            except StorageError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - this entry only
+                await self._entry_failed(
+                    source,
+                    failure.entry_key,
+                    failure.label,
+                    _one_line(exc),
+                    report,
+                    done,
+                    entry=entry,
+                    extra_keys=failure.extra_keys,
+                    post=failure.post,
+                )
+                continue
+            await self.store.clear_entry_failure(source.id, failure.entry_key)
+            log.info("entry %s of %s worked on a later try", failure.label[:200], source.name)
             if result.status == "new":
                 report.new += 1
-                posted_one = True
             elif result.status == "updated":
                 report.updated += 1
-        if first_poll:
-            if rest:
-                # Older than the backlog: remembered as seen, never fetched or posted later.
-                keys = [k for w in rest for k in (w.key, w.rev) if k is not None]
-                await self.store.mark_seen_many(source.id, keys)
-            await self.store.update_source(source.id, first_poll_done=True)
-        return complete
+
+    async def _entry_failed(
+        self,
+        source: Source,
+        key: str,
+        label: str,
+        error: str,
+        report: PollReport,
+        done: _Round,
+        *,
+        entry: FeedEntry | None = None,
+        extra_keys: list[str] | None = None,
+        post: bool = True,
+        give_up: bool = False,
+    ) -> None:
+        """Count a failed try of one entry; after the last try, give it up and tell once."""
+        label = _safe(label)[:200]
+        tries = await self.store.record_entry_failure(
+            source.id,
+            key,
+            label=label,
+            error=error,
+            entry_json=entry_to_json(entry) if entry is not None else None,
+            extra_keys=extra_keys,
+            post=post,
+        )
+        report.failed += 1
+        if not give_up and tries < MAX_ENTRY_TRIES:
+            log.info(
+                "entry %s of %s failed (try %d of %d): %s",
+                label,
+                source.name,
+                tries,
+                MAX_ENTRY_TRIES,
+                error,
+            )
+            report.error = (
+                report.error or f"an entry failed (try {tries} of {MAX_ENTRY_TRIES}): {error}"
+            )
+            return
+        await self.store.give_up_entry(source.id, key)
+        tried = "1 try" if tries == 1 else f"{tries} tries"
+        note = f"skipped entry {label} after {tried}: {error}"
+        log.warning("source %s: %s", source.name, note)
+        report.skipped += 1
+        if report.skipped == 1:  # the round's first give-up outranks a "try n of 3"
+            report.error = note
+        done.notes.append(note)
+        await self._tell_owners(
+            f"Source {source.name}: {note}. Its other entries are not affected."
+        )
+
+    async def _tell_owners(self, text: str) -> None:
+        chat_ids = await self._owner_chat_ids()
+        for chat_id in sorted(chat_ids):
+            await self.store.add_notice(chat_id, text)
+        if chat_ids:
+            self.on_deliveries()
+
+    async def _owner_chat_ids(self) -> set[int]:
+        chat_ids: set[int] = set()
+        for owner in self.owners:
+            platform, _, user_id = owner.partition(":")
+            for chat in await self.store.chats_for_platform_id(platform, user_id):
+                chat_ids.add(chat.id)
+        return chat_ids
 
     async def _save(self, draft: PieceDraft, *, fan_out: bool) -> SaveResult:
         async with self._save_lock:
@@ -331,6 +528,13 @@ class Poller:
                 self._fingerprints = [(pid, int(fp, 16)) for pid, fp in rows]
                 self._fingerprints_at = time.monotonic()
             return self._fingerprints
+
+
+def _sort_time(entry: FeedEntry) -> float:
+    try:
+        return entry.published.timestamp() if entry.published else 0.0
+    except (OverflowError, ValueError, OSError):
+        return 0.0
 
 
 def _body_digest(content: bytes) -> str:

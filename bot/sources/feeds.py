@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import hashlib
 import html as html_lib
 import io
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -58,11 +59,47 @@ class FeedEntry:
 
 
 @dataclass
+class EntryProblem:
+    """An entry of a feed or listing that could not be read; the others are unaffected."""
+
+    key: str  # stable across rounds while the raw entry is unchanged
+    label: str  # what an operator recognises: its link, id or title as written
+    error: str
+
+
+@dataclass
 class ParsedFeed:
     title: str | None
     link: str | None
     entries: list[FeedEntry]
     kind: str  # "rss" | "atom" | "rdf" | "json"
+    problems: list[EntryProblem] = field(default_factory=list)
+
+
+def problem_for(raw: Any, exc: BaseException) -> EntryProblem:
+    """Describe a raw entry (feedparser dict, JSON item, link) that raised while being read."""
+    if isinstance(raw, dict):
+        parts = [raw.get(k) for k in ("id", "guid", "link", "url", "title")]
+    else:
+        parts = [raw]
+    label = next((str(p) for p in parts if isinstance(p, (str, int)) and str(p).strip()), "")
+    digest = hashlib.blake2b(repr(parts).encode("utf-8", "backslashreplace"), digest_size=12)
+    error = str(exc) or exc.__class__.__name__
+    return EntryProblem("bad:" + digest.hexdigest(), label[:300] or "(an entry)", error[:300])
+
+
+def entry_to_json(entry: FeedEntry) -> str:
+    """The entry as JSON text (kept to retry a failed entry when the feed is not re-sent)."""
+    data = asdict(entry)
+    data["published"] = entry.published.isoformat() if entry.published else None
+    return json.dumps(data)
+
+
+def entry_from_json(text: str) -> FeedEntry:
+    data = json.loads(text)
+    published = data.get("published")
+    data["published"] = datetime.fromisoformat(published) if published else None
+    return FeedEntry(**data)
 
 
 def _to_utf8(content: bytes) -> bytes:
@@ -123,7 +160,10 @@ def _clean_date(dt: datetime | None, now: datetime) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    dt = dt.astimezone(UTC)
+    try:
+        dt = dt.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no date rather than no entry
+        return None
     # Scheduled/misdated items would otherwise sort above everything for days.
     return min(dt, now)
 
@@ -259,10 +299,28 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
     now = datetime.now(UTC)
     feed = parsed.get("feed") or {}
     link = _http_url(feed.get("link"), url)
-    entries = [_entry_from_feedparser(e, url, now) for e in entries_raw]
-    entries = [e for e in entries if e.url or e.guid or e.title or e.content_html or e.summary]
+    entries: list[FeedEntry] = []
+    problems: list[EntryProblem] = []
+    for raw in entries_raw:
+        try:  # one entry that cannot be read never costs the others
+            entry = _checked(_entry_from_feedparser(raw, url, now))
+        except Exception as exc:  # noqa: BLE001 - reported per entry by the poller
+            problems.append(problem_for(raw, exc))
+            continue
+        if entry.url or entry.guid or entry.title or entry.content_html or entry.summary:
+            entries.append(entry)
+    if not entries and isinstance(parsed.get("bozo_exception"), SAXException):
+        # Broken XML read "successfully" into nothing usable: a failure, not an empty feed.
+        raise FeedError("the feed is malformed XML and has no usable entries")
     title = html_to_text(feed.get("title") or "") or None
-    return ParsedFeed(title=title, link=link, entries=_dedupe(entries), kind=kind)
+    return ParsedFeed(title, link, _dedupe(entries), kind, problems)
+
+
+def _checked(entry: FeedEntry) -> FeedEntry:
+    """Raise now, inside the entry's own guard, for a link later steps could not handle."""
+    if entry.url:
+        canonicalize_url(entry.url)
+    return entry
 
 
 def _pick_content(entry: Any) -> str | None:
@@ -354,37 +412,46 @@ def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     base = _http_url(data.get("home_page_url"), url)
     feed_authors = _json_authors(data)
     entries: list[FeedEntry] = []
+    problems: list[EntryProblem] = []
     for item in data["items"]:
         if not isinstance(item, dict):
             continue
-        link = _http_url(item.get("url"), url) or _http_url(item.get("external_url"), url)
-        raw_id = item.get("id")
-        guid = str(raw_id).strip() or None if isinstance(raw_id, (str, int, float)) else None
-        title = _str(item, "title")
-        content_html = _str(item, "content_html")
-        text = _str(item, "content_text")
-        if not content_html and text:
-            content_html = "".join(
-                f"<p>{html_lib.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip()
-            )
-        summary = _str(item, "summary")
-        published = _parse_json_date(item.get("date_published")) or _parse_json_date(
-            item.get("date_modified")
-        )
-        entries.append(
-            FeedEntry(
-                url=link,
-                guid=guid,
-                title=_SPACES.sub(" ", title).strip() or None if title else None,
-                published=_clean_date(published, now),
-                authors=_json_authors(item) or feed_authors,
-                summary=_shorten(html_to_text(summary)) if summary else None,
-                content_html=content_html or None,
-                content_is_full=looks_full(content_html),
-            )
-        )
+        try:  # one entry that cannot be read never costs the others
+            entries.append(_checked(_json_entry(item, url, now, feed_authors)))
+        except Exception as exc:  # noqa: BLE001 - reported per entry by the poller
+            problems.append(problem_for(item, exc))
     entries = [e for e in entries if e.url or e.guid or e.title]
-    return ParsedFeed(title=_str(data, "title"), link=base, entries=_dedupe(entries), kind="json")
+    return ParsedFeed(_str(data, "title"), base, _dedupe(entries), "json", problems)
+
+
+def _json_entry(
+    item: dict[str, Any], url: str, now: datetime, feed_authors: list[str]
+) -> FeedEntry:
+    """One JSON Feed item (raises on data no entry can be made of)."""
+    link = _http_url(item.get("url"), url) or _http_url(item.get("external_url"), url)
+    raw_id = item.get("id")
+    guid = str(raw_id).strip() or None if isinstance(raw_id, (str, int, float)) else None
+    title = _str(item, "title")
+    content_html = _str(item, "content_html")
+    text = _str(item, "content_text")
+    if not content_html and text:
+        content_html = "".join(
+            f"<p>{html_lib.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip()
+        )
+    summary = _str(item, "summary")
+    published = _parse_json_date(item.get("date_published")) or _parse_json_date(
+        item.get("date_modified")
+    )
+    return FeedEntry(
+        url=link,
+        guid=guid,
+        title=_SPACES.sub(" ", title).strip() or None if title else None,
+        published=_clean_date(published, now),
+        authors=_json_authors(item) or feed_authors,
+        summary=_shorten(html_to_text(summary)) if summary else None,
+        content_html=content_html or None,
+        content_is_full=looks_full(content_html),
+    )
 
 
 def _str(obj: dict[str, Any], key: str) -> str | None:

@@ -10,7 +10,7 @@ from cssselect import SelectorError
 from lxml import etree
 from lxml import html as lxml_html
 
-from bot.sources.feeds import FeedEntry
+from bot.sources.feeds import EntryProblem, FeedEntry, problem_for
 from bot.sources.urls import canonicalize_url, document_base
 
 FEED_TYPES = (
@@ -249,9 +249,9 @@ def _card_date(a) -> datetime | None:  # type: ignore[no-untyped-def]
             for value in node.xpath(".//time/@datetime"):
                 try:
                     dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-                except ValueError:
+                    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+                except (ValueError, OverflowError):  # year 9999 with an offset overflows
                     continue
-                dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
                 return min(dt, datetime.now(UTC))
             return None
         if node.tag in ("body", "main"):
@@ -260,9 +260,17 @@ def _card_date(a) -> datetime | None:  # type: ignore[no-untyped-def]
 
 
 def find_article_links(
-    html: str | bytes, base_url: str, selector: str | None = None, limit: int = 30
+    html: str | bytes,
+    base_url: str,
+    selector: str | None = None,
+    limit: int = 30,
+    problems: list[EntryProblem] | None = None,
 ) -> list[FeedEntry]:
-    """Article links of a listing page, in page order, deduped; ValueError on a bad selector."""
+    """Article links of a listing page, in page order, deduped; ValueError on a bad selector.
+
+    A link that cannot be read (a malformed address) is left out and, when ``problems`` is
+    given, described there; the other links are unaffected.
+    """
     doc = _parse(html)
     if doc is None:
         return []
@@ -290,37 +298,54 @@ def find_article_links(
     entries: list[FeedEntry] = []
     by_url: dict[str, FeedEntry] = {}
     for a in anchors:
-        href = a.get("href", "").strip()
-        if not href or href.startswith("#"):
-            continue
-        url = urljoin(base, href)
-        if not _http(url):
-            continue
-        # Canonical form: the same piece linked with and without utm_* or #comments is one.
-        url = canonicalize_url(url)
-        title = _link_title(a)
-        if url in by_url:
-            existing = by_url[url]
-            if _better_title(title, existing.title):
-                existing.title = title
-            continue
-        if not selector:
-            parts = urlsplit(url)
-            if not _same_site(parts.hostname or "", base_host):
-                continue
-            if "share" in parts.query.lower() or not looks_like_article_path(parts.path):
-                continue
-            if _in_chrome(a):
-                continue
-        if len(entries) >= limit:
-            continue  # keep scanning so duplicates further down can still improve titles
-        entry = FeedEntry(url=url, title=title or None, published=_card_date(a))
-        by_url[url] = entry
-        entries.append(entry)
+        try:
+            _add_link(a, base, base_host, selector, limit, entries, by_url)
+        except Exception as exc:  # noqa: BLE001 - one bad link never costs the page
+            if problems is not None:
+                problems.append(problem_for(a.get("href", ""), exc))
     for entry in entries:
         if entry.title and entry.title.lower().strip(" .…›»→") in _GENERIC_TITLES:
             entry.title = None
     return entries
+
+
+def _add_link(  # type: ignore[no-untyped-def]
+    a,
+    base: str,
+    base_host: str,
+    selector: str | None,
+    limit: int,
+    entries: list[FeedEntry],
+    by_url: dict[str, FeedEntry],
+) -> None:
+    """Add one anchor's article to ``entries`` if it is one (and not a duplicate)."""
+    href = a.get("href", "").strip()
+    if not href or href.startswith("#"):
+        return
+    url = urljoin(base, href)
+    if not _http(url):
+        return
+    # Canonical form: the same piece linked with and without utm_* or #comments is one.
+    url = canonicalize_url(url)
+    title = _link_title(a)
+    if url in by_url:
+        existing = by_url[url]
+        if _better_title(title, existing.title):
+            existing.title = title
+        return
+    if not selector:
+        parts = urlsplit(url)
+        if not _same_site(parts.hostname or "", base_host):
+            return
+        if "share" in parts.query.lower() or not looks_like_article_path(parts.path):
+            return
+        if _in_chrome(a):
+            return
+    if len(entries) >= limit:
+        return  # keep scanning so duplicates further down can still improve titles
+    entry = FeedEntry(url=url, title=title or None, published=_card_date(a))
+    by_url[url] = entry
+    entries.append(entry)
 
 
 def _better_title(new: str, old: str | None) -> bool:

@@ -80,7 +80,10 @@ def document_base(doc, base_url: str) -> str:  # type: ignore[no-untyped-def]
     for href in doc.xpath("//base/@href"):
         href = href.strip()
         if href:
-            return urljoin(base_url, href)
+            try:
+                return urljoin(base_url, href)
+            except ValueError:  # a malformed <base>: links resolve against the page itself
+                return base_url
     return base_url
 
 
@@ -108,8 +111,11 @@ def canonical_from_tree(doc, base_url: str) -> str | None:  # type: ignore[no-un
         href = href.strip()
         if not href:
             continue
-        absolute = urljoin(base, href)
-        if not _http(absolute):
+        try:
+            absolute = urljoin(base, href)
+            if not _http(absolute):
+                continue
+        except ValueError:  # a malformed canonical (bad IPv6 host): the page's URL stands
             continue
         # Misconfigured templates point every article's canonical at the home page.
         if (urlsplit(absolute).path or "/") == "/" and base_path != "/":
