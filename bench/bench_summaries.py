@@ -1,31 +1,56 @@
-"""Summary quality: ROUGE of our extractive summaries against editor-written references.
+"""Summary quality: ROUGE against editor-written references, opinion and news, with baselines.
 
-References: each AEB page's meta/og description (removed from the page before extraction) and
-the seed column's standfirst (a separate field, never part of the text that is summarized).
-Baselines in the same run: Lead-3 and a small TextRank. The summarizer reads only the body
-text (never the standfirst, which on some pages is the description itself), so nothing of the
-reference reaches it; the table also splits our score by the genre the summarizer saw. Run:
-``python bench/bench_summaries.py [--corpus ../shared/corpus]`` (needs rouge-score).
+References are the editors' own: the seed column's standfirst, and each page's meta/og/twitter
+description, removed from the page before extraction (and any body paragraph that repeats it,
+a dek shown on the page, is dropped too), so nothing of the reference reaches the summarizer.
+
+Pages are grouped by what the page itself says, never by our classifier:
+- opinion: schema.org ``OpinionNewsArticle``, an opinion/comment/column section in the page's
+  canonical or og:url path, or an opinion ``article:section``/``articleSection``. Read from
+  the AEB and WCXB pages of ``../shared/corpus`` at run time, the seed column, and a small set
+  of extractors' public test pages in ``bench/data/opinion_pages/`` (sources and licences in
+  ``sources.json`` beside them).
+- news: the other AEB pages (a news benchmark) and WCXB pages its annotators tagged "news".
+- opinion (annotators): WCXB pages whose annotators tagged them opinion/editorial/commentary,
+  shown apart because the label is not the page's own.
+
+Systems, in one run: ours (standard length), Lead-3, the same-length lede (the body's opening
+words, as many as ours has) and TextRank (3 sentences). Each row gives ROUGE-1/2/L F1 means
+and, for R-L, ours minus the baseline with a 95 % paired-bootstrap interval. Pages split by a
+hash of their id into a tuning half and a report half (``--split``); README quotes ``report``.
+Run: ``python bench/bench_summaries.py [--corpus ../shared/corpus] [--split report|tune|all]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
+import html as htmllib
+import json
 import math
+import random
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from common import corpus_or_exit  # noqa: E402
-from rouge_score import rouge_scorer  # noqa: E402
+from common import console, corpus_or_exit, save_result  # noqa: E402
+from rich.table import Table  # noqa: E402
+from rouge_score import rouge_scorer, tokenizers  # noqa: E402
 
 from bot.pipeline import ExtractionError, extract_html, extract_text, summarize  # noqa: E402
 from bot.pipeline.summarize import candidate_sentences  # noqa: E402
+from bot.types import ExtractedPiece  # noqa: E402
+
+DATA = ROOT / "bench" / "data" / "opinion_pages"
 
 _DESCRIPTION = re.compile(
     r"<meta\b[^>]*(?:name|property)\s*=\s*[\"'](?:description|og:description|"
@@ -33,29 +58,159 @@ _DESCRIPTION = re.compile(
     re.IGNORECASE,
 )
 _CONTENT = re.compile(r"content\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", re.IGNORECASE | re.DOTALL)
+_CANONICAL = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)",
+        r"<link[^>]+href=[\"']([^\"']+)[\"'][^>]*rel=[\"']canonical",
+        r"<meta[^>]+property=[\"']og:url[\"'][^>]*content=[\"']([^\"']+)",
+        r"<meta[^>]+content=[\"']([^\"']+)[\"'][^>]*property=[\"']og:url",
+    )
+]
+_OPINION_PATH = re.compile(
+    r"(?:^|/)(?:opinions?|commentisfree|comment|columnists?|columns?|commentary|op-?eds?|"
+    r"editorials?|views|viewpoints?|meinung|kommentare?|kolumnen?|tribunes?|idees)"
+    r"(?:/|$|-)",
+    re.IGNORECASE,
+)
+_SECTION = re.compile(
+    r"<meta[^>]+(?:property|name)=[\"'](?:article:section|og:section|parsely-section)[\"']"
+    r"[^>]*content=[\"']([^\"']+)|\"articleSection\"\s*:\s*\[?\s*\"([^\"]+)\"",
+    re.IGNORECASE,
+)
+_OPINION_SECTION = re.compile(
+    r"\b(?:opinions?|comment|commentary|columns?|columnists?|editorials?|op-?eds?|views)\b",
+    re.IGNORECASE,
+)
+_SCHEMA_OPINION = re.compile(r"\"@type\"\s*:\s*\[?[^\]]{0,40}\"OpinionNewsArticle\"")
+_ANNOTATED_OPINION = {"opinion", "editorial", "commentary", "op-ed", "column", "essay"}
+
+
+@dataclass
+class Item:
+    key: str
+    group: str  # "opinion", "news" or "opinion (annotators)"
+    label: str  # why: the page's own signal
+    reference: str
+    piece: ExtractedPiece
+
+
+def page_label(html: str, url: str | None) -> str | None:
+    """Why the page calls itself opinion, or None."""
+    if _SCHEMA_OPINION.search(html):
+        return "schema.org OpinionNewsArticle"
+    urls = [m.group(1) for p in _CANONICAL if (m := p.search(html))] + ([url] if url else [])
+    for u in urls:
+        if _OPINION_PATH.search(urlsplit(u).path):
+            return "section in URL"
+    for m in _SECTION.finditer(html):
+        if _OPINION_SECTION.search(m.group(1) or m.group(2) or ""):
+            return "article section"
+    return None
 
 
 def reference_and_page(html: str) -> tuple[str | None, str]:
+    """The longest editor description (8+ words) and the page with every description removed."""
     refs = []
     for tag in _DESCRIPTION.findall(html):
         m = _CONTENT.search(tag)
         if m:
-            refs.append((m.group(1) or m.group(2) or "").strip())
+            refs.append(htmllib.unescape(m.group(1) or m.group(2) or "").strip())
     refs = [r for r in refs if len(r.split()) >= 8]
-    import html as htmllib
-
-    ref = htmllib.unescape(max(refs, key=len)) if refs else None
-    return ref, _DESCRIPTION.sub("", html)
+    return (max(refs, key=len) if refs else None), _DESCRIPTION.sub("", html)
 
 
-def lead(piece, n: int = 3) -> list[str]:
-    return [s.text for s in candidate_sentences(piece)[:n]]
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
 
 
-def textrank(piece, n: int = 3) -> list[str]:
+def without_reference(piece: ExtractedPiece, reference: str) -> ExtractedPiece:
+    """The piece with no standfirst and no body paragraph that repeats the reference."""
+    ref = Counter(_words(reference))
+    kept = []
+    for para in piece.text.split("\n"):
+        words = Counter(_words(para))
+        overlap = sum((words & ref).values()) / max(1, min(sum(words.values()), sum(ref.values())))
+        if words and overlap >= 0.8:
+            continue  # the description shown on the page as its dek
+        kept.append(para)
+    piece.text = "\n".join(kept)
+    piece.standfirst = None
+    return piece
+
+
+def load(corpus: Path) -> list[Item]:
+    items: list[Item] = []
+    seed = corpus / "seed" / "kerry-moscow-visit.txt"
+    if seed.exists():
+        piece = extract_text(seed.read_text(encoding="utf-8"))
+        ref = piece.standfirst or ""
+        items.append(Item("seed", "opinion", "seed column", ref, without_reference(piece, ref)))
+
+    def add(key: str, html: str, url: str | None, group: str | None, label: str = "") -> None:
+        ref, page = reference_and_page(html)
+        if not ref:
+            return
+        own = page_label(html, url)
+        group = "opinion" if own else group
+        if group is None:
+            return
+        try:
+            piece = extract_html(page, url=url)
+        except ExtractionError:
+            return
+        if len(candidate_sentences(piece)) < 4:
+            return  # too little text to summarize
+        items.append(Item(key, group, own or label, ref, without_reference(piece, ref)))
+
+    truth = json.loads((corpus / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    for path in sorted((corpus / "aeb" / "html").glob("*.html.gz")):
+        page_id = path.name.split(".")[0]
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        add("aeb:" + page_id[:10], html, truth.get(page_id, {}).get("url"), "news", "AEB")
+    for path in sorted((corpus / "wcxb" / "ground-truth").glob("*.json")):
+        gt = json.loads(path.read_text(encoding="utf-8"))
+        tags = set(gt.get("_internal", {}).get("page_type", {}).get("tags") or [])
+        group = (
+            "opinion (annotators)"
+            if tags & _ANNOTATED_OPINION
+            else "news"
+            if "news" in tags
+            else None
+        )
+        page = corpus / "wcxb" / "html" / f"{path.stem}.html.gz"
+        if page.exists():
+            html = gzip.decompress(page.read_bytes()).decode("utf-8", "replace")
+            add("wcxb:" + path.stem, html, gt.get("url"), group, "WCXB tag")
+    for source in json.loads((DATA / "sources.json").read_text(encoding="utf-8")):
+        html = gzip.decompress((DATA / source["file"]).read_bytes()).decode("utf-8", "replace")
+        add("data:" + source["file"][:24], html, source.get("url"), None)
+    return items
+
+
+def in_split(key: str, split: str) -> bool:
+    if split == "all":
+        return True
+    tune = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 2 == 0
+    return tune == (split == "tune")
+
+
+# -- systems --------------------------------------------------------------------------------
+
+
+def lead(piece: ExtractedPiece, n: int = 3) -> str:
+    return " ".join(s.text for s in candidate_sentences(piece)[:n])
+
+
+def same_length_lede(piece: ExtractedPiece, words: int) -> str:
+    """The body's opening words, as many as the summary it is compared with."""
+    return " ".join(piece.text.split()[:words])
+
+
+def textrank(piece: ExtractedPiece, n: int = 3) -> str:
     sents = candidate_sentences(piece)
     if len(sents) <= n:
-        return [s.text for s in sents]
+        return " ".join(s.text for s in sents)
     vecs = [Counter(s.words) for s in sents]
 
     def sim(a: Counter, b: Counter) -> float:
@@ -73,81 +228,107 @@ def textrank(piece, n: int = 3) -> list[str]:
             for i in range(len(sents))
         ]
     top = sorted(range(len(sents)), key=lambda i: -rank[i])[:n]
-    return [sents[i].text for i in sorted(top)]
+    return " ".join(sents[i].text for i in sorted(top))
+
+
+class _UnicodeTokenizer(tokenizers.Tokenizer):
+    """Words in any script (rouge-score's default keeps ASCII only); no stemming."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return _words(text)
+
+
+def paired_bootstrap(
+    diffs: list[float], rounds: int = 10_000, seed: int = 7
+) -> tuple[float, float]:
+    """95 % interval of the mean of paired differences."""
+    if not diffs:
+        return (float("nan"), float("nan"))
+    rng = random.Random(seed)
+    n = len(diffs)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(rounds))
+    return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
-    parser.add_argument("--show", type=int, default=4)
+    parser.add_argument("--split", choices=("report", "tune", "all"), default="report")
+    parser.add_argument("--length", choices=("short", "standard", "long"), default="standard")
+    parser.add_argument("--show", type=int, default=3, help="print this many opinion examples")
+    parser.add_argument("--quick", action="store_true", help="(same run; accepted for run_all)")
     args = parser.parse_args()
     corpus = corpus_or_exit(args.corpus)
-    items = []
-    seed = corpus / "seed" / "kerry-moscow-visit.txt"
-    if seed.exists():
-        piece = extract_text(seed.read_text(encoding="utf-8"))
-        ref, piece.standfirst = piece.standfirst, None
-        items.append(("seed", ref, piece))
-    for path in sorted((corpus / "aeb" / "html").glob("*.html.gz")):
-        ref, page = reference_and_page(
-            gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
-        )
-        if not ref:
-            continue
-        try:
-            piece = extract_html(page)
-        except ExtractionError:
-            continue
-        if piece.language not in (None, "en"):
-            continue  # rouge-score tokenizes ASCII words only
-        items.append((path.name[:12], ref, piece))
+    items = [i for i in load(corpus) if in_split(i.key, args.split)]
+    english = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    other = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=_UnicodeTokenizer())
 
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    systems = {
-        "Lead-3": lambda p: lead(p, 3),
-        "TextRank-3": lambda p: textrank(p, 3),
-        "ours standard": lambda p: summarize(p, "standard").sentences,
-        "Lead-1": lambda p: lead(p, 1),
-        "ours short": lambda p: summarize(p, "short").sentences,
+    def score(item: Item, text: str) -> dict[str, float]:
+        english_text = (item.piece.language or "en").startswith("en")
+        scorer = english if english_text else other
+        return {k: v.fmeasure for k, v in scorer.score(item.reference, text).items()}
+
+    systems: dict[str, Callable[[Item, str], str]] = {
+        "Lead-3": lambda it, ours: lead(it.piece, 3),
+        "same-length lede": lambda it, ours: same_length_lede(it.piece, len(ours.split())),
+        "TextRank-3": lambda it, ours: textrank(it.piece, 3),
     }
-    totals = {name: Counter() for name in systems}
-    found = {name: [0, 0] for name in systems}
-    outputs: dict[str, list[str]] = {}
-    for key, ref, piece in items:
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    examples: list[tuple[Item, str]] = []
+    faithful = [0, 0]
+    for item in items:
+        summary = summarize(item.piece, args.length)
+        ours = summary.text
+        faithful[0] += sum(s in item.piece.text for s in summary.sentences)
+        faithful[1] += len(summary.sentences)
+        row = results.setdefault(item.group, {})
+        row.setdefault("ours", []).append(score(item, ours))
         for name, fn in systems.items():
-            sentences = fn(piece)
-            text = " ".join(sentences)
-            if name == "ours standard":
-                outputs[key] = sentences
-            for metric, value in scorer.score(ref, text).items():
-                totals[name][metric] += value.fmeasure
-            found[name][0] += sum(s in piece.text for s in sentences)
-            found[name][1] += len(sentences)
-    n = len(items)
-    print(f"{n} pieces with an editor-written reference (English; seed + AEB)\n")
-    print(f"{'system':<15} {'R-1 F':>6} {'R-2 F':>6} {'R-L F':>6} {'in source':>10}")
-    for name in systems:
-        t = totals[name]
-        share = found[name][0] / max(1, found[name][1])
-        r1, r2, rl = t["rouge1"] / n, t["rouge2"] / n, t["rougeL"] / n
-        print(f"{name:<15} {r1:6.3f} {r2:6.3f} {rl:6.3f} {share:10.1%}")
-    from bot.pipeline.summarize import genre
+            row.setdefault(name, []).append(score(item, fn(item, ours)))
+        if item.group == "opinion":
+            examples.append((item, ours))
 
-    by_genre: dict[str, list[tuple[float, float]]] = {}
-    for _key, ref, piece in items:
-        ours = scorer.score(ref, summarize(piece, "standard").text)["rougeL"].fmeasure
-        lead3 = scorer.score(ref, " ".join(lead(piece, 3)))["rougeL"].fmeasure
-        by_genre.setdefault(genre(piece), []).append((ours, lead3))
-    for name, scores in sorted(by_genre.items()):
-        ours_mean = sum(o for o, _ in scores) / len(scores)
-        lead_mean = sum(b for _, b in scores) / len(scores)
-        print(
-            f"  {name:<8} {len(scores):3d} pieces: R-L ours {ours_mean:.3f}, Lead-3 {lead_mean:.3f}"
-        )
-    print()
-    for key, ref, _ in items[: args.show]:
-        print(f"[{key}] reference: {ref}")
-        print(f"{' ' * (len(key) + 2)} ours:      {' '.join(outputs[key])}\n")
+    split_note = {"report": "report half", "tune": "tuning half", "all": "all pages"}[args.split]
+    table = Table(
+        title=f"Summaries ({args.length}) vs editor references — {split_note}; "
+        f"Δ R-L = ours − system, 95 % paired bootstrap"
+    )
+    for col in ("pages", "system", "R-1", "R-2", "R-L", "Δ R-L [95 % CI]"):
+        table.add_column(col, justify="left" if col in ("pages", "system") else "right")
+    summary_json: dict[str, dict[str, float]] = {}
+    for group in ("opinion", "opinion (annotators)", "news"):
+        rows = results.get(group)
+        if not rows:
+            continue
+        n = len(rows["ours"])
+        for name, scores in rows.items():
+            mean = {k: sum(s[k] for s in scores) / n for k in ("rouge1", "rouge2", "rougeL")}
+            if name == "ours":
+                delta = ""
+            else:
+                diffs = [o["rougeL"] - b["rougeL"] for o, b in zip(rows["ours"], scores)]
+                lo, hi = paired_bootstrap(diffs)
+                delta = f"{sum(diffs) / n:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            summary_json[f"{group}/{name}"] = {**mean, "n": n}
+            table.add_row(
+                f"{group} ({n})" if name == "ours" else "",
+                name,
+                f"{mean['rouge1']:.3f}",
+                f"{mean['rouge2']:.3f}",
+                f"{mean['rougeL']:.3f}",
+                delta,
+            )
+        table.add_section()
+    console.print(table)
+    console.print(f"sentences found verbatim in the source: {faithful[0]}/{faithful[1]}")
+    labels = Counter(i.label for i in items if i.group == "opinion")
+    console.print("opinion pages by the page's own label: " + ", ".join(
+        f"{k} {v}" for k, v in labels.most_common()
+    ))  # fmt: skip
+    save_result("summaries", [], {"split": args.split, "length": args.length, **summary_json})
+    for item, ours in examples[: args.show]:
+        console.print(f"\n[{item.key}] reference: {item.reference}", markup=False)
+        console.print(f"   ours: {ours}", markup=False)
 
 
 if __name__ == "__main__":

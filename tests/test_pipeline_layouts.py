@@ -57,7 +57,10 @@ def test_french_column_thesis():
     assert piece.language == "fr"
     assert genre(piece) == "opinion"
     assert "Voilà pourquoi je défends la halle." in summarize(piece, "standard").sentences
-    assert summarize(piece, "short").sentences == ["Voilà pourquoi je défends la halle."]
+    # One sentence: what the writer wants done (the proposal), not the bare "I defend it".
+    assert summarize(piece, "short").sentences == [
+        "La municipalité devrait rénover la halle au lieu de la démolir."
+    ]
 
 
 def test_arabic_column_thesis_without_opinion_url():

@@ -58,6 +58,26 @@ _REPORTED = re.compile(
 )
 _QUOTE_MARKS = re.compile(r"[\"“”«»]")
 _TOKEN = re.compile(r"[^\W\d_]{3,}")
+# What the writer wants done: the proposal. A narrower set than _PRESCRIPTION (no verdicts such
+# as "will hardly" or "is a mistake"), in the languages the genre cues cover.
+_PROPOSAL = re.compile(
+    r"\b(?:should(?:n't| not)?|must(?:n't| not)?|ought to|needs? to|it is time|it's time|"
+    r"time has come|the (?:answer|solution|remedy|way forward|only way)|"
+    r"we (?:need|must|should)|let us|let's|"
+    r"doit|doivent|devrait|devraient|faut|debe|deben|debería|deberían|hay que|tiene que|"
+    r"muss|müssen|sollte|sollten)\b|يجب|ينبغي|لا بد|لابد|أدعو|أقترح",
+    re.IGNORECASE,
+)
+# A secondary proposal ("should also"): the main one says more.
+_ALSO = re.compile(r"\b(?:also|aussi|también|auch|too)\b|أيضا", re.IGNORECASE)
+# Not prose: a table row, a caption or a photo credit left in the body.
+_TABLE_ROW = re.compile(r"\t|(?:\|.*){2}")
+_CAPTION = re.compile(
+    r"^(?:photo|image|picture|caption|credit|file photo|illustration|video)s?\b"
+    r"|\b(?:photo(?:graph)?|image|illustration)s?\s*(?:by|:|credit)|\((?:photo|image|file)\b",
+    re.IGNORECASE,
+)
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*%?")
 
 
 _OPINION_URL = re.compile(
@@ -136,6 +156,8 @@ def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> st
                 argued += 2.0 if s.paragraph <= 1 or s.paragraph >= last - 1 else 1.0
             elif _FIRST_PERSON.search(s.text) and _PRESCRIPTION.search(s.text):
                 argued += 0.5
+            elif _PROPOSAL.search(s.text) and s.paragraph >= last - 1:
+                argued += 1.0  # the piece closes on what should be done, in its own voice
         if first_person >= 0.15:
             score += 1
         if prescriptive >= 0.15:
@@ -163,6 +185,7 @@ class _Sentence:
     paragraph: int
     words: Counter[str]
     score: float = 0.0
+    thesis: float = -math.inf  # how well it states what the writer argues or proposes
 
 
 def _terms(text: str, stop: frozenset[str]) -> Counter[str]:
@@ -192,6 +215,8 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
     for para in paragraphs:
         if not ends_like_sentence(para) and word_count(para) < 12:
             continue  # a subheading
+        if _not_prose(para):
+            continue
         for sentence in split_sentences(para, language):
             key = norm(sentence)
             if not key or key in seen or word_count(sentence) < 5:
@@ -200,6 +225,22 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
             out.append(_Sentence(sentence, len(out), para_index, _terms(sentence, stop)))
         para_index += 1
     return out
+
+
+def _not_prose(para: str) -> bool:
+    """A table row, a caption or credit, or a line of figures: never summary material."""
+    if _TABLE_ROW.search(para):
+        return True
+    words = word_count(para)
+    if words < 40 and _CAPTION.search(para):
+        return True
+    return words > 0 and len(_DIGITS.findall(para)) / words > 0.35
+
+
+def _overlap(a: Counter[str], b: Counter[str]) -> float:
+    """Share of the smaller bag of words found in the other."""
+    small = min(sum(a.values()), sum(b.values()))
+    return sum((a & b).values()) / small if small else 0.0
 
 
 def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = False) -> None:
@@ -231,6 +272,8 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
                 score += 1.2 + (0.4 if rel >= 0.5 else 0.0)
             if _TURN.search(s.text):
                 score += 0.5
+            if _ALSO.search(s.text) and _PRESCRIPTION.search(s.text):
+                score -= 0.5  # a second proposal ("must also"): the first says more
             if _STANCE.search(s.text) and not _QUOTE_MARKS.search(s.text):
                 # The writer states the position in so many words ("Voilà pourquoi je
                 # défends le comptoir."): the thesis, however short.
@@ -250,6 +293,23 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
         elif words < 10:
             score -= 0.4
         s.score = score
+        if not news_like:
+            s.thesis = _thesis_score(s, score)
+
+
+def _thesis_score(s: _Sentence, score: float) -> float:
+    """The writer's own claim or proposal: stated, not quoted, not asked."""
+    text = s.text
+    if (_QUOTE_MARKS.search(text) and _REPORTED.search(text)) or text.endswith(("?", "؟")):
+        return -math.inf
+    proposal = bool(_PROPOSAL.search(_QUOTED.sub(" ", text)))
+    stance = bool(_STANCE.search(text)) and not _QUOTE_MARKS.search(text)
+    if not (proposal or stance or _PRESCRIPTION.search(text)):
+        return -math.inf
+    value = score + 2.0 * proposal + 1.0 * stance
+    if _ALSO.search(text):
+        value -= 1.0  # a second proposal; the first says what the piece is for
+    return value
 
 
 def _fit(sentence: str, limit: int) -> str:
@@ -278,17 +338,31 @@ def summarize_all(piece: ExtractedPiece) -> dict[str, Summary]:
     return {length: summarize(piece, length, prepared=prepared) for length in LIMITS}
 
 
+def _repeats(s: _Sentence, standfirst: Counter[str]) -> bool:
+    """The sentence says again what the standfirst (shown above the summary) says."""
+    return bool(standfirst) and _overlap(s.words, standfirst) >= 0.6
+
+
 def summarize(
     piece: ExtractedPiece,
     length: str = "standard",
     *,
     prepared: tuple[list[_Sentence], bool] | None = None,
 ) -> Summary:
-    """Extractive summary of ``piece``: short (1 sentence), standard (≤3), long (≤6)."""
+    """Extractive summary of ``piece``: short (1 sentence), standard (≤3), long (≤6).
+
+    News leads with its lede. An opinion piece always carries its thesis line: the writer's
+    proposal or stated position (in the short length, that line alone); the rest are the
+    best-scored sentences (verdict, supporting points), in reading order. Nothing that the
+    standfirst already says is repeated.
+    """
     if length not in LIMITS:
         raise ValueError(f"unknown summary length {length!r}: use short, standard or long")
     max_sentences, max_chars = LIMITS[length]
-    sentences, news = prepared or _prepare(piece)
+    all_sentences, news = prepared or _prepare(piece)
+    language = (piece.language or "en").split("-")[0]
+    standfirst = _terms(piece.standfirst or "", _stopwords(language))
+    sentences = [s for s in all_sentences if not _repeats(s, standfirst)] or all_sentences
     ranked = sorted(sentences, key=lambda s: (-s.score, s.order))
     chosen: list[_Sentence] = []
     used = 0
@@ -309,11 +383,29 @@ def summarize(
                 break
         if length != "long" and chosen:
             ranked = []  # (a lede too long for the limit leaves the choice to the ranking)
-    elif sentences and len(sentences[0].text) <= max_chars and max_sentences > 1:
-        # An argument opens on its thesis: the opening sentence leads, the ranking (verdict,
-        # prescription, turn) fills the rest.
-        chosen.append(sentences[0])
-        used = len(sentences[0].text)
+    elif sentences:
+        # The thesis line first: a reader learns what the writer argues or wants done even
+        # when the piece opens on an anecdote and has no standfirst.
+        theses = sorted(
+            (s for s in sentences if s.thesis > -math.inf and len(s.text) <= max_chars),
+            key=lambda s: (-s.thesis, s.order),
+        )
+        if theses:
+            chosen.append(theses[0])
+            used = len(theses[0].text)
+        if max_sentences > 1:
+            # Then the strongest supporting point: the best-scored sentence that argues from
+            # facts rather than prescribing, and stands on its own (no "It", "This").
+            for s in ranked:
+                if s in chosen or _PRESCRIPTION.search(s.text) or _ANAPHORA.search(s.text):
+                    continue
+                if used + len(s.text) + 1 > max_chars:
+                    continue
+                if any(_cosine(s.words, c.words) > 0.5 for c in chosen):
+                    continue
+                chosen.append(s)
+                used += len(s.text) + (1 if len(chosen) > 1 else 0)
+                break
     for s in ranked:
         if s in chosen:
             continue

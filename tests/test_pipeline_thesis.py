@@ -1,0 +1,113 @@
+"""Opinion summaries carry the writer's thesis: proposal first, standfirst never repeated.
+
+The seed column (read in place from the shared corpus when it is there, never copied) must give
+its ceasefire proposal in every layout and length; project-written pieces check the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.pipeline import extract_html, extract_text, summarize
+from bot.pipeline.summarize import candidate_sentences
+
+CORPUS = Path(os.environ.get("COMMENTARY_CORPUS", Path(__file__).parents[2] / "shared" / "corpus"))
+SEED = CORPUS / "seed"
+
+
+def _seed_layouts():
+    if not (SEED / "kerry-moscow-visit.txt").exists():
+        pytest.skip(f"seed column not found under {SEED} (set COMMENTARY_CORPUS)")
+    text = (SEED / "kerry-moscow-visit.txt").read_text(encoding="utf-8")
+    page = (SEED / "kerry-moscow-visit.html").read_bytes()
+    return {
+        "copied text": extract_text(text),
+        "page": extract_html(page),
+        "page at a slug URL": extract_html(page, url="https://news.example/p/kerry-moscow"),
+        "page, no URL, no standfirst": _without_standfirst(extract_html(page)),
+    }
+
+
+def _without_standfirst(piece):
+    piece.standfirst = None
+    return piece
+
+
+@pytest.mark.parametrize("length", ["short", "standard", "long"])
+def test_seed_column_summary_has_the_ceasefire_proposal(length):
+    for layout, piece in _seed_layouts().items():
+        summary = summarize(piece, length)
+        assert any("ceasefire should be imposed" in s for s in summary.sentences), layout
+        for sentence in summary.sentences:
+            assert sentence in piece.text, layout  # verbatim
+        if piece.standfirst:
+            assert piece.standfirst[:60] not in summary.text, layout
+
+
+ANECDOTE_COLUMN = """The bus that never came
+
+Last Tuesday I waited forty minutes at the stop outside the hospital, in the rain, with a \
+woman who had an appointment at nine. She missed it. The timetable on the pole still promised \
+a bus every ten minutes.
+
+The region cut the route's budget by a third in two years. Drivers left for better-paid jobs, \
+and the company now cancels one trip in five without telling anyone.
+
+Cheaper fares will not fix a service that does not run. The money spent on the new ticket app \
+would have paid for twelve drivers for a year.
+
+The region should restore the route's budget and publish every cancellation on the day it \
+happens. Riders can forgive a late bus; they cannot plan around a secret one.
+"""
+
+
+def test_standfirst_less_piece_gets_a_thesis_line_not_the_anecdote():
+    piece = extract_text(ANECDOTE_COLUMN)
+    assert not piece.standfirst
+    short = summarize(piece, "short")
+    assert short.sentences == [
+        "The region should restore the route's budget and publish every cancellation on the "
+        "day it happens."
+    ]
+    standard = summarize(piece, "standard")
+    assert short.sentences[0] in standard.sentences
+    positions = [piece.text.index(s) for s in standard.sentences]
+    assert positions == sorted(positions)  # reading order
+
+
+def test_standfirst_is_not_repeated():
+    body = ANECDOTE_COLUMN.split("\n", 2)[2]
+    repeated = "The region cut the route's budget by a third in two years."
+    piece = extract_text(ANECDOTE_COLUMN)
+    assert any(repeated in s for s in summarize(piece, "long").sentences)  # without standfirst
+    piece.standfirst = "The region cut the route's budget by a third in two years, writes a rider"
+    for length in ("standard", "long"):
+        assert not any(repeated in s for s in summarize(piece, length).sentences)
+    assert body  # the body itself is unchanged
+
+
+def test_captions_and_table_rows_are_never_summary_material():
+    piece = extract_text(ANECDOTE_COLUMN)
+    piece.text += (
+        "\n\nPhoto: Riders wait at the hospital stop in the rain, as they do most mornings here."
+        "\n\nRoute 12\t2019\t2024\tchange in the share of trips that ran on time this year."
+        "\n\n| Route | Trips cancelled | Drivers | per cent of all trips run by the company |"
+    )
+    texts = [s.text for s in candidate_sentences(piece)]
+    assert not any(t.startswith(("Photo", "Route 12", "|")) for t in texts)
+
+
+def test_news_stays_lede_led():
+    piece = extract_text(
+        "Council approves new bus budget\n\n"
+        "The regional council on Monday approved a budget that restores twelve driver posts on "
+        "the hospital route, officials said. The vote was 31 to 9.\n\n"
+        "The transport director said the posts would be filled by March. Opposition members "
+        "said the region should have acted two years ago.\n\n"
+        "The new timetable is due in April, according to the company."
+    )
+    standard = summarize(piece, "standard")
+    assert standard.sentences[0].startswith("The regional council on Monday approved")
