@@ -306,7 +306,9 @@ def main() -> None:
             if name == "ours":
                 delta = ""
             else:
-                diffs = [o["rougeL"] - b["rougeL"] for o, b in zip(rows["ours"], scores)]
+                diffs = [
+                    o["rougeL"] - b["rougeL"] for o, b in zip(rows["ours"], scores, strict=True)
+                ]
                 lo, hi = paired_bootstrap(diffs)
                 delta = f"{sum(diffs) / n:+.3f} [{lo:+.3f}, {hi:+.3f}]"
             summary_json[f"{group}/{name}"] = {**mean, "n": n}
