@@ -13,15 +13,16 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from bot import caps
 from bot.pipeline.document import extract_document
 from bot.pipeline.extract import ExtractionError
 from bot.pipeline.llm import LLMSummarizer
 from bot.pipeline.summarize import summarize, summarize_all
-from bot.pipeline.text import strip_invisible
+from bot.pipeline.text import cap, clean_line, strip_invisible
 from bot.sources.feeds import FeedEntry
 from bot.sources.fingerprint import fingerprint
 from bot.sources.http import Fetcher
-from bot.sources.urls import canonicalize_url
+from bot.sources.urls import bare_url, piece_url
 from bot.types import ExtractedPiece, PieceDraft, Source, Summary
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ class ArticleBuilder:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
-    async def from_entry(self, entry: FeedEntry, source: Source, *, guard: bool) -> PieceDraft:
+    async def from_entry(
+        self, entry: FeedEntry, source: Source, *, guard: bool, trusted_host: str | None = None
+    ) -> PieceDraft:
         """Use the feed's content when it is the full text, else fetch the article page."""
         page_url = entry.url
         canonical = None
@@ -53,7 +56,9 @@ class ArticleBuilder:
             document = _wrap_html(entry.title, entry.content_html).encode("utf-8")
             content_type = "text/html"
         elif page_url:
-            result = await self.fetcher.fetch(page_url, guard=guard, expect="html")
+            result = await self.fetcher.fetch(
+                page_url, guard=guard, expect="html", trusted_host=trusted_host
+            )
             document, content_type = result.content, result.content_type
             page_url = result.url
             from_feed = False
@@ -74,15 +79,19 @@ class ArticleBuilder:
         if canonical or page_url:
             # A GUID that is a URL is already the entry's link (feeds.py); any other GUID
             # ("42", "tag:...") is no address and may repeat across sources.
-            url = canonicalize_url(canonical or page_url or "")
+            url = piece_url(canonical or page_url or "", source.url)
         else:
             # Neither link nor GUID: a stable made-up address, unique per entry, that at
-            # least opens the feed it came from.
-            url = f"{source.url}#entry-{_entry_digest(entry)}"
-        links = [canonicalize_url(u) for u in (entry.url, page_url) if u]
+            # least opens the feed it came from (without its login or query string).
+            url = f"{bare_url(source.url)}#entry-{_entry_digest(entry)}"
+        if len(url) > caps.URL_CHARS:
+            raise ExtractionError("The entry's link is too long to be a real address.")
+        links = [piece_url(u, source.url) for u in (entry.url, page_url) if u]
+        links = [link for link in links if len(link) <= caps.URL_CHARS]
+        piece = replace(piece, url=url)  # the page's own idea may carry the feed's login
         draft = await self.finish(piece, url=url, links=links)
         draft.source_id = source.id
-        draft.guid = entry.guid
+        draft.guid = entry.guid[: caps.GUID_CHARS] if entry.guid else None
         return draft
 
     async def from_url(self, url: str, *, guard: bool) -> ExtractedPiece:
@@ -124,20 +133,25 @@ class ArticleBuilder:
 
 
 def _sanitize(piece: ExtractedPiece) -> ExtractedPiece:
-    """No bidi overrides or hidden characters in what the bot shows (titles come from the web)."""
+    """No hidden characters in what the bot shows (titles come from the web), and no field
+    longer than its cap in ``bot.caps`` (a 100,000-character title would fill a chat)."""
 
-    def clean(text: str | None) -> str | None:
-        return strip_invisible(text).strip() if text else text
+    def clean(text: str | None, limit: int) -> str | None:
+        return cap(strip_invisible(text).strip(), limit) if text else text
 
+    title = clean_line(piece.title, caps.TITLE_CHARS) or cap(piece.title, caps.TITLE_CHARS)
+    authors = [a for a in (clean_line(a, caps.AUTHOR_CHARS) for a in piece.authors) if a]
+    quotes = [q for q in (clean_line(q, caps.PULL_QUOTE_CHARS) for q in piece.pull_quotes) if q]
     return replace(
         piece,
-        title=clean(piece.title) or piece.title,
-        standfirst=clean(piece.standfirst),
-        text=strip_invisible(piece.text),
-        outlet=clean(piece.outlet),
-        author_bio=clean(piece.author_bio),
-        authors=[a for a in (clean(a) for a in piece.authors) if a],
-        pull_quotes=[q for q in (clean(q) for q in piece.pull_quotes) if q],
+        title=title,
+        standfirst=clean(piece.standfirst, caps.STANDFIRST_CHARS),
+        text=cap(strip_invisible(piece.text), caps.TEXT_CHARS),
+        outlet=clean_line(piece.outlet, caps.OUTLET_CHARS),
+        author_bio=clean(piece.author_bio, caps.AUTHOR_BIO_CHARS),
+        disclaimer=clean(piece.disclaimer, caps.DISCLAIMER_CHARS),
+        authors=authors[: caps.AUTHORS],
+        pull_quotes=quotes[: caps.PULL_QUOTES],
     )
 
 

@@ -10,9 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from bot import caps
 from bot.ingest.articles import ArticleBuilder
 from bot.metrics import Metrics
+from bot.pipeline.text import clean_line
 from bot.services import PollReport
 from bot.sources.feeds import (
     EntryProblem,
@@ -82,6 +85,17 @@ def _one_line(exc: BaseException) -> str:
     return _safe(text)[:300]
 
 
+def trusted_host_of(url: str) -> str | None:
+    """The host name of an operator's http(s) URL, the one host their trust extends to."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https"):
+        return None
+    return (parts.hostname or "").rstrip(".") or None
+
+
 def _digest(*parts: str | None) -> str:
     data = "\x1f".join(p or "" for p in parts).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, digest_size=12).hexdigest()
@@ -137,8 +151,20 @@ class Poller:
         self._bodies: dict[int, str] = {}
 
     def guard_for(self, source: Source) -> bool:
-        """Operator sources are trusted; chat-added ones get the SSRF guard."""
-        return not source.trusted and not self.allow_private
+        """Every fetch is guarded unless private addresses are allowed (see ``trusted_host``)."""
+        return not self.allow_private
+
+    def trusted_host(self, source: Source) -> str | None:
+        """The host an operator typed: trusted even inside the network (chat sources: none).
+
+        Only that host: the links and redirects an operator's feed hands out are guarded.
+        """
+        return trusted_host_of(source.url) if source.trusted else None
+
+    def _feed_guard(self, source: Source) -> bool:
+        # An operator's file:// source (the demo feed) is read as given; links in it are not.
+        is_file = source.url.strip().lower().startswith("file:")
+        return self.guard_for(source) and not (source.trusted and is_file)
 
     async def poll(self, source: Source, *, prefetched: FetchResult | None = None) -> Outcome:
         """One round; ``prefetched`` is a response just fetched (adding a source reads it once)."""
@@ -159,7 +185,8 @@ class Poller:
                 source.url,
                 etag=source.etag,
                 last_modified=source.last_modified,
-                guard=self.guard_for(source),
+                guard=self._feed_guard(source),
+                trusted_host=self.trusted_host(source),
                 expect="feed" if source.kind == "feed" else "html",
             )
             if result.not_modified:
@@ -183,6 +210,7 @@ class Poller:
                 title, entries = await self._entries(
                     source, result.content, result.url, result.content_type, problems
                 )
+                title = clean_line(title, caps.SOURCE_TITLE_CHARS)
                 complete = False
         except (FetchError, FeedError) as exc:
             return await self._failed(source, report, exc, started)
@@ -388,7 +416,9 @@ class Poller:
         self, source: Source, entry: FeedEntry, key: str, extra: list[str], *, fan_out: bool
     ) -> SaveResult:
         """One entry to one stored piece (raises whatever building it raises)."""
-        draft = await self.builder.from_entry(entry, source, guard=self.guard_for(source))
+        draft = await self.builder.from_entry(
+            entry, source, guard=self.guard_for(source), trusted_host=self.trusted_host(source)
+        )
         draft.entry_key = key
         draft.extra_keys.extend(extra)  # committed with the piece
         result = await self._save(draft, fan_out=fan_out)

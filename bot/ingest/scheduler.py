@@ -15,7 +15,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from lxml import etree
 from lxml import html as lxml_html
 
-from bot.ingest.poller import Outcome, Poller
+from bot import caps
+from bot.ingest.poller import Outcome, Poller, trusted_host_of
+from bot.pipeline.text import clean_line
 from bot.services import AddSourceReport, PollReport
 from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
 from bot.sources.http import FetchError, FetchResult
@@ -192,7 +194,10 @@ class SourceScheduler:
         fetched = None
         try:
             kind, url, title, entries, fetched = await self._detect(
-                url, kind, guard=not trusted and not self.poller.allow_private
+                url,
+                kind,
+                guard=not self.poller.allow_private and not (trusted and parts.scheme == "file"),
+                trusted_host=trusted_host_of(url) if trusted else None,
             )
         except FetchError as exc:
             if exc.kind == "unsafe_url":  # never store an address the guard refused
@@ -202,6 +207,7 @@ class SourceScheduler:
         except FeedError as exc:
             error = str(exc)
             kind = kind or "feed"
+        title = clean_line(title, caps.SOURCE_TITLE_CHARS)  # a feed's title names the source
         name = (name or "").strip()
         if not name:
             name = await self._free_name(_slug(title or parts.hostname or "source"))
@@ -242,13 +248,15 @@ class SourceScheduler:
         return name
 
     async def _detect(
-        self, url: str, kind: str | None, *, guard: bool
+        self, url: str, kind: str | None, *, guard: bool, trusted_host: str | None = None
     ) -> tuple[str, str, str | None, int, FetchResult]:
         """(kind, url, title, entries, response): a page that links a feed becomes that feed.
 
         The response is handed to the first poll, so adding a source fetches it once.
         """
-        result = await self.poller.fetcher.fetch(url, guard=guard, expect="any")
+        result = await self.poller.fetcher.fetch(
+            url, guard=guard, expect="any", trusted_host=trusted_host
+        )
         if kind == "page":
             title = page_title(result.content)
             return "page", result.permanent_redirect or url, title, 0, result
@@ -260,7 +268,9 @@ class SourceScheduler:
             feeds = find_feed_links(result.content, result.url)
             if feeds:
                 feed_url = feeds[0]
-                feed = await self.poller.fetcher.fetch(feed_url, guard=guard, expect="feed")
+                feed = await self.poller.fetcher.fetch(
+                    feed_url, guard=guard, expect="feed", trusted_host=trusted_host
+                )
                 parsed = parse_feed(feed.content, url=feed.url, content_type=feed.content_type)
                 return "feed", feed_url, parsed.title, len(parsed.entries), feed
             if kind == "feed":

@@ -11,15 +11,48 @@ _SPACE_CHARS = r"[ \t\u00a0\u2000-\u200b\u202f\u3000]"
 _SPACES = re.compile(rf" {_SPACE_CHARS}+|[\t\u00a0\u2000-\u200b\u202f\u3000]{_SPACE_CHARS}*")
 
 
-# Bidi embeddings/overrides/isolates and zero-width characters: they can make a title read
-# differently from what it says ("Evil\u202egnp.exe"). ZWJ/ZWNJ and LRM/RLM are kept: real
-# scripts and emoji need them.
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+# Characters that show nothing yet change what a title reads as or hide text from filters:
+# bidi embeddings/overrides/isolates, zero-width spaces and word joiners, invisible operators
+# (U+2061-2064), the Mongolian vowel separator, Hangul fillers, soft hyphens, the BOM, and
+# tag characters (kept only inside an emoji flag sequence, where they belong).
+# ZWJ/ZWNJ are kept everywhere (real scripts and emoji need them); the directional marks
+# LRM/RLM/ALM only in text that has right-to-left letters.
+_INVISIBLE = re.compile(
+    "[\u00ad\u115f\u1160\u180e\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0]"
+)
+_TAGS = re.compile("\U0001f3f4[\U000e0020-\U000e007e]{1,12}\U000e007f|[\U000e0000-\U000e007f]+")
+_MARKS = re.compile("[\u061c\u200e\u200f]")
+_RTL = re.compile(
+    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]"
+)
 
 
 def strip_invisible(text: str) -> str:
-    """Remove bidi control and zero-width characters."""
-    return _INVISIBLE.sub("", text)
+    """Remove invisible and direction-changing characters (see ``_INVISIBLE``)."""
+    text = _INVISIBLE.sub("", text)
+    if _TAGS.search(text):
+        text = _TAGS.sub(lambda m: m.group() if m.group()[0] == "\U0001f3f4" else "", text)
+    if _MARKS.search(text) and not _RTL.search(text):
+        text = _MARKS.sub("", text)
+    return text
+
+
+def clean_line(text: str | None, limit: int) -> str | None:
+    """One line of web text for a label (a feed's title): visible characters, capped."""
+    if not text:
+        return None
+    return cap(" ".join(strip_invisible(text).split()), limit) or None
+
+
+def cap(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary where one is near."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def norm(text: str) -> str:

@@ -18,6 +18,7 @@ from xml.sax import SAXException
 
 import feedparser
 from feedparser.datetimes import _parse_date as _fp_parse_date
+from feedparser.encodings import convert_to_utf8
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -195,13 +196,24 @@ def _dedupe_names(names: list[str]) -> list[str]:
     return out
 
 
-def _check_entities(content: bytes) -> None:
+def _check_entities(content: bytes, headers: dict[str, str]) -> None:
     """Refuse DTDs that declare entities (billion laughs, external entities) before parsing.
 
-    Scans the prolog only (up to the root element), skipping comments and processing
-    instructions, in one linear pass: article text that mentions "<!ENTITY" is not refused.
+    The check reads the very bytes feedparser will parse: feedparser first converts the feed
+    to UTF-8 from whatever it declares (UTF-7, EBCDIC, ...), where "<!ENTITY" may not be
+    spelled in ASCII at all.
     """
-    doc = _to_utf8(content)
+    _scan_prolog(_to_utf8(content))
+    try:
+        converted = convert_to_utf8(dict(headers), content, {})
+    except (LookupError, ValueError, TypeError):
+        return  # feedparser would fail the same way: nothing gets expanded
+    _scan_prolog(converted)
+
+
+def _scan_prolog(doc: bytes) -> None:
+    """Scan the prolog only (up to the root element) in one linear pass, skipping comments and
+    processing instructions: article text that mentions "<!ENTITY" is not refused."""
     pos, end = 0, len(doc)
     while pos < end:
         lt = doc.find(b"<", pos)
@@ -263,13 +275,13 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
     json_typed = mime.endswith("json") and not stripped.startswith(b"<")
     if stripped.startswith((b"{", b"[")) or json_typed:
         return _parse_json_feed(content, url)
-    _check_entities(content)
-    is_html = _looks_like_html(content)
-    if is_html and not _FEED_ROOT.search(_to_utf8(content[:8192])):
-        raise NotAFeedError("this is an HTML page, not a feed")
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    _check_entities(content, headers)
+    is_html = _looks_like_html(content)
+    if is_html and not _FEED_ROOT.search(_to_utf8(content[:8192])):
+        raise NotAFeedError("this is an HTML page, not a feed")
     # Always a stream: given a str feedparser fetches URLs, and given bytes it first tries
     # open(content) - a body of "/etc/hostname" would be read from our own disk.
     parsed = feedparser.parse(io.BytesIO(content), response_headers=headers, sanitize_html=True)

@@ -19,6 +19,7 @@ from urllib.request import url2pathname
 
 import httpx
 
+from bot.sources.pinning import CheckedTransport
 from bot.sources.ssrf import (
     IPPolicy,
     Resolver,
@@ -134,13 +135,18 @@ class _Decoder:
     """Content-Encoding decoder that never inflates more than ``limit`` bytes per call.
 
     httpx's own decoders inflate a whole network chunk at once (a 64 kB gzip chunk of zeros
-    becomes ~64 MB), so we decode raw bytes ourselves and stop at the cap.
+    becomes ~64 MB), so we decode raw bytes ourselves and stop at the cap. ``done`` turns true
+    at the end of the compressed stream: whatever a server sends after it is never read.
     """
+
+    _GZIP_MAGIC = b"\x1f\x8b"
 
     def __init__(self, encoding: str) -> None:
         self._encodings = [e.strip().lower() for e in encoding.split(",") if e.strip()]
         self._encodings = [e for e in self._encodings if e not in ("identity", "")]
         self._brotli = None
+        self.done = False
+        self._between = b""  # bytes after a gzip member: the next member's start, or junk
         if len(self._encodings) > 1:
             raise FetchError("network", "unsupported layered Content-Encoding")
         self._kind = self._encodings[0] if self._encodings else "identity"
@@ -159,28 +165,57 @@ class _Decoder:
             self._kind = "identity"  # unknown codings pass through, as httpx does
 
     def decode(self, data: bytes, limit: int) -> bytes:
+        if self.done:
+            return b""
         try:
             if self._kind == "identity":
                 return data
             if self._brotli is not None:
-                return self._brotli.process(data)
-            if self._kind == "deflate" and self._first:
-                self._first = False
-                try:
-                    return self._z.decompress(data, limit)
-                except zlib.error:
-                    # Many servers send raw deflate without the zlib header.
-                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-                    return self._z.decompress(data, limit)
-            out = self._z.decompress(data, limit)
-            if self._kind != "deflate" and self._z.eof and self._z.unused_data:
-                # Concatenated gzip members: keep going on the rest.
-                rest = self._z.unused_data
-                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                out += self._z.decompress(rest, max(1, limit - len(out)))
-            return out
+                out = self._brotli.process(data)
+                self.done = bool(getattr(self._brotli, "is_finished", lambda: False)())
+                return out
+            if self._kind == "deflate":
+                if self._first:
+                    self._first = False
+                    try:
+                        out = self._z.decompress(data, limit)
+                    except zlib.error:
+                        # Many servers send raw deflate without the zlib header.
+                        self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                        out = self._z.decompress(data, limit)
+                else:
+                    out = self._z.decompress(data, limit)
+                self.done = self._z.eof  # anything after the stream's end is junk
+                return out
+            return self._gzip(data, limit)
         except zlib.error as exc:
             raise FetchError("network", "the server sent a corrupt compressed body") from exc
+
+    def _gzip(self, data: bytes, limit: int) -> bytes:
+        out = b""
+        if self._z.eof:
+            data = self._between + data
+            self._between = b""
+            if len(data) < len(self._GZIP_MAGIC):
+                self._between = data  # too short to tell yet
+                return out
+            if not data.startswith(self._GZIP_MAGIC):
+                self.done = True  # trailing junk after the last member
+                return out
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = self._z.decompress(data, limit)
+        while self._z.eof and self._z.unused_data and not self.done:
+            # Concatenated gzip members: the raw-size cap bounds how many (empty ones too).
+            rest = self._z.unused_data
+            if len(rest) < len(self._GZIP_MAGIC):
+                self._between = rest
+                break
+            if not rest.startswith(self._GZIP_MAGIC):
+                self.done = True
+                break
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += self._z.decompress(rest, max(1, limit - len(out)))
+        return out
 
     def flush(self) -> bytes:
         if self._kind in ("identity", "br"):
@@ -238,6 +273,26 @@ class Fetcher:
             # Proxies from the environment would bypass the address checks.
             trust_env=False,
         )
+        # Guarded hops go through a second client whose connections are opened only to the
+        # addresses the guard checked (one lookup per connection, no rebinding window). A
+        # transport given by tests has no sockets of its own to pin: the guard then checks
+        # names by DNS before the request, and the peer after it.
+        self._pinned: httpx.AsyncClient | None = None
+        if transport is None and not allow_private:
+            self._pinned = httpx.AsyncClient(
+                transport=CheckedTransport(
+                    limits=httpx.Limits(
+                        max_connections=global_limit,
+                        max_keepalive_connections=min(global_limit, 20),
+                    ),
+                    resolve=resolve,
+                    ip_policy=ip_policy,
+                ),
+                follow_redirects=False,
+                timeout=self._client.timeout,
+                headers=self._client.headers,
+                trust_env=False,
+            )
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -247,6 +302,8 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._pinned is not None:
+            await self._pinned.aclose()
 
     @asynccontextmanager
     async def _slot(self, host: str, deadline: asyncio.Timeout):  # type: ignore[no-untyped-def]
@@ -280,11 +337,18 @@ class Fetcher:
         last_modified: str | None = None,
         guard: bool = False,
         expect: Expect = "any",
+        trusted_host: str | None = None,
     ) -> FetchResult:
-        """GET ``url``; raise FetchError on any failure. ``guard=True`` for user-supplied URLs."""
+        """GET ``url``; raise FetchError on any failure.
+
+        ``guard=True`` puts every hop (redirects included) through the SSRF guard, except hops
+        to ``trusted_host``: the host an operator typed may be inside the network, the links
+        and redirects its feed hands out may not.
+        """
+        trusted = (trusted_host or "").rstrip(".").lower() or None
         try:
             async with asyncio.timeout(self.total_timeout) as deadline:
-                return await self._fetch(url, etag, last_modified, guard, expect, deadline)
+                return await self._fetch(url, etag, last_modified, guard, expect, deadline, trusted)
         except TimeoutError as exc:
             raise FetchError("timeout", f"timed out after {self.total_timeout:g}s") from exc
 
@@ -296,6 +360,7 @@ class Fetcher:
         guard: bool,
         expect: Expect,
         deadline: asyncio.Timeout,
+        trusted_host: str | None = None,
     ) -> FetchResult:
         scheme = urlsplit(url.strip()).scheme.lower()
         if scheme == "file":
@@ -310,8 +375,10 @@ class Fetcher:
         hops = 0
         all_permanent = True
         while True:
-            await self._check(current, guard)
             host = urlsplit(current).hostname or ""
+            hop_guarded = guard and not self.allow_private and host.rstrip(".") != trusted_host
+            await self._check(current, hop_guarded)
+            client = self._pinned if hop_guarded and self._pinned is not None else self._client
             headers = {"Accept": _ACCEPT.get(expect, "*/*")}
             if etag:
                 headers["If-None-Match"] = etag
@@ -319,8 +386,12 @@ class Fetcher:
                 headers["If-Modified-Since"] = last_modified
             async with self._slot(host, deadline):
                 try:
-                    request = self._client.build_request("GET", current, headers=headers)
-                    response = await self._client.send(request, stream=True)
+                    request = client.build_request("GET", current, headers=headers)
+                    response = await client.send(request, stream=True)
+                except UnresolvableHostError as exc:
+                    raise FetchError("network", str(exc)) from exc
+                except UnsafeURLError as exc:  # the pinned connection refused the address
+                    raise FetchError("unsafe_url", str(exc)) from exc
                 except httpx.TimeoutException as exc:
                     raise FetchError("timeout", "the server took too long to answer") from exc
                 except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -329,13 +400,13 @@ class Fetcher:
                     if "location header" in str(exc).lower():
                         # httpx pre-parses Location even with follow_redirects off and rejects
                         # hosts such as 0177.0.0.1: an obfuscated target, never contacted.
-                        kind: FetchErrorKind = "unsafe_url" if guard else "network"
+                        kind: FetchErrorKind = "unsafe_url" if hop_guarded else "network"
                         raise FetchError(kind, "the server sent an invalid redirect") from exc
                     raise FetchError("network", _network_message(exc)) from exc
                 except httpx.HTTPError as exc:
                     raise FetchError("network", _network_message(exc)) from exc
                 try:
-                    if guard:
+                    if hop_guarded:
                         self._check_peer(response)
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECTS and location:
@@ -396,6 +467,8 @@ class Fetcher:
                 allow_private=self.allow_private,
                 resolve=self._resolve,
                 ip_policy=self._ip_policy,
+                # A pinned connection looks the name up itself, once, and checks what it uses.
+                dns=self._pinned is None,
             )
         except UnresolvableHostError as exc:
             raise FetchError("network", str(exc)) from exc
@@ -438,11 +511,17 @@ class Fetcher:
         if declared.isdigit() and decoder._kind == "identity" and int(declared) > self.max_bytes:
             raise FetchError("too_large", self._too_large(), status=status)
         body = bytearray()
+        raw = 0
         try:
             async for chunk in response.aiter_raw():
+                # Both sizes are capped: compressed junk (empty gzip members) inflates to
+                # nothing, so counting decoded bytes alone would read it until the timeout.
+                raw += len(chunk)
                 body += decoder.decode(chunk, self.max_bytes - len(body) + 1)
-                if len(body) > self.max_bytes:
+                if len(body) > self.max_bytes or raw > self.max_bytes:
                     raise FetchError("too_large", self._too_large(), status=status)
+                if decoder.done:
+                    break  # the compressed stream ended; what follows is not read
             body += decoder.flush()
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", "the server stopped sending data") from exc

@@ -7,7 +7,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -129,19 +129,36 @@ async def check_url(
     allow_private: bool = False,
     resolve: Resolver | None = None,
     ip_policy: IPPolicy | None = None,
+    dns: bool = True,
 ) -> None:
     """Raise UnsafeURLError unless ``url`` is http(s) and every address of its host is public.
 
-    ``resolve`` replaces DNS (tests); ``ip_policy`` replaces :func:`is_public_ip`.
+    ``resolve`` replaces DNS (tests); ``ip_policy`` replaces :func:`is_public_ip`. With
+    ``dns=False`` only the URL itself is judged: the connection does the lookup and checks the
+    addresses it is about to use (see :mod:`bot.sources.pinning`).
     """
     _scheme, host, port = _parse_host(url)
     if allow_private:
         return
-    policy = ip_policy or is_public_ip
+    if dns:
+        await resolve_public(host, port, resolve=resolve, ip_policy=ip_policy)
+    else:
+        _check_host(host, ip_policy or is_public_ip)
+
+
+def _check_host(host: str, policy: IPPolicy) -> IPAddress | None:
+    """Judge a host without DNS: its IP if it is a literal (already checked), else None."""
     if host in _BLOCKED_NAMES or host.endswith(".localhost"):
         raise UnsafeURLError("local addresses are not allowed")
     if "%" in host:
-        raise UnsafeURLError("IPv6 zone ids are not allowed")
+        if ":" in host:
+            raise UnsafeURLError("IPv6 zone ids are not allowed")
+        # "%31%32%37.0.0.1": some resolvers decode it. Judge what it decodes to, so a private
+        # address gets the private-address answer; anything left is still refused.
+        decoded = unquote(host).rstrip(".").lower()
+        if "%" not in decoded:
+            _check_host(decoded, policy)
+        raise UnsafeURLError("percent-encoded host names are not allowed")
     literal: IPAddress | None
     try:
         literal = ipaddress.ip_address(host)
@@ -155,13 +172,29 @@ async def check_url(
             raise UnsafeURLError("unusual IP address spellings are not allowed")
         if not policy(literal):
             raise UnsafeURLError("private or local addresses are not allowed")
-        return
+    return literal
+
+
+async def resolve_public(
+    host: str,
+    port: int,
+    *,
+    resolve: Resolver | None = None,
+    ip_policy: IPPolicy | None = None,
+) -> list[str]:
+    """The addresses of ``host``, looked up once, each checked; UnsafeURLError if any is refused."""
+    host = host.strip("[]").rstrip(".").lower()
+    policy = ip_policy or is_public_ip
+    literal = _check_host(host, policy)
+    if literal is not None:
+        return [str(literal)]
     try:
         addresses = await (resolve or _default_resolve)(host, port)
     except (OSError, UnicodeError) as exc:
         raise UnresolvableHostError(f"can't resolve host {host}") from exc
     if not addresses:
         raise UnresolvableHostError(f"can't resolve host {host}")
+    checked: list[str] = []
     for address in addresses:
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -170,3 +203,6 @@ async def check_url(
         # Every address must pass: a rebinding host may hand out a mix.
         if not policy(ip):
             raise UnsafeURLError(f"{host} points to a private or local address")
+        if str(ip) not in checked:
+            checked.append(str(ip))
+    return checked

@@ -33,7 +33,8 @@ def _is_tracking(key: str) -> bool:
 
 
 def canonicalize_url(url: str) -> str:
-    """Normalize a URL: lower-case scheme/host, no default port, fragment or tracking params."""
+    """Normalize a URL: lower-case scheme/host; no credentials, default port, fragment or
+    tracking params (``user:pass@`` is no part of an article's identity, and URLs get shown)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -47,9 +48,6 @@ def canonicalize_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal
     netloc = host
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{host}"
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc += f":{port}"
     path = parts.path or "/"
@@ -62,6 +60,43 @@ def canonicalize_url(url: str) -> str:
     pairs.sort(key=lambda kv: kv[0])
     query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;")
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def piece_url(url: str, source_url: str | None = None) -> str:
+    """The canonical URL a piece is stored and shown under, with nothing of the source's secrets.
+
+    A feed URL may carry ``user:pass@`` or a key in its query string; relative links (``""``,
+    ``"#x"``) inherit them through urljoin. Query pairs the source URL has are dropped from
+    links to the source's own host (canonicalize_url already drops credentials).
+    """
+    canonical = canonicalize_url(url)
+    if not source_url:
+        return canonical
+    try:
+        source, parts = urlsplit(source_url.strip()), urlsplit(canonical)
+        secret = set(parse_qsl(source.query, keep_blank_values=True))
+        same_host = (source.hostname or "") == (parts.hostname or "")
+    except ValueError:
+        return canonical
+    if not secret or not same_host or not parts.query:
+        return canonical
+    pairs = [p for p in parse_qsl(parts.query, keep_blank_values=True) if p not in secret]
+    query = urlencode(pairs, quote_via=quote, safe="/:@!$'()*,;")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def bare_url(url: str) -> str:
+    """Scheme, host, port and path only: what of a source URL may be shown (no keys, no login)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.split("?", 1)[0].split("#", 1)[0]
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
