@@ -513,26 +513,33 @@ async def _llm_summary(settings: Settings, piece, length: str):  # type: ignore[
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Create or upgrade the database schema (does nothing when up to date)."""
+    from bot.database_url import PostgresURL
     from storage.db import connect, pending_migrations
     from storage.schema import migrations
 
     settings = settings_or_exit()
-    try:
-        db = connect(settings.commentary_database)
-        pending = pending_migrations(db)
-        migrations.apply(db)
-    except StorageError as exc:
-        fail(str(exc))
-    except Exception as exc:  # sqlite3 errors on a corrupt file
-        fail(f"{settings.commentary_database}: {exc}")
-    db.conn.close()
-    if pending:
-        print(
-            f"Applied {len(pending)} migration(s) to {settings.commentary_database}: "
-            + ", ".join(pending)
-        )
+    location = settings.commentary_database
+    if isinstance(location, PostgresURL):
+        from storage.postgres.db import migrate_sync
+
+        try:
+            pending = migrate_sync(location)
+        except StorageError as exc:
+            fail(str(exc))
     else:
-        print(f"{settings.commentary_database} is up to date.")
+        try:
+            db = connect(location)
+            pending = pending_migrations(db)
+            migrations.apply(db)
+        except StorageError as exc:
+            fail(str(exc))
+        except Exception as exc:  # sqlite3 errors on a corrupt file
+            fail(f"{location}: {exc}")
+        db.conn.close()
+    if pending:
+        print(f"Applied {len(pending)} migration(s) to {location}: " + ", ".join(pending))
+    else:
+        print(f"{location} is up to date.")
 
 
 @db_app.command("backup")

@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.database_url import DatabaseLocation, PostgresURL, database_location
 from bot.durations import parse_duration
 
 APP_NAME = "commentary-bot"
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         env_ignore_empty=True,  # a blank line in .env.example means "use the default"
+        arbitrary_types_allowed=True,  # PostgresURL
     )
 
     telegram_bot_token: SecretStr | None = None
@@ -47,7 +49,8 @@ class Settings(BaseSettings):
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None
 
-    commentary_database: Path = Field(default_factory=default_database_path)
+    # A SQLite file path, or postgresql://user@host/db (password from the URL, PGPASSWORD, .pgpass).
+    commentary_database: DatabaseLocation = Field(default_factory=default_database_path)
     commentary_sources: Path | None = None
     commentary_owners: str = ""
     commentary_allow_private_urls: bool = False
@@ -95,6 +98,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r}: {platform} user ids are numbers")
         return value
 
+    @field_validator("commentary_database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        # Never echo the value in an error: a URL may carry a password.
+        if isinstance(value, str | Path | PostgresURL):
+            return database_location(value)
+        return value
+
     @field_validator("commentary_demo", mode="before")
     @classmethod
     def _demo(cls, value: object) -> object:
@@ -127,7 +138,10 @@ class Settings(BaseSettings):
             self.llm_api_key,
             self.telegram_webhook_secret,
         ]
-        return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        if isinstance(self.commentary_database, PostgresURL):
+            found += self.commentary_database.passwords
+        return found
 
     @property
     def platforms(self) -> list[str]:

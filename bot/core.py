@@ -28,7 +28,7 @@ from handlers.common import card_for
 from handlers.registry import COMMANDS, CommandSpec, load_all
 from handlers.router import dispatch
 from handlers.types import PieceCard, Request, Response
-from storage import AsyncStore
+from storage import AsyncStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Core:
     ) -> AsyncIterator[Core]:
         """Open the database and the HTTP client; close everything on exit."""
         install_redaction(settings.secrets)
-        store = AsyncStore.open(settings.commentary_database)
+        store = await open_store(settings.commentary_database)
         own_fetcher = fetcher is None
         fetcher = fetcher or Fetcher(
             user_agent=settings.commentary_user_agent,

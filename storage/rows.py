@@ -22,10 +22,11 @@ def to_text(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def to_time(value: str | None) -> datetime | None:
+def to_time(value: str | datetime | None) -> datetime | None:
+    """ISO text (SQLite) or a datetime (PostgreSQL's timestamptz) as an aware UTC datetime."""
     if not value:
         return None
-    parsed = datetime.fromisoformat(value)
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

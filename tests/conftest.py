@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.database_url import PostgresURL
+from storage import AsyncStore, open_store
+from storage.postgres import PostgresStore
 from tests.factories import open_core
 
-pytest_plugins = ["tests.conftest_http"]
+pytest_plugins = ["tests.conftest_http", "tests.conftest_postgres"]
 
 _PLATFORM_VARS = (
     "TELEGRAM_BOT_TOKEN",
@@ -35,6 +38,16 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COMMENTARY_DATABASE", str(tmp_path / "env.db"))
     os.environ.setdefault("COMMENTARY_LOG_LEVEL", "INFO")
+
+
+@pytest.fixture
+async def store(database: Path | PostgresURL) -> AsyncIterator[AsyncStore | PostgresStore]:
+    """An open store on each backend in turn (``database`` is parametrized)."""
+    opened = await open_store(database)
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
 
 
 @pytest.fixture

@@ -1,0 +1,51 @@
+"""The PostgreSQL store: every concern's queries over one async connection pool."""
+
+from __future__ import annotations
+
+from psycopg_pool import AsyncConnectionPool
+
+from bot.database_url import PostgresURL
+from storage.postgres.chats import PgChats
+from storage.postgres.db import Conn, open_pool, worker_name
+from storage.postgres.outbox import PgOutbox
+from storage.postgres.pieces import PgPieces
+from storage.postgres.sources import PgSources
+
+
+class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox):
+    """Async access to a PostgreSQL database (psycopg 3 + psycopg-pool).
+
+    Safe to share between processes: claims use leases held under ``worker_id``.
+    """
+
+    def __init__(
+        self, url: PostgresURL, pool: AsyncConnectionPool[Conn], *, worker_id: str
+    ) -> None:
+        self.url = url
+        self._pool = pool
+        self.worker_id = worker_id
+
+    @classmethod
+    async def open(
+        cls, url: PostgresURL, *, max_connections: int = 10, worker_id: str | None = None
+    ) -> PostgresStore:
+        """Migrate the schema if needed and open the pool (``StorageError`` if unreachable)."""
+        pool = await open_pool(url, max_size=max_connections)
+        return cls(url, pool, worker_id=worker_id or worker_name())
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+    async def get_value(self, key: str) -> str | None:
+        async with self._tx() as conn:
+            row = await self._one(conn, "SELECT value FROM kv WHERE key = %s", [key])
+        return row["value"] if row else None
+
+    async def set_value(self, key: str, value: str | None) -> None:
+        async with self._tx() as conn:
+            await self._run(
+                conn,
+                "INSERT INTO kv (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE"
+                " SET value = excluded.value",
+                [key, value],
+            )

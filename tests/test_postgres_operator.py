@@ -1,0 +1,80 @@
+"""PostgreSQL as an operator meets it: the URL setting, migrations, and a password that never shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from bot.config import Settings
+from bot.database_url import PostgresURL, database_location
+from bot.logs import RedactingFilter
+from tests.cli_helpers import run_cli
+
+PASSWORD = "Sw0rdfish-ne7er-sh0wn"
+
+
+def without_password(url: PostgresURL) -> str:
+    parts = urlsplit(url.secret_conninfo())
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}"))
+
+
+def test_url_selects_postgres_and_prints_without_password() -> None:
+    url = f"postgresql://bot:{PASSWORD}@db.internal:5432/commentary?sslmode=require"
+    settings = Settings(_env_file=None, commentary_database=url)  # type: ignore[call-arg]
+    location = settings.commentary_database
+    assert isinstance(location, PostgresURL)
+    for shown in (str(location), repr(location), f"{location}", repr(settings), str(settings)):
+        assert PASSWORD not in shown
+        assert "db.internal:5432/commentary" in shown
+    assert location.secret_conninfo() == url
+    assert PASSWORD in settings.secrets  # so the log filter redacts it
+    text = f"could not connect to {url}"
+    assert PASSWORD not in RedactingFilter(settings.secrets).redact(text)
+    # Paths stay SQLite, and stay the default.
+    assert isinstance(database_location("data/bot.db"), Path)
+    assert isinstance(Settings(_env_file=None).commentary_database, Path)  # type: ignore[call-arg]
+
+
+def test_cli_errors_and_help_never_show_the_password(tmp_path: Path) -> None:
+    # Nothing listens on port 1: the connection fails and the error is printed.
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:1/commentary"
+    failed = run_cli(tmp_path, "db", "migrate", COMMENTARY_DATABASE=url)
+    assert failed.returncode == 2
+    assert "postgresql://bot@127.0.0.1:1/commentary" in failed.stderr
+    assert PASSWORD not in failed.stderr + failed.stdout
+    helped = run_cli(tmp_path, "--help", COMMENTARY_DATABASE=url)
+    assert helped.returncode == 0 and PASSWORD not in helped.stdout + helped.stderr
+    bad = run_cli(tmp_path, "db", "migrate", COMMENTARY_DATABASE=f"postgresql://u:{PASSWORD}@[::1")
+    assert bad.returncode == 2 and PASSWORD not in bad.stdout + bad.stderr
+
+
+def test_db_migrate_with_pgpassword(pg_url: PostgresURL, tmp_path: Path) -> None:
+    """The password can live in PGPASSWORD (or ~/.pgpass) instead of the URL."""
+    plain = without_password(pg_url)
+    secret = urlsplit(pg_url.secret_conninfo()).password or ""
+    done = run_cli(tmp_path, "db", "migrate", COMMENTARY_DATABASE=plain, PGPASSWORD=secret)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{plain} is up to date."  # the template was migrated
+    refused = run_cli(tmp_path, "db", "migrate", COMMENTARY_DATABASE=plain, PGPASSWORD="wrong")
+    assert refused.returncode == 2 and "password authentication failed" in refused.stderr
+
+
+def test_the_bot_answers_from_postgres(pg_url: PostgresURL, tmp_path: Path) -> None:
+    """The terminal chat on PostgreSQL: demo source polled, /latest and /search answered."""
+    done = run_cli(
+        tmp_path,
+        "run",
+        "--console",
+        stdin='/latest 1\n/search zzzqqq\n/search "unclosed\n',
+        COMMENTARY_DATABASE=pg_url.secret_conninfo(),
+        COMMENTARY_DEMO="true",
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[m1]" in done.stdout and "https://" in done.stdout
+    assert "Nothing found for 'zzzqqq'" in done.stdout
+    assert "could not read that query" in done.stdout
+    secret = urlsplit(pg_url.secret_conninfo()).password or ""
+    assert secret not in done.stderr + done.stdout
