@@ -10,7 +10,6 @@ with the command that starts one.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,24 +32,10 @@ def _load_schema(**connect: Any) -> None:
     connect.pop("autocommit", None)
     with psycopg.connect(**connect) as conn:
         schema.apply(conn)
-    # Each test's database is cloned from this template, which fails while any other session
-    # (autovacuum, busy after the migration's catalog writes) is connected to it, and a role
-    # that is not superuser cannot end autovacuum's. Vacuum now, so autovacuum has nothing to do.
+    # Each test's database is cloned from this template; vacuumed now, autovacuum has nothing
+    # to do there (the janitor ends any session on it first: .ci/postgres grants that right).
     with psycopg.connect(**connect, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-
-
-def _wait_for_idle_template(dbname: str, seconds: float = 10.0) -> None:
-    """Until no other session is connected to the template (see ``_load_schema``)."""
-    deadline = time.monotonic() + seconds
-    with psycopg.connect(**_server_args(), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [dbname]
-            ).fetchone()
-            if not row or row[0] == 0:
-                return
-            time.sleep(0.1)
 
 
 def _server_args() -> dict[str, Any]:
@@ -90,8 +75,6 @@ def postgres_server() -> None:
 @pytest.fixture
 def pg_url(postgres_server: None, request: pytest.FixtureRequest) -> PostgresURL:
     """A fresh, migrated database for this test, as the URL an operator would set."""
-    server = request.getfixturevalue("postgresql_noproc")
-    _wait_for_idle_template(server.template_dbname)
     conn: psycopg.Connection = request.getfixturevalue("postgresql")
     info = conn.info
     password = quote(info.password or "", safe="")

@@ -1,11 +1,9 @@
-"""PostgreSQL as an operator meets it: the URL setting, migrations, and a password that never shows."""
+"""PostgreSQL as an operator meets it: the URL setting, migrations, a password never shown."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-
-import pytest
 
 from bot.config import Settings
 from bot.database_url import PostgresURL, database_location

@@ -21,9 +21,8 @@ from storage.db import StorageError
 from storage.postgres import schema
 
 # Every statement has a ceiling, so nothing a user asks for holds a connection for long;
-# /search sets its own, shorter one.
+# /search sets its own, shorter one (storage.search.SEARCH_BUDGET).
 STATEMENT_TIMEOUT_MS = 30_000
-SEARCH_TIMEOUT_MS = 2_000
 CONNECT_TIMEOUT_S = 10
 
 Conn = psycopg.AsyncConnection[dict[str, Any]]

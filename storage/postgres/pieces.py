@@ -8,11 +8,17 @@ from typing import Any
 import psycopg
 
 from bot.types import Piece, PieceDraft, SaveResult
-from storage.pieces import RANK_WINDOW, SearchSyntaxError
 from storage.postgres import search as fts
-from storage.postgres.db import SEARCH_TIMEOUT_MS, Conn, PgBase
+from storage.postgres.db import Conn, PgBase
 from storage.postgres.sources import like_escape
 from storage.rows import piece_from_row, utcnow
+from storage.search import (
+    RANK_WINDOW,
+    SEARCH_BUDGET,
+    SearchSyntaxError,
+    SearchTooBroad,
+    check_query,
+)
 
 # ts_rank weights for {D, C, B, A}: body 1, standfirst 2, title 5 (SQLite's bm25 weights).
 _WEIGHTS = "'{0, 0.2, 0.4, 1.0}'"
@@ -20,10 +26,6 @@ _HEADLINE = (
     "StartSel=[, StopSel=], MaxWords=16, MinWords=8, ShortWord=2,"
     " MaxFragments=1, FragmentDelimiter=…"
 )
-
-
-class SearchTooBroad(SearchSyntaxError):
-    """The search ran past its time budget and was cancelled."""
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -35,6 +37,9 @@ def _unique(items: list[str]) -> list[str]:
             seen.add(key)
             out.append(item.strip())
     return out
+
+
+SEARCH_TIMEOUT_MS = int(SEARCH_BUDGET * 1000)
 
 
 class PgPieces(PgBase):
@@ -292,9 +297,11 @@ class PgPieces(PgBase):
 
         Ranking covers the newest ``RANK_WINDOW`` matches (by id, the storing order), ordered
         by ``ts_rank`` with title weighted over standfirst over body; ``newest_first`` takes the
-        newest ``limit`` matches. The statement runs under ``SEARCH_TIMEOUT_MS``: a query too
-        broad to finish is cancelled and reported, never left holding a connection.
+        newest ``limit`` matches. The query's shape has SQLite's bounds, and the statements run
+        under the same time budget (``statement_timeout``): a query too broad to finish is
+        cancelled and reported, never left holding a connection.
         """
+        check_query(query)  # the same bounds on the query's shape as SQLite's
         try:
             compiled = fts.compile_query(query)
         except fts.QuerySyntaxError as exc:
