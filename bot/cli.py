@@ -542,6 +542,39 @@ def db_migrate() -> None:
         print(f"{location} is up to date.")
 
 
+@db_app.command("copy")
+def db_copy(
+    sqlite_path: Path = typer.Argument(..., help="The SQLite database to copy from."),
+    target: str = typer.Argument(
+        "",
+        help="postgresql://user@host:port/db to copy into (default: COMMENTARY_DATABASE)."
+        " Leave the password out: PGPASSWORD or ~/.pgpass supply it.",
+        show_default=False,
+    ),
+) -> None:
+    """Move a bot to PostgreSQL: copy every row of a SQLite database into an empty one."""
+    from bot.database_url import PostgresURL, is_postgres_url
+    from storage.postgres.copy import copy_sqlite_to_postgres
+
+    settings = settings_or_exit()
+    if target and not is_postgres_url(target):
+        fail("the target must be a postgresql:// URL")
+    try:
+        url = PostgresURL(target) if target else settings.commentary_database
+    except ValueError as exc:
+        fail(str(exc))
+    if not isinstance(url, PostgresURL):
+        fail("give a postgresql:// URL, or set COMMENTARY_DATABASE to one")
+    assert isinstance(url, PostgresURL)
+    setup_logging(settings.commentary_log_level, [*settings.secrets, *url.passwords])
+    try:
+        counts = copy_sqlite_to_postgres(sqlite_path, url)
+    except StorageError as exc:
+        fail(str(exc))
+    summary = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
+    print(f"Copied {summary or 'nothing'} from {sqlite_path} to {url}.")
+
+
 @db_app.command("backup")
 def db_backup(path: Path = typer.Argument(..., help="Where to write the copy.")) -> None:
     """A consistent copy of the live database."""

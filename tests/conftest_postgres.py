@@ -22,7 +22,7 @@ from pytest_postgresql import factories
 from bot.database_url import PostgresURL
 from storage.postgres import schema
 
-DEFAULT_URL = "postgresql://commentary_test:commentary_test@127.0.0.1:5432/commentary_test"
+DEFAULT_URL = "postgresql://commentary_test:test-only-pw@127.0.0.1:5432/commentary_test"
 SERVER = urlsplit(os.environ.get("COMMENTARY_TEST_POSTGRES", DEFAULT_URL))
 # One name per pytest run: several checkouts may test against the same server at once.
 TEST_DBNAME = f"commentary_tests_{os.getpid()}"

@@ -76,3 +76,52 @@ def test_the_bot_answers_from_postgres(pg_url: PostgresURL, tmp_path: Path) -> N
     assert "could not read that query" in done.stdout
     secret = urlsplit(pg_url.secret_conninfo()).password or ""
     assert secret not in done.stderr + done.stdout
+
+
+async def test_db_copy_moves_a_bot_to_postgres(pg_url: PostgresURL, tmp_path: Path) -> None:
+    from storage import AsyncStore
+    from storage.postgres import PostgresStore
+    from tests.test_storage_backends import draft
+
+    sqlite_path = tmp_path / "bot.db"
+    old = AsyncStore.open(sqlite_path)
+    source = await old.add_source("Views", "https://views.example/feed")
+    chat = await old.ensure_chat("telegram", "42", title="Readers")
+    await old.add_subscription(chat.id, "source", "Views", source_id=source.id)
+    await old.add_subscription(chat.id, "keyword", "harbour")
+    first = await old.save_piece(draft(source_id=source.id, title="Harbour fees", entry_key="k1"))
+    await old.save_piece(draft(), duplicate_of=first.piece_id)
+    second = await old.save_piece(draft(source_id=source.id, title="Schools first"))
+    [(sent, _), (in_flight, _)] = await old.claim_due("telegram")
+    await old.mark_sent(sent.id, "900")
+    await old.set_value("demo_added", "1")
+    await old.aclose()  # ``in_flight`` stays 'sending', as after a crash
+
+    secret = urlsplit(pg_url.secret_conninfo()).password or ""
+    plain = without_password(pg_url)
+    done = run_cli(tmp_path, "db", "copy", str(sqlite_path), plain, PGPASSWORD=secret)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Copied 1 sources, 2 pieces, 3 piece_links")
+    assert plain in done.stdout and secret not in done.stdout
+
+    old = AsyncStore.open(sqlite_path)
+    new = await PostgresStore.open(pg_url)
+    try:
+        assert await new.list_sources() == await old.list_sources()
+        assert await new.latest_pieces(5) == await old.latest_pieces(5)
+        assert [p.id for p, _ in await new.search("harbour")] == [first.piece_id]
+        assert await new.list_subscriptions(chat.id) == await old.list_subscriptions(chat.id)
+        assert await new.seen_keys(source.id, ["k1", "k2"]) == {"k1"}
+        assert await new.piece_for_message("telegram", "42", "900") == first.piece_id
+        assert await new.get_value("demo_added") == "1"
+        assert await new.queue_depth() == {"sent": 1, "pending": 1}
+        [(again, _)] = await new.claim_due("telegram")  # the crashed send is due again
+        assert (again.id, again.piece_id) == (in_flight.id, second.piece_id)
+        added = await new.add_source("Later", "https://later.example/feed")
+        assert added.id > source.id  # ids continue after the copied ones
+    finally:
+        await new.aclose()
+        await old.aclose()
+
+    twice = run_cli(tmp_path, "db", "copy", str(sqlite_path), plain, PGPASSWORD=secret)
+    assert twice.returncode == 2 and "already holds a bot's data" in twice.stderr
