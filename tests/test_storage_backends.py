@@ -355,3 +355,27 @@ async def test_key_values(store) -> None:
     await store.set_value("k", "1")
     await store.set_value("k", "2")
     assert await store.get_value("k") == "2"
+
+
+async def test_outcome_counts_and_health_for_status(store) -> None:
+    source, chat = await _reader_setup(store)
+    start = datetime.now(UTC) - timedelta(seconds=5)
+    for _ in range(3):
+        await store.save_piece(draft(source_id=source.id))
+    [(a, _), (b, _), (c, _)] = await store.claim_due("telegram")
+    await store.mark_sent(a.id, "1")
+    await store.mark_retry(b.id, "timeout", 0)
+    await store.postpone(c.id, datetime.now(UTC) - timedelta(seconds=1), "429", retry=True)
+    [(again, _)] = (await store.claim_due("telegram"))[:1]
+    await store.mark_failed(again.id, "forbidden")
+    assert await store.delivery_outcomes_since(start) == {"sent": 1, "failed": 1, "retried": 2}
+    future = datetime.now(UTC) + timedelta(minutes=1)
+    assert await store.delivery_outcomes_since(future) == {"sent": 0, "failed": 0, "retried": 0}
+    rows = await store.outbox_by_platform()
+    assert [(p, s, n) for p, s, n, _ in rows] == [
+        ("telegram", "failed", 1),
+        ("telegram", "sending", 1),
+    ]
+    assert datetime.fromisoformat(rows[0][3]) >= start
+    await store.ping()
+    assert await store.database_bytes() > 0

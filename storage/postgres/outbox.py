@@ -15,7 +15,7 @@ from typing import Any
 from bot.matching import MatchText, filter_verdict, keyword_matches
 from bot.types import Chat, Delivery
 from storage.postgres.db import Conn, PgBase
-from storage.rows import chat_from_row, delivery_from_row, subscription_from_row, utcnow
+from storage.rows import chat_from_row, delivery_from_row, subscription_from_row, to_text, utcnow
 
 DELIVERY_LEASE_SECONDS = 120.0
 
@@ -127,7 +127,7 @@ class PgOutbox(PgBase):
                 "WITH due AS (SELECT d.id FROM deliveries d JOIN chats c ON c.id = d.chat_id"
                 " WHERE d.platform = %s AND c.active AND ((d.state = 'pending'"
                 " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s))"
-                " OR (d.state = 'sending' AND d.lease_until < now()))"
+                " OR (d.state = 'sending' AND coalesce(d.lease_until < now(), true)))"
                 " ORDER BY d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED)"
                 " UPDATE deliveries d SET state = 'sending', worker = %s,"
                 " lease_until = now() + make_interval(secs => %s)"
@@ -161,24 +161,27 @@ class PgOutbox(PgBase):
                 )
 
     async def mark_retry(self, delivery_id: int, error: str, delay_seconds: float) -> None:
-        when = utcnow() + timedelta(seconds=delay_seconds)
+        now = utcnow()
         async with self._tx() as conn:
             await self._run(
                 conn,
                 "UPDATE deliveries SET state = 'pending', attempts = attempts + 1,"
-                " last_error = %s, next_attempt_at = %s, worker = NULL, lease_until = NULL"
-                " WHERE id = %s",
-                [error[:300], when, delivery_id],
+                " last_error = %s, next_attempt_at = %s, retried_at = %s, worker = NULL,"
+                " lease_until = NULL WHERE id = %s",
+                [error[:300], now + timedelta(seconds=delay_seconds), now, delivery_id],
             )
 
-    async def postpone(self, delivery_id: int, until: datetime, reason: str) -> None:
-        """Delay without counting an attempt (quiet hours, a platform's retry_after)."""
+    async def postpone(
+        self, delivery_id: int, until: datetime, reason: str, *, retry: bool = False
+    ) -> None:
+        """Delay without counting an attempt (quiet hours; ``retry``: a platform's 429)."""
         async with self._tx() as conn:
             await self._run(
                 conn,
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = %s, reason = %s,"
-                " worker = NULL, lease_until = NULL WHERE id = %s",
-                [until, reason, delivery_id],
+                " retried_at = CASE WHEN %s THEN %s ELSE retried_at END, worker = NULL,"
+                " lease_until = NULL WHERE id = %s",
+                [until, reason, retry, utcnow(), delivery_id],
             )
 
     async def mark_failed(self, delivery_id: int, error: str) -> None:
@@ -186,8 +189,9 @@ class PgOutbox(PgBase):
             await self._run(
                 conn,
                 "UPDATE deliveries SET state = 'failed', attempts = attempts + 1,"
-                " last_error = %s, worker = NULL, lease_until = NULL WHERE id = %s",
-                [error[:300], delivery_id],
+                " last_error = %s, failed_at = %s, worker = NULL, lease_until = NULL"
+                " WHERE id = %s",
+                [error[:300], utcnow(), delivery_id],
             )
 
     async def retarget_delivery(self, delivery_id: int) -> None:
@@ -267,6 +271,31 @@ class PgOutbox(PgBase):
                 conn, "SELECT state, count(*) AS n FROM deliveries GROUP BY state"
             )
         return {r["state"]: int(r["n"]) for r in rows}
+
+    async def outbox_by_platform(self) -> list[tuple[str, str, int, str | None]]:
+        """(platform, state, rows, oldest created_at as ISO text) for rows to send or failed."""
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "SELECT platform, state, count(*) AS n, min(created_at) AS oldest FROM deliveries"
+                " WHERE state IN ('pending', 'sending', 'digest', 'failed')"
+                " GROUP BY platform, state ORDER BY platform, state",
+            )
+        return [(r["platform"], r["state"], int(r["n"]), to_text(r["oldest"])) for r in rows]
+
+    async def delivery_outcomes_since(self, since: datetime) -> dict[str, int]:
+        """Messages sent, failed and retried since ``since`` (each row counted once per kind)."""
+        async with self._tx() as conn:
+            row = await self._one(
+                conn,
+                "SELECT count(*) FILTER (WHERE sent_at >= %s) AS sent,"
+                " count(*) FILTER (WHERE failed_at >= %s) AS failed,"
+                " count(*) FILTER (WHERE retried_at >= %s) AS retried FROM deliveries"
+                " WHERE sent_at >= %s OR failed_at >= %s OR retried_at >= %s",
+                [since] * 6,
+            )
+        assert row is not None
+        return {k: int(row[k]) for k in ("sent", "failed", "retried")}
 
     async def count_deliveries(self, piece_id: int | None = None, state: str | None = None) -> int:
         sql = "SELECT count(*) AS n FROM deliveries WHERE true"

@@ -36,6 +36,20 @@ class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox):
     async def aclose(self) -> None:
         await self._pool.close()
 
+    async def ping(self) -> None:
+        """A trivial query: raises if the database cannot answer."""
+        async with self._tx() as conn:
+            await self._one(conn, "SELECT 1")
+
+    async def database_file(self) -> PostgresURL:
+        """Where the data lives, for ``status`` (prints without the password)."""
+        return self.url
+
+    async def database_bytes(self) -> int:
+        async with self._tx() as conn:
+            row = await self._one(conn, "SELECT pg_database_size(current_database()) AS n")
+        return int(row["n"]) if row else 0
+
     async def get_value(self, key: str) -> str | None:
         async with self._tx() as conn:
             row = await self._one(conn, "SELECT value FROM kv WHERE key = %s", [key])
