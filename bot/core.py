@@ -6,6 +6,7 @@ Adapters talk only to ``Core``; handlers get ``core.services``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.delivery.sender import Sender
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker, Election
 from bot.ingest.articles import ArticleBuilder
 from bot.ingest.poller import Poller
 from bot.ingest.scheduler import SourceScheduler
@@ -176,11 +177,26 @@ class Core:
         return card_for(piece) if piece else None
 
     def start_delivery(self, sender: Sender) -> DeliveryWorker:
-        worker = DeliveryWorker(self.store, sender, metrics=self.metrics)
+        worker = DeliveryWorker(
+            self.store, sender, metrics=self.metrics, election=self._sender_election(sender)
+        )
         self.workers[sender.platform] = worker
         self.started_platforms[sender.platform] = sender
         worker.start()
         return worker
+
+    def _sender_election(self, sender: Sender) -> Election | None:
+        """On a shared database, one process per bot token sends (its rate budget is one)."""
+        make_lock = getattr(self.store, "session_lock", None)
+        secret = {
+            "telegram": self.settings.telegram_bot_token,
+            "discord": self.settings.discord_bot_token,
+        }.get(sender.platform)
+        if make_lock is None or secret is None:
+            return None
+        digest = hashlib.sha256(secret.get_secret_value().encode()).hexdigest()[:32]
+        lock: Election = make_lock(f"sender:{sender.platform}:{digest}")
+        return lock
 
     async def stop_delivery(self, platform: str, drain_seconds: float = 0.0) -> None:
         worker = self.workers.pop(platform, None)
@@ -216,10 +232,8 @@ class Core:
     async def health(self) -> list[str]:
         """Why the bot is not healthy (an empty list when it is): loops, database, platforms."""
         problems: list[str] = []
-        if self._polling_started:
-            apscheduler = self.scheduler.scheduler
-            if apscheduler is None or not apscheduler.running:
-                problems.append("scheduler: stopped")
+        if self._polling_started and not self.scheduler.running:
+            problems.append("scheduler: stopped")
         try:
             await asyncio.wait_for(self.store.ping(), DB_HEALTH_TIMEOUT)
         except TimeoutError:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
@@ -28,6 +28,15 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_IN_FLIGHT = 8
+STANDBY_SECONDS = 2.0  # how often a standby sender tries the lock, and the holder checks it
+
+
+class Election(Protocol):
+    """A lock one process holds at a time (storage's ``session_lock``)."""
+
+    async def acquire(self) -> bool: ...
+    async def held(self) -> bool: ...
+    async def release(self) -> None: ...
 
 
 def retry_delay(attempts: int) -> float:
@@ -42,8 +51,13 @@ class DeliveryWorker:
         *,
         idle_seconds: float = 1.0,
         metrics: Metrics | None = None,
+        election: Election | None = None,
     ) -> None:
         self.store = store
+        # Several processes able to send for one bot token: the one holding this lock sends,
+        # the others stand by (one platform rate budget per token).
+        self.election = election
+        self.standby = election is not None
         self.metrics = metrics or Metrics()
         self.sender = sender
         self.platform = sender.platform
@@ -87,10 +101,46 @@ class DeliveryWorker:
             await self._task
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self.election is not None:
+            await self.election.release()  # a standby takes over at once
+
+    async def _elected(self) -> bool:
+        """Wait until this process holds the sender lock (True), or stop was asked (False)."""
+        assert self.election is not None
+        announced = False
+        while not self._stopping:
+            if await self.election.acquire():
+                if self.standby:
+                    log.info("delivery %s: this process sends now", self.platform)
+                self.standby = False
+                return True
+            if not announced:
+                log.info("delivery %s: another process sends; standing by", self.platform)
+                announced = True
+            self.standby = True
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), STANDBY_SECONDS)
+            except TimeoutError:
+                pass
+        return False
 
     async def _run(self) -> None:
+        if self.election is not None and not await self._elected():
+            return
         await self.store.reset_in_flight(self.platform)
+        checked = asyncio.get_running_loop().time()
         while not self._stopping:
+            if self.election is not None:
+                now = asyncio.get_running_loop().time()
+                if now - checked >= STANDBY_SECONDS:
+                    checked = now
+                    if not await self.election.held():
+                        log.warning("delivery %s: lost the sender lock", self.platform)
+                        if self._in_flight:
+                            await asyncio.gather(*self._in_flight, return_exceptions=True)
+                        if not await self._elected():
+                            break
             try:
                 worked = await self.run_once()
             except Exception:

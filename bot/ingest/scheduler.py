@@ -16,6 +16,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from bot import caps
+from bot.ingest.leases import LeasedPolling, supports_leases
 from bot.ingest.poller import Outcome, Poller, trusted_host_of
 from bot.pipeline.text import clean_line
 from bot.services import AddSourceReport, PollReport
@@ -70,9 +71,21 @@ class SourceScheduler:
         self.poller = poller
         self.jitter = jitter
         self.scheduler: AsyncIOScheduler | None = None
+        # Several processes on one PostgreSQL database: the table is the schedule (leases.py).
+        self.leased: LeasedPolling | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        if self.leased is not None:
+            return self.leased.running
+        return self.scheduler is not None and self.scheduler.running
+
     async def start(self) -> None:
+        if supports_leases(self.store):
+            self.leased = LeasedPolling(self.store, self.poller, jitter=self.jitter)
+            self.leased.start()
+            return
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.start()
         now = datetime.now(UTC)
@@ -88,6 +101,9 @@ class SourceScheduler:
             self._schedule(source, first_in=first_in)
 
     def shutdown(self) -> None:
+        if self.leased is not None:
+            self.leased.cancel()
+            self.leased = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
@@ -227,9 +243,13 @@ class SourceScheduler:
         except SourceExists as exc:
             raise SourceError(str(exc)) from None
         if error is None:
-            outcome = await self.poller.poll(source, prefetched=fetched)
-            entries = outcome.report.entries or entries
-            error = outcome.report.error if outcome.report.status != "ok" else None
+            if self.leased is not None:
+                polled = await self.leased.poll_now(source, prefetched=fetched)
+            else:
+                polled = await self.poller.poll(source, prefetched=fetched)
+            if polled is not None:  # None: another process took it first and polls it
+                entries = polled.report.entries or entries
+                error = polled.report.error if polled.report.status != "ok" else None
         else:
             # The first fetch failed before the source existed: record it, so `sources list`
             # shows why instead of a clean "new" state.
@@ -302,6 +322,9 @@ class SourceScheduler:
             source.id, paused=False, paused_reason=None, consecutive_failures=0
         )
         self._schedule(source, first_in=0)
+        if self.leased is not None:  # due now, in whichever process claims it first
+            source = await self.store.update_source(source.id, next_run_at=datetime.now(UTC))
+            self.leased.wake()
         return source
 
     async def set_interval(self, name: str, seconds: int) -> Source | None:

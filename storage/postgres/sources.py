@@ -193,6 +193,31 @@ class PgSources(PgBase):
             )
         return [source_from_row(r) for r in sorted(rows, key=lambda r: r["id"])]
 
+    async def renew_source_leases(
+        self, worker: str, source_ids: list[int], lease_seconds: float
+    ) -> int:
+        """Extend the leases ``worker`` holds on sources still being polled."""
+        async with self._tx() as conn:
+            return await self._run(
+                conn,
+                "UPDATE sources SET lease_until = now() + make_interval(secs => %s)"
+                " WHERE id = ANY(%s) AND lease_owner = %s",
+                [lease_seconds, list(source_ids), worker],
+            )
+
+    async def lease_source(self, source_id: int, worker: str, lease_seconds: float) -> bool:
+        """Lease one source now, due or not (adding a source polls it at once), unless
+        another process holds it."""
+        async with self._tx() as conn:
+            count = await self._run(
+                conn,
+                "UPDATE sources SET lease_owner = %s,"
+                " lease_until = now() + make_interval(secs => %s) WHERE id = %s"
+                " AND (lease_until IS NULL OR lease_until < now() OR lease_owner = %s)",
+                [worker, lease_seconds, source_id, worker],
+            )
+        return count > 0
+
     async def finish_source_poll(self, source_id: int, worker: str, next_run_at: datetime) -> bool:
         """Set the next run and drop the lease (only if ``worker`` still holds it)."""
         async with self._tx() as conn:

@@ -7,6 +7,7 @@ from psycopg_pool import AsyncConnectionPool
 from bot.database_url import PostgresURL
 from storage.postgres.chats import PgChats
 from storage.postgres.db import Conn, open_pool, worker_name
+from storage.postgres.locks import SessionLock
 from storage.postgres.outbox import PgOutbox
 from storage.postgres.pieces import PgPieces
 from storage.postgres.sources import PgSources
@@ -35,6 +36,10 @@ class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox):
 
     async def aclose(self) -> None:
         await self._pool.close()
+
+    def session_lock(self, name: str) -> SessionLock:
+        """A lock one process at a time holds (e.g. the sender for one bot token)."""
+        return SessionLock(self.url, name)
 
     async def ping(self) -> None:
         """A trivial query: raises if the database cannot answer."""
