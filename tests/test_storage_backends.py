@@ -379,3 +379,27 @@ async def test_outcome_counts_and_health_for_status(store) -> None:
     assert datetime.fromisoformat(rows[0][3]) >= start
     await store.ping()
     assert await store.database_bytes() > 0
+
+
+async def test_entry_failures_counted_then_given_up(store) -> None:
+    source = await store.add_source("s", "https://s.example/feed")
+    for n in (1, 2):
+        tries = await store.record_entry_failure(
+            source.id, "k1", label="https://s.example/a", error=f"boom {n}", extra_keys=["r1"]
+        )
+        assert tries == n
+    await store.record_entry_failure(source.id, "k2", label="b", error="x", post=False)
+    pending = await store.pending_entry_failures(source.id)
+    assert [(f.entry_key, f.tries, f.last_error) for f in pending] == [
+        ("k1", 2, "boom 2"),
+        ("k2", 1, "x"),
+    ]
+    assert pending[0].extra_keys == ["r1"] and pending[0].post and not pending[1].post
+    await store.give_up_entry(source.id, "k1")
+    assert await store.seen_keys(source.id, ["k1", "r1", "k2"]) == {"k1", "r1"}
+    skipped = await store.skipped_entries()
+    assert [f.entry_key for f in skipped] == ["k1"] and skipped[0].gave_up_at is not None
+    await store.clear_entry_failure(source.id, "k2")
+    assert await store.pending_entry_failures(source.id) == []
+    await store.record_fetch_ok(source.id, etag=None, last_modified=None, note="skipped 1 entry")
+    assert (await store.get_source_by_id(source.id)).last_error == "skipped 1 entry"

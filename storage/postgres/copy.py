@@ -34,6 +34,7 @@ TABLES: list[tuple[str, str]] = [
     ("deliveries", "id"),
     ("notices", "id"),
     ("messages", "rowid"),
+    ("entry_failures", "source_id, entry_key"),
     ("kv", "key"),
 ]
 _IDENTITY_TABLES = (

@@ -89,6 +89,12 @@ class PgBase:
                 raise
             raise StorageError(f"{self.url}: {clean_error(self.url, exc)}") from None
 
+    async def _mark_seen(
+        self, conn: Conn, source_id: int, keys: list[str], piece_id: int | None
+    ) -> None:
+        """Mark entries seen in the caller's transaction (the pieces concern's job)."""
+        raise NotImplementedError
+
     async def _fan_out(
         self, conn: Conn, piece_id: int, *, only_source_id: int | None = None
     ) -> int:

@@ -205,6 +205,22 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_piece ON messages (platform, platform_chat_id, piece_id);
 
+-- Entries that failed to become pieces: bounded tries, then given up (marked seen) and kept.
+CREATE TABLE entry_failures (
+    source_id BIGINT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    entry_key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    tries INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL,
+    entry_json TEXT,
+    extra_keys TEXT NOT NULL DEFAULT '[]',
+    post BOOLEAN NOT NULL DEFAULT true,
+    first_failed_at TIMESTAMPTZ NOT NULL,
+    last_failed_at TIMESTAMPTZ NOT NULL,
+    gave_up_at TIMESTAMPTZ,
+    PRIMARY KEY (source_id, entry_key)
+);
+
 CREATE TABLE kv (
     key TEXT PRIMARY KEY,
     value TEXT

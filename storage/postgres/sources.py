@@ -134,14 +134,18 @@ class PgSources(PgBase):
         last_modified: str | None,
         title: str | None = None,
         url: str | None = None,
+        note: str | None = None,
     ) -> None:
+        """A successful round; ``note`` (an entry given up) stays as the last error to show."""
         changes: dict[str, Any] = {
             "etag": etag,
             "last_modified": last_modified,
             "last_ok_at": utcnow(),
             "consecutive_failures": 0,
-            "last_error": None,
+            "last_error": note[:500] if note else None,
         }
+        if note:
+            changes["last_error_at"] = utcnow()
         if title:
             changes["title"] = title
         if url:

@@ -7,13 +7,14 @@ from psycopg_pool import AsyncConnectionPool
 from bot.database_url import PostgresURL
 from storage.postgres.chats import PgChats
 from storage.postgres.db import Conn, open_pool, worker_name
+from storage.postgres.entry_failures import PgEntryFailures
 from storage.postgres.locks import SessionLock
 from storage.postgres.outbox import PgOutbox
 from storage.postgres.pieces import PgPieces
 from storage.postgres.sources import PgSources
 
 
-class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox):
+class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox, PgEntryFailures):
     """Async access to a PostgreSQL database (psycopg 3 + psycopg-pool).
 
     Safe to share between processes: claims use leases held under ``worker_id``.
