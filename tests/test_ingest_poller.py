@@ -528,6 +528,36 @@ async def test_server_that_ignores_validators_is_not_reparsed(
         assert await core.store.count_pieces() == 1
 
 
+async def test_feed_rebuilt_on_every_request_is_parsed_only_when_its_entries_change(
+    tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Many servers ignore validators and stamp each response (<lastBuildDate>, a comment):
+    # the bytes always differ, the entries do not.
+    entries = [item(http_server.base, 1)]
+    served = iter(range(1000))
+
+    async def rebuilt(request: web.Request) -> web.Response:
+        n = next(served)
+        feed = rss(entries).replace(
+            "<description>Opinion pieces</description>",
+            f"<description>Opinion pieces</description><lastBuildDate>{n}</lastBuildDate>",
+        )
+        return web.Response(text=feed + f"<!-- request {n} -->", headers=RSS_TYPE)
+
+    http_server.add("/feed.xml", handler=rebuilt)
+    parses = counting_parse(monkeypatch)
+    async with open_core(tmp_path) as core:
+        await core.store.add_source("stamped", http_server.url("/feed.xml"))
+        for _ in range(3):
+            [report] = await core.scheduler.poll_now("stamped")
+            assert report.status == "ok"
+        assert len(parses) == 1
+        entries.insert(0, item(http_server.base, 2))
+        [report] = await core.scheduler.poll_now("stamped")
+        assert (report.new, len(parses)) == (1, 2)
+        assert await core.store.count_pieces() == 2
+
+
 async def test_permanent_redirect_to_a_followed_feed_keeps_the_old_url(
     tmp_path: Path, http_server: LocalHTTPServer
 ) -> None:

@@ -290,3 +290,16 @@ def test_body_that_is_a_local_path_is_not_read_from_disk(tmp_path: Path) -> None
     local.write_bytes((FIXTURES / "rss2.xml").read_bytes())
     with pytest.raises(FeedError):
         parse_feed(str(local).encode(), url=URL)
+
+
+def test_a_huge_feed_is_read_up_to_the_cap() -> None:
+    from bot.sources.feeds import MAX_ENTRIES
+
+    items = "".join(
+        f"<item><title>Piece {n}</title><link>https://ex.com/p/{n}</link></item>"
+        for n in range(MAX_ENTRIES * 3, 0, -1)
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'
+    parsed = parse_feed(feed.encode(), url="https://ex.com/feed.xml")
+    assert len(parsed.entries) == MAX_ENTRIES
+    assert parsed.entries[0].url == f"https://ex.com/p/{MAX_ENTRIES * 3}"  # the newest kept

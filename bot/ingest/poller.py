@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Sources fetched, parsed and sorted at once (the fetcher's own limit is 32 connections).
+READING_SLOTS = 64
 MAX_NEW_PER_ROUND = 30  # a huge feed is worked through over several rounds
 FIRST_POLL_BACKLOG = 10  # stored on the first poll; only the newest is posted
 PAUSE_AFTER_FAILURES = 10
@@ -149,6 +152,10 @@ class Poller:
         # Digest of the last fully processed body per source: servers that ignore conditional
         # requests often send the very same bytes, which need no parsing.
         self._bodies: dict[int, str] = {}
+        self._reading = asyncio.Semaphore(READING_SLOTS)
+        # Sources known to have no entry failure waiting for a retry: their rounds skip that
+        # query (two database hops per source per round otherwise).
+        self._no_failures: set[int] = set()
 
     def guard_for(self, source: Source) -> bool:
         """Every fetch is guarded unless private addresses are allowed (see ``trusted_host``)."""
@@ -169,14 +176,30 @@ class Poller:
     async def poll(self, source: Source, *, prefetched: FetchResult | None = None) -> Outcome:
         """One round; ``prefetched`` is a response just fetched (adding a source reads it once)."""
         lock = self._locks.setdefault(source.id, asyncio.Lock())
+        waited = lock.locked()
         async with lock:  # a manual /poll and the scheduled job never overlap
-            source = await self.store.get_source_by_id(source.id) or source
+            if waited:  # the other round changed the source (validators, state): read it again
+                source = await self.store.get_source_by_id(source.id) or source
             outcome = await self._poll(source, prefetched)
         report = outcome.report
         self.metrics.observe_poll(report.status, report.new, report.seconds)
         return outcome
 
     async def _poll(self, source: Source, prefetched: FetchResult | None = None) -> Outcome:
+        # Fetching, parsing and sorting out what is new hold a reading slot; what waits for a
+        # slot holds no body, and the slot is given back before articles are fetched. Only
+        # the new entries (usually none) outlive it, so memory does not grow with the number
+        # of sources polled at once.
+        slot = _Slot(self._reading)
+        await slot.acquire()
+        try:
+            return await self._poll_in_slot(source, prefetched, slot)
+        finally:
+            slot.release()
+
+    async def _poll_in_slot(
+        self, source: Source, prefetched: FetchResult | None, slot: _Slot
+    ) -> Outcome:
         started = time.monotonic()
         report = PollReport(source=source.name, status="ok")
         done = _Round()
@@ -201,7 +224,7 @@ class Poller:
                 report.seconds = time.monotonic() - started
                 return Outcome(report)
             body_key = _digest(source.kind, source.selector, result.url) + _body_digest(
-                result.content
+                result.content, feed=source.kind == "feed"
             )
             problems: list[EntryProblem] = []
             if self._bodies.get(source.id) == body_key and source.first_poll_done:
@@ -212,13 +235,14 @@ class Poller:
                 )
                 title = clean_line(title, caps.SOURCE_TITLE_CHARS)
                 complete = False
+            result.content = b""  # parsed: the body is not needed any more
         except (FetchError, FeedError) as exc:
             return await self._failed(source, report, exc, started)
         if entries is not None:
             report.entries = len(entries)
             if title and title != source.title:
                 source = dataclasses.replace(source, title=title)  # the outlet of its pieces
-            complete = await self._store_new(source, entries, problems, report, done)
+            complete = await self._store_new(source, entries, problems, report, done, slot)
         # Entries that failed in earlier rounds are retried even when the feed is unchanged.
         await self._retry_failed(source, report, done)
         moved_to = result.permanent_redirect
@@ -269,7 +293,7 @@ class Poller:
                     None, lambda: parse_feed(content, url=url, content_type=content_type)
                 )
             except NotAFeedError:
-                feeds = find_feed_links(content, url)
+                feeds = await loop.run_in_executor(None, find_feed_links, content, url)
                 hint = f"; it links a feed at {feeds[0]}" if feeds else ""
                 raise FeedError(f"this is an HTML page, not a feed{hint}") from None
             problems.extend(parsed.problems)
@@ -326,6 +350,7 @@ class Poller:
         problems: list[EntryProblem],
         report: PollReport,
         done: _Round,
+        slot: _Slot | None = None,
     ) -> bool:
         """Store what is new or edited; True when nothing is left over for a later round.
 
@@ -372,6 +397,12 @@ class Poller:
         complete = not rest or first_poll
         # A first round cut short (a crash, a restart) has already posted its one piece.
         posted_one = first_poll and any(k in seen for k in keys)
+        # Only what is to be built stays in memory: the other entries go now, and the reading
+        # slot is handed to the next source while articles are fetched and extracted.
+        entries.clear()
+        del work
+        if slot is not None:
+            slot.release()
         try:
             for w in todo:
                 done.handled.add(w.key)
@@ -428,11 +459,13 @@ class Poller:
 
     async def _retry_failed(self, source: Source, report: PollReport, done: _Round) -> None:
         """Try again the entries that failed in earlier rounds and were not in this one."""
-        pending: list[EntryFailure] = [
-            f
-            for f in await self.store.pending_entry_failures(source.id)
-            if f.entry_key not in done.handled
-        ]
+        if source.id in self._no_failures:
+            return
+        waiting = await self.store.pending_entry_failures(source.id)
+        if not waiting:
+            self._no_failures.add(source.id)
+            return
+        pending: list[EntryFailure] = [f for f in waiting if f.entry_key not in done.handled]
         if not pending:
             return
         seen = await self.store.seen_keys(source.id, [f.entry_key for f in pending])
@@ -484,6 +517,7 @@ class Poller:
     ) -> None:
         """Count a failed try of one entry; after the last try, give it up and tell once."""
         label = _safe(label)[:200]
+        self._no_failures.discard(source.id)
         tries = await self.store.record_entry_failure(
             source.id,
             key,
@@ -567,5 +601,33 @@ def _sort_time(entry: FeedEntry) -> float:
         return 0.0
 
 
-def _body_digest(content: bytes) -> str:
+# Servers that ignore conditional requests rarely send the very same bytes twice: a
+# <lastBuildDate>, a cache-buster comment or a request id changes on every request. For a feed
+# the digest that decides "nothing to parse" covers the entries only, from the first <item> or
+# <entry> on, without comments; for anything else it covers the whole body.
+_FIRST_ENTRY = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]")
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+
+
+def _body_digest(content: bytes, *, feed: bool) -> str:
+    first = _FIRST_ENTRY.search(content) if feed else None
+    if first is not None and content.lstrip()[:1] != b"{":
+        content = _COMMENT.sub(b"", content[first.start() :])
     return hashlib.blake2b(content, digest_size=16).hexdigest()
+
+
+class _Slot:
+    """One hold on a semaphore, released once however many times ``release`` is called."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def acquire(self) -> None:
+        await self._semaphore.acquire()
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()

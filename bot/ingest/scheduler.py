@@ -278,24 +278,29 @@ class SourceScheduler:
             url, guard=guard, expect="any", trusted_host=trusted_host
         )
         if kind == "page":
-            title = page_title(result.content)
+            title = await asyncio.to_thread(page_title, result.content)
             return "page", result.permanent_redirect or url, title, 0, result
         try:
-            parsed = parse_feed(result.content, url=result.url, content_type=result.content_type)
+            # Off the event loop: a huge feed takes seconds to parse, and chats must not wait.
+            parsed = await asyncio.to_thread(
+                parse_feed, result.content, url=result.url, content_type=result.content_type
+            )
             title, count = parsed.title, len(parsed.entries)
             return "feed", result.permanent_redirect or url, title, count, result
         except NotAFeedError:
-            feeds = find_feed_links(result.content, result.url)
+            feeds = await asyncio.to_thread(find_feed_links, result.content, result.url)
             if feeds:
                 feed_url = feeds[0]
                 feed = await self.poller.fetcher.fetch(
                     feed_url, guard=guard, expect="feed", trusted_host=trusted_host
                 )
-                parsed = parse_feed(feed.content, url=feed.url, content_type=feed.content_type)
+                parsed = await asyncio.to_thread(
+                    parse_feed, feed.content, url=feed.url, content_type=feed.content_type
+                )
                 return "feed", feed_url, parsed.title, len(parsed.entries), feed
             if kind == "feed":
                 raise
-            title = page_title(result.content)
+            title = await asyncio.to_thread(page_title, result.content)
             return "page", result.permanent_redirect or url, title, 0, result
 
     async def remove(self, name: str) -> bool:

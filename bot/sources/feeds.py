@@ -26,6 +26,9 @@ from bot.sources.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
 
+# Entries read from one feed (in document order, newest first in nearly every feed): a feed
+# of 95,000 items is not converted, keyed and looked up whole on every round.
+MAX_ENTRIES = 500
 FULL_TEXT_CHARS = 1500
 FULL_TEXT_PARAGRAPHS = 5
 SUMMARY_MAX_CHARS = 1000
@@ -313,7 +316,7 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
     link = _http_url(feed.get("link"), url)
     entries: list[FeedEntry] = []
     problems: list[EntryProblem] = []
-    for raw in entries_raw:
+    for raw in entries_raw[:MAX_ENTRIES]:
         try:  # one entry that cannot be read never costs the others
             entry = _checked(_entry_from_feedparser(raw, url, now))
         except Exception as exc:  # noqa: BLE001 - reported per entry by the poller
@@ -370,9 +373,10 @@ def _entry_from_feedparser(entry: Any, feed_url: str, now: datetime) -> FeedEntr
         names = [entry.get("author")]
     content_html = _pick_content(entry)
     summary_html = entry.get("summary") or None
-    if content_html is None and summary_html and looks_full(summary_html):
+    summary_full = html_to_text(summary_html) if summary_html else ""  # parsed once, used thrice
+    summary_text = summary_full
+    if content_html is None and summary_html and looks_full(summary_html, summary_full):
         content_html = summary_html  # RSS feeds often put the whole article in <description>
-    summary_text = html_to_text(summary_html) if summary_html else ""
     if content_html and summary_html and summary_html.strip() == content_html.strip():
         # feedparser copies Atom content into summary when there is none; a teaser is shorter.
         summary_text = _shorten(summary_text)
@@ -384,7 +388,9 @@ def _entry_from_feedparser(entry: Any, feed_url: str, now: datetime) -> FeedEntr
         authors=_dedupe_names(names),
         summary=_shorten(summary_text) or None,
         content_html=content_html,
-        content_is_full=looks_full(content_html),
+        content_is_full=looks_full(
+            content_html, summary_full if content_html is summary_html else None
+        ),
         outlet=_entry_outlet(entry),
     )
 
@@ -425,7 +431,7 @@ def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     feed_authors = _json_authors(data)
     entries: list[FeedEntry] = []
     problems: list[EntryProblem] = []
-    for item in data["items"]:
+    for item in data["items"][:MAX_ENTRIES]:
         if not isinstance(item, dict):
             continue
         try:  # one entry that cannot be read never costs the others
