@@ -32,6 +32,7 @@ class ExtractedPiece:
     pull_quotes: list[str] = field(default_factory=list)
     author_bio: str | None = None
     disclaimer: str | None = None
+    credit: str | None = None  # news agencies the story is credited to ("Associated Press")
 
 
 @dataclass

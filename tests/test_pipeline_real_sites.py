@@ -44,3 +44,69 @@ def test_one_invalid_byte_keeps_the_page_utf8():
     piece = extract_document(raw)
     assert "café" in piece.text and "habitués" in piece.text
     assert "Ã" not in piece.text  # no mojibake
+
+
+def test_byline_and_visible_date_under_the_headline_win_over_widgets_and_lists():
+    piece = extract_document(read("german_blog_byline.html"))
+    # Capitals re-cased, "Von" dropped; the related posts' and the comment form's names ignored.
+    assert piece.authors == ["Anna Schmidt"]
+    # The date shown under the headline, in German, not the "today" widget in the site header.
+    assert piece.published is not None and piece.published.date().isoformat() == "2023-10-31"
+
+
+def test_structured_metadata_corrected_not_rewritten():
+    piece = extract_document(read("wire_story_evening.html"), url="https://lakeside.example/x")
+    assert piece.title == "Libraries should stay open late"  # section label off
+    assert piece.authors == ["Margaret O'Neil"]  # re-cased; the agency is a credit
+    assert piece.credit == "Associated Press"
+    # The page's own evening stays its day (22:40 at -05:00 is the next day in UTC).
+    assert piece.published.date().isoformat() == "2024-11-05"
+    assert piece.published.utcoffset().total_seconds() == -5 * 3600
+    assert piece.standfirst == "Evening hours cost little and serve the people who work all day."
+    assert not piece.text.startswith(("Opinion", "Evening hours"))
+    assert piece.url == "https://lakeside.example/opinion/libraries-late?id=7"  # no utm_*
+
+
+@pytest.mark.parametrize(
+    "raw, names",
+    [
+        ("By TOM WALSH", ["Tom Walsh"]),
+        ("Sobre Marina Duarte", ["Marina Duarte"]),
+        ("Par Émile Dupré", ["Émile Dupré"]),
+        ("Von Jonas Berg | 12.03.2024", ["Jonas Berg"]),
+        ("Lena ParkThursday", ["Lena Park"]),  # a weekday glued on by the template
+        ("Dana Kovacs, Senior Editor", ["Dana Kovacs"]),
+        ("Prince Kumar", ["Prince Kumar"]),  # a name ending like a month stays whole
+        ("2019", []),
+        ("Гость", []),
+        ("Fact checked by Ravi Menon", []),
+    ],
+)
+def test_author_corrections(raw, names):
+    from bot.pipeline.authors import credits_from
+
+    assert credits_from([raw]).authors == names
+
+
+def test_notices_never_reach_the_text():
+    from bot.pipeline.boilerplate import is_boilerplate, is_furniture_text
+
+    for line in (
+        "This copy is for your personal, non-commercial use only. To order copies, contact us.",
+        "Subscribe to continue reading this story.",
+        "You have reached your limit of free articles this month.",
+        "This article was sponsored by a local credit union.",
+        "Lire aussi : Les transports en commun gratuits, une fausse bonne idée ?",
+        "Leia também: O que muda no orçamento municipal",
+        "Lesen Sie auch: Warum die Mieten weiter steigen",
+    ):
+        assert is_boilerplate(line), line
+    assert not is_boilerplate("The council will subscribe to the regional transit plan next year.")
+    for furniture in (
+        "Available to all readers, paid for by members like you. Support our journalism.",
+        "Content powered by a news aggregator",
+        "window.dataLayer = window.dataLayer || []; function gtag(){}",
+        "Photo: A crowd gathers outside the town hall (Getty Images)",
+    ):
+        assert is_furniture_text(furniture), furniture
+    assert not is_furniture_text("Evening hours cost little and serve the people who work.")

@@ -72,7 +72,7 @@ def test_json_contract(piece):
     data = piece_to_json(piece, summarize(piece))
     assert list(data) == [
         "title", "standfirst", "authors", "published", "outlet", "language", "url", "text",
-        "pull_quotes", "author_bio", "disclaimer", "summary", "summary_method",
+        "pull_quotes", "author_bio", "disclaimer", "credit", "summary", "summary_method",
         "summary_sentences",
     ]  # fmt: skip
     assert data["published"] is None

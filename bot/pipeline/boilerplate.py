@@ -31,11 +31,63 @@ _BOILERPLATE = re.compile(
 )
 
 
+# Notices an outlet prints on every piece, never part of the argument: reprint terms, paywall
+# and subscription prompts, sponsorship and affiliate disclosures, "Read also" cross-links (in
+# several languages). Each needs the notice's own wording, so an ordinary sentence that merely
+# mentions subscribing or a sponsor stays.
+_NOTICE = re.compile(
+    r"(?:for your personal,? non-?commercial use"
+    r"|(?:reprints?|distribution|republication) (?:and|or) (?:reprints?|distribution|licensing)"
+    r"|order (?:presentation-ready )?copies"
+    r"|(?:subscribe|sign in|log in|register|become a (?:member|subscriber)) to"
+    r" (?:continue|keep|read (?:the|this|more))"
+    r"|(?:this|the) (?:article|story|content|piece) is (?:only )?(?:available|reserved|exclusive)"
+    r" (?:to|for) (?:subscribers|members|premium)"
+    r"|already (?:a )?(?:subscriber|member|have an account)\W{0,3}(?:sign|log) ?in"
+    r"|you(?:'ve| have) (?:reached|read) (?:your|all|the)(?: \w+){0,3} (?:limit|free articles?)"
+    r"|(?:this|the) (?:article|post|story|content|piece|video)(?: \w+)? (?:is|was)"
+    r" (?:sponsored|paid for|presented|brought to you|produced in partnership|supported)(?: by)?"
+    r"|(?:this|our) (?:post|article|page|site) (?:may )?contains? affiliate links?"
+    r"|we may (?:earn|receive) (?:a )?(?:small )?(?:commission|compensation)"
+    r"|ce contenu est réservé aux abonnés|réservé aux abonnés|artículo exclusivo para suscriptores"
+    r"|dieser artikel ist (?:nur )?für abonnenten|conteúdo exclusivo para assinantes)",
+    re.IGNORECASE,
+)
+# A cross-link line: the label and a headline, no sentence of the piece's own.
+_READ_ALSO = re.compile(
+    r"^\W{0,3}(?:read (?:also|more|next)|also read|see also|related|more on this|lire aussi"
+    r"|à lire aussi|voir aussi|lesen sie auch|auch interessant|mehr zum thema|lee también"
+    r"|leer también|ver también|leia também|leia mais|veja também|leggi anche|vedi anche"
+    r"|lees ook|zie ook|czytaj (?:też|także)|читайте также|اقرأ أيضا|اقرأ أيضًا)\s*[:|>»–—-]",
+    re.IGNORECASE,
+)
+
+
 def is_boilerplate(line: str) -> bool:
+    """A line of page furniture: a share row, a prompt, a notice, a cross-link."""
+    if len(line) <= 400 and (_NOTICE.search(line) or _READ_ALSO.match(line)):
+        return True
     if len(line) > 100 and "  " not in line and line == line.strip():
         return False  # already tidy and too long to be a leftover: skip the regex work
     line = tidy(line)
     return bool(line) and len(line) <= 100 and bool(_BOILERPLATE.match(line))
+
+
+# What a standfirst never is: a prompt, a widget's credit, a script, a caption.
+_FURNITURE_TEXT = re.compile(
+    r"subscribe|subscription|sign up|sign in|log in|newsletter|paywall|funded by (?:our )?readers"
+    r"|support (?:our|independent) journalism|become a (?:member|supporter)|donate"
+    r"|powered by|cookies?\b|javascript|\bfunction\s*\(|window\.|document\.|\{\s*\w+\s*:"
+    r"|^\W*(?:photo|image|picture|foto|illustration|credit|source|caption)s?\s*(?:by)?\s*:"
+    r"|\((?:photo|image|foto)s?\b|getty images|shutterstock|\bafp photo|\bap photo"
+    r"|all rights reserved|©",
+    re.IGNORECASE,
+)
+
+
+def is_furniture_text(text: str) -> bool:
+    """Text that is page furniture (prompt, widget credit, script, caption), not a standfirst."""
+    return bool(_FURNITURE_TEXT.search(text)) or is_boilerplate(text)
 
 
 _RULE = re.compile(r"^\s*(?:[_\-–—=*·•~#]\s*){3,}$")

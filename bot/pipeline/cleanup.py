@@ -18,6 +18,7 @@ from .dates import date_line
 from .endmatter import is_disclaimer, looks_like_bio, strip_dateline
 from .names import BY_PREFIX, is_person_name, split_authors
 from .text import norm, tidy
+from .titles import strip_section
 
 
 @dataclass
@@ -74,7 +75,11 @@ def clean_paragraphs(
     # Title, standfirst or byline repeated at the top of the body.
     author_keys = {norm(a) for a in authors}
     while blocks:
-        if _same(blocks[0], title or "") or _same(blocks[0], standfirst or ""):
+        if (
+            _same(blocks[0], title or "")
+            or _same(strip_section(blocks[0]), title or "")
+            or _same(blocks[0], standfirst or "")
+        ):
             blocks.pop(0)
             continue
         names = _leading_byline(blocks[0], author_keys)

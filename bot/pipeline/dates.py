@@ -21,6 +21,27 @@ _MONTHS = {
     )
     for m in names
 }  # fmt: skip
+# Month names of other languages pages are written in (German, French, Spanish, Portuguese,
+# Italian, Dutch): "31. Oktober 2023", "3 de março de 2024", "12 janvier 2025".
+_FOREIGN_MONTHS = [
+    ("januar", "janvier", "enero", "janeiro", "gennaio", "januari", "jän", "janv", "ene"),
+    ("februar", "février", "fevrier", "febrero", "fevereiro", "febbraio", "februari", "févr",
+     "fevr", "fev", "fév"),
+    ("märz", "maerz", "mars", "marzo", "março", "marco", "maart", "mär"),
+    ("avril", "abril", "aprile", "avr", "abr"),
+    ("mai", "mayo", "maio", "maggio", "mei", "mag"),
+    ("juni", "juin", "junio", "junho", "giugno", "giu"),
+    ("juli", "juillet", "julio", "julho", "luglio", "juil", "lug"),
+    ("août", "aout", "agosto", "augustus"),
+    ("setembro", "septiembre", "septembre", "settembre", "sett"),
+    ("oktober", "octobre", "octubre", "outubro", "ottobre", "okt", "ott"),
+    ("novembre", "noviembre", "novembro"),
+    ("dezember", "décembre", "decembre", "diciembre", "dezembro", "dicembre", "dez", "déc",
+     "dic"),
+]  # fmt: skip
+for _number, _names in enumerate(_FOREIGN_MONTHS, start=1):
+    for _name in _names:
+        _MONTHS.setdefault(_name, _number)
 _TIME = (
     r"(?:(?:at|,|-|–)?\s*(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?)?"
 )
@@ -50,14 +71,12 @@ _DATE_PATTERNS = [
         re.IGNORECASE,
     ),
     re.compile(
-        rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon>{_MONTH_NAMES})\.?,?\s+(?P<y>\d{{4}})"
-        + r",?\s*"
-        + _TIME
-        + _TZ,
+        rf"(?<!\d)(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s+(?:de\s+)?(?P<mon>{_MONTH_NAMES})\.?,?"
+        rf"\s+(?:de\s+)?(?P<y>\d{{4}})" + r",?\s*" + _TIME + _TZ,
         re.IGNORECASE,
     ),
     re.compile(
-        rf"(?P<mon>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
+        rf"(?<![^\W\d_])(?P<mon>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})"
         + r",?\s*"
         + _TIME
         + _TZ,
@@ -115,8 +134,12 @@ DATE_ONLY, TIME_NO_ZONE, TIME_AND_ZONE = 0, 1, 2
 
 
 def date_precision(text: str | None) -> tuple[datetime, int] | None:
-    """(the first date stated in ``text`` as aware UTC, how much it states: DATE_ONLY,
-    TIME_NO_ZONE or TIME_AND_ZONE), or None."""
+    """(the first date stated in ``text``, how much it states: DATE_ONLY, TIME_NO_ZONE or
+    TIME_AND_ZONE), or None.
+
+    The datetime is aware and keeps the offset the page stated (UTC when it states none): the
+    same instant as in UTC, but the day the page shows (storage converts to UTC anyway).
+    """
     if not text:
         return None
     for pattern in _DATE_PATTERNS:
@@ -141,7 +164,9 @@ def date_precision(text: str | None) -> tuple[datetime, int] | None:
         if not 1990 <= value.year <= 2100:
             continue
         level = TIME_AND_ZONE if g.get("tz") else TIME_NO_ZONE if g.get("h") else DATE_ONLY
-        return value.astimezone(UTC), level
+        # A fixed offset (not the region): the instant stays unambiguous in the DST overlap.
+        offset = value.utcoffset()
+        return value.replace(tzinfo=UTC if not offset else timezone(offset)), level
     return None
 
 

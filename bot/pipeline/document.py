@@ -211,6 +211,7 @@ def piece_to_json(piece: ExtractedPiece, summary: Summary) -> dict:
         "pull_quotes": list(piece.pull_quotes),
         "author_bio": piece.author_bio,
         "disclaimer": piece.disclaimer,
+        "credit": piece.credit,
         "summary": summary.text,
         "summary_method": summary.method,
         "summary_sentences": list(summary.sentences),
@@ -240,6 +241,8 @@ def format_card(piece: ExtractedPiece, summary: Summary) -> str:
     facts = []
     if piece.authors:
         facts.append("By " + ", ".join(piece.authors))
+    if piece.credit:
+        facts.append(piece.credit)
     if piece.outlet:
         facts.append(piece.outlet)
     facts.append(

@@ -62,7 +62,10 @@ def split_authors(text: str) -> list[str]:
     for part in _NAME_SPLIT.split(text):
         part = part.strip(" .,:;-—–")
         if is_person_name(part) or (
-            part and not _LATIN.search(part) and 1 <= len(part.split()) <= 5
+            part
+            and not _LATIN.search(part)
+            and 1 <= len(part.split()) <= 5
+            and any(ch.isalpha() for ch in part)
         ):
             names.append(part)
     return names

@@ -13,14 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
+from trafilatura.metadata import examine_meta, extract_meta_json
 
+from .authors import credits_from, recase
 from .dates import date_precision, parse_date
 from .endmatter import is_disclaimer, looks_like_bio
 from .names import byline_authors, dedupe_names, is_person_name, split_authors
-from .text import tidy, word_count
+from .text import norm, tidy, word_count
 
 
 @dataclass
@@ -32,6 +35,7 @@ class PageFacts:
     dek: str | None = None
     dek_strong: bool = False  # marked up as a standfirst/dek, not merely "intro"/"summary"
     authors: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)  # credited news agencies, not writers
     published: datetime | None = None
     outlet: str | None = None
     language: str | None = None
@@ -183,7 +187,8 @@ def _classes(el: lxml_html.HtmlElement) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}".casefold()
 
 
-def _json_ld(tree: lxml_html.HtmlElement) -> Iterator[dict]:
+def _json_ld(tree: lxml_html.HtmlElement) -> Iterator[tuple[dict, bool]]:
+    """Every schema.org object of the page's JSON-LD, and whether it is an article."""
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         try:
             data = json.loads(script.text or "")
@@ -193,14 +198,20 @@ def _json_ld(tree: lxml_html.HtmlElement) -> Iterator[dict]:
         while stack:
             item = stack.pop()
             if isinstance(item, list):
-                stack.extend(item)
+                stack.extend(reversed(item))
             elif isinstance(item, dict):
                 if "@graph" in item:
                     stack.append(item["@graph"])
                 kind = item.get("@type")
                 kinds = kind if isinstance(kind, list) else [kind]
-                if any(isinstance(k, str) and _ARTICLE_TYPES.search(k) for k in kinds):
-                    yield item
+                yield item, any(isinstance(k, str) and _ARTICLE_TYPES.search(k) for k in kinds)
+
+
+def _ld_raw_names(value: object) -> list[str]:
+    """Every name a JSON-LD author field states, people and organisations alike."""
+    items = value if isinstance(value, list) else [value]
+    names = [item.get("name") if isinstance(item, dict) else item for item in items]
+    return [name for name in names if isinstance(name, str)]
 
 
 def _ld_names(value: object) -> list[str]:
@@ -211,6 +222,110 @@ def _ld_names(value: object) -> list[str]:
         if isinstance(item, str):
             out.extend(split_authors(item) or ([item] if is_person_name(item) else []))
     return out
+
+
+_NEAR_HEADLINE = 60  # elements after the headline where its byline and date sit
+_SUBHEAD_REACH = 4  # an h2 this close after the h1 (in document order) is its subheadline
+_DATE_TAGS = frozenset(("span", "div", "p", "time", "small", "li", "em", "strong", "b", "a"))
+# Page parts that carry names and dates of other pieces or of readers, never this one's.
+_FURNITURE = re.compile(
+    r"comment|related|sidebar|widget|recommend|popular|trending|newsletter|promo|teaser"
+    r"|carousel|(?:^|[\s_-])rail(?:$|[\s_-])|more-?(?:from|stories|articles|posts)|read-?next"
+    r"|up-?next|footer|respond|reply"
+)
+
+
+def _in_furniture(el: lxml_html.HtmlElement) -> bool:
+    """Inside an aside, a navigation bar, or a block whose class names page furniture."""
+    node = el
+    for _ in range(12):
+        if node is None:
+            return False
+        if node.tag in ("aside", "nav") or (
+            node is not el
+            and node.tag == "footer"
+            and node.getparent() is not None
+            and node.getparent().tag == "body"
+        ):
+            return True
+        marks = f"{node.get('class', '')} {node.get('id', '')}"
+        if len(marks) > 1 and _FURNITURE.search(marks.casefold()):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _short_text(el: lxml_html.HtmlElement, limit: int) -> str | None:
+    """The element's text when it is at most ``limit`` characters (without building more)."""
+    parts: list[str] = []
+    size = 0
+    for piece in el.itertext():
+        size += len(piece)
+        if size > limit * 3:
+            return None
+        parts.append(piece)
+    text = tidy(" ".join(parts))
+    return text if text and len(text) <= limit else None
+
+
+def _own_short_text(el: lxml_html.HtmlElement, limit: int) -> str | None:
+    """Short text of an element with no element children of its own kind (a leaf line)."""
+    if len(el) > 4:
+        return None
+    return _short_text(el, limit)
+
+
+def _nearest_byline(
+    bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]], h1_at: int
+) -> list[str]:
+    """The byline nearest the headline: the first after it, else the last before it; with the
+    bylines beside it (one name per element) but not those of other pieces further down."""
+    if not bylines:
+        return []
+    after = [b for b in bylines if b[0] > h1_at]
+    chosen = after[0] if after and h1_at >= 0 else bylines[-1] if h1_at >= 0 else bylines[0]
+    parent = chosen[1].getparent()
+    grand = parent.getparent() if parent is not None else None
+    names: list[str] = []
+    for position, el, found in bylines:
+        near = abs(position - chosen[0]) <= 12
+        family = el.getparent() in (parent, grand) or el is chosen[1]
+        if el is chosen[1] or (near and family):
+            names += found
+    return names
+
+
+def _squash(text: str | None) -> str:
+    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+
+
+def _not_the_publisher(authors: list[str], facts: PageFacts, shown: str) -> list[str]:
+    """Structured authors without the publisher itself, unless the page shows it as a byline.
+
+    Templates fill schema.org's author with the organisation that runs the site ("Acme" on
+    acme.example) on pages that name no writer; a company blog that does sign its posts with
+    the company's name shows that name under the headline.
+    """
+    host = urlsplit(facts.canonical or "").hostname or ""
+    publisher = {_squash(facts.outlet), *(_squash(label) for label in host.split("."))}
+    publisher.discard("")
+    shown_key = norm(shown)
+    return [
+        a for a in authors
+        if _squash(a) not in publisher or (norm(a) and norm(a) in shown_key)
+    ]  # fmt: skip
+
+
+def library_authors(tree: lxml_html.HtmlElement) -> list[str]:
+    """trafilatura's reading of the author meta tags and JSON-LD (its normalised names)."""
+    try:
+        doc = examine_meta(tree)
+        if doc.author and " " not in doc.author:
+            doc.author = None  # trafilatura's own rule: a one-word meta author is a handle
+        doc = extract_meta_json(tree, doc)
+    except Exception:  # noqa: BLE001 - library bugs on odd JSON must not lose the page
+        return []
+    return [a for a in (doc.author or "").split("; ") if a.strip()]
 
 
 def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> PageFacts:
@@ -226,9 +341,16 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             meta.setdefault("content-language", []).append(content)
 
     ld_authors: list[str] = []
+    ld_agencies: list[str] = []
     ld_published = None
-    for item in _json_ld(tree):
-        ld_authors += _ld_names(item.get("author"))
+    ld_any_published = None  # a WebPage's datePublished: weaker than an article's
+    for item, is_article in _json_ld(tree):
+        if not is_article:
+            if ld_any_published is None and isinstance(item.get("datePublished"), str):
+                ld_any_published = item["datePublished"]
+            continue
+        ld_authors = ld_authors or _ld_names(item.get("author"))
+        ld_agencies = ld_agencies or credits_from(_ld_raw_names(item.get("author"))).agencies
         ld_published = ld_published or (
             item.get("datePublished") if isinstance(item.get("datePublished"), str) else None
         )
@@ -281,34 +403,57 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     if stamps:
         facts.published = max(stamps, key=lambda s: s[1])[0]  # max keeps the first of equals
 
-    byline: list[str] = []
-    meta_authors = [
-        n
-        for key in _AUTHOR_META
-        for value in meta.get(key, [])
-        if not value.startswith("http")
-        for n in split_authors(value)
-    ]
     pulls: list[str] = []
     bios: list[str] = []
     disclaimers: list[str] = []
     h1 = tree.find(".//h1")
     if h1 is not None:
         facts.h1 = tidy(h1.text_content()) or None
-    for el in tree.iter(tag=etree.Element):
+    # Bylines and dates are read near the headline: the same classes also mark related posts,
+    # sidebars and comment forms further down (and a "today" widget in the site's header).
+    bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
+    dated: list[tuple[int, datetime]] = []
+    marked_date: datetime | None = None
+    near_headline: list[str] = []  # short texts under the headline: where a byline is shown
+    h1_at = -1
+    for position, el in enumerate(tree.iter(tag=etree.Element)):
         get = el.get
+        if el is h1:
+            h1_at = position
         kinds = _class_kinds(get("class", "")) | _class_kinds(get("id", ""))
         itemprop = get("itemprop")
         if itemprop is not None or el.tag == "time" or get("rel") == "author":
-            if facts.published is None and (
+            if marked_date is None and (
                 itemprop == "datePublished" or el.tag == "time" and get("pubdate") is not None
             ):
-                facts.published = parse_date(
-                    get("datetime") or get("content") or el.text_content()[:80]
-                )
-            if itemprop == "author" or get("rel") == "author":
-                text = el.text_content()[:200]
-                byline += byline_authors(text) or split_authors(text)
+                marked_date = parse_date(get("datetime") or get("content") or _short_text(el, 80))
+            if (itemprop == "author" or get("rel") == "author") and not _in_furniture(el):
+                text = _short_text(el, 200)
+                names = credits_from([text], strict=True).authors if text else []
+                if names:
+                    bylines.append((position, el, names))
+            if el.tag == "time" and 0 <= h1_at and position - h1_at <= _NEAR_HEADLINE:
+                stamp = parse_date(get("datetime") or _short_text(el, 80))
+                if stamp:
+                    dated.append((position, stamp))
+        if (
+            facts.dek is None
+            and el.tag == "h2"
+            and 0 < position - h1_at <= _SUBHEAD_REACH
+            and not _in_furniture(el)
+        ):
+            # A subheadline right under the headline is the standfirst, marked or not.
+            text = _short_text(el, 400)
+            if text and 5 <= word_count(text) <= 60:
+                facts.dek = text
+                facts.dek_strong = True
+        if 0 <= h1_at and position - h1_at <= _NEAR_HEADLINE and el.tag in _DATE_TAGS:
+            # A visible date under the headline ("Published on 3 May 2024", "31. Oktober 2023").
+            text = _own_short_text(el, 100)
+            if text:
+                near_headline.append(text)
+            if text and any(ch.isdigit() for ch in text) and (stamp := parse_date(text)):
+                dated.append((position, stamp))
         if not kinds:
             continue
         tag = el.tag
@@ -330,23 +475,42 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 facts.dek = dek
                 facts.dek_strong = bool(kinds & _DEK_STRONG)
         elif kinds & _BYLINE and tag not in ("article", "section"):
-            text = el.text_content()
-            if len(text) <= 200:
-                names = byline_authors(text)
+            text = _short_text(el, 200)
+            if text and not _in_furniture(el):
+                names = byline_authors(text) or credits_from([text], strict=True).authors
                 if not names and not _LATIN.search(text) and word_count(text) <= 6:
                     names = split_authors(text)  # Arabic and other non-Latin bylines
-                byline += names
-        if facts.published is None and kinds & _DATE:
-            stamp = get("datetime") or get("content") or el.text_content()[:100]
-            if stamp and len(stamp.strip()) <= 80:
-                facts.published = parse_date(stamp)
+                if names:
+                    bylines.append((position, el, names))
+        if kinds & _DATE and (marked_date is None or 0 <= h1_at):
+            stamp_text = get("datetime") or get("content") or _short_text(el, 100)
+            if stamp_text and len(stamp_text.strip()) <= 100 and not _in_furniture(el):
+                stamp = parse_date(stamp_text)
+                if stamp and marked_date is None and h1_at < 0:
+                    marked_date = stamp  # no headline to measure from: the first one
+                elif stamp and position - h1_at <= _NEAR_HEADLINE:
+                    dated.append((position, stamp))
+    facts.published = facts.published or marked_date or (dated[0][1] if dated else None)
+    if facts.published is None and ld_any_published:
+        facts.published = parse_date(ld_any_published)
     if facts.published is None:
         for el in tree.iterfind(".//article//time[@datetime]"):
             facts.published = parse_date(el.get("datetime"))
             if facts.published:
                 break
 
-    facts.authors = dedupe_names(ld_authors or byline or meta_authors)
+    byline = [recase(name) for name in _nearest_byline(bylines, h1_at)]
+    structured = credits_from(library_authors(tree))
+    meta_names = [
+        value for key in _AUTHOR_META for value in meta.get(key, []) if not value.startswith("http")
+    ]
+    fallback = credits_from(meta_names)
+    credit = structured if structured.authors or structured.agencies else fallback
+    authors = credit.authors
+    if authors and not byline:
+        authors = _not_the_publisher(authors, facts, " ".join(near_headline))
+    facts.authors = dedupe_names(authors or byline or ld_authors)
+    facts.agencies = dedupe_names(credit.agencies + ld_agencies)
     facts.pull_quotes = pulls
     bios = [b for b in bios if looks_like_bio(b, facts.authors) or word_count(b) >= 15]
     facts.bio = max(bios, key=len) if bios else None

@@ -32,6 +32,22 @@ def _is_tracking(key: str) -> bool:
     return k.startswith("utm_") or k in _TRACKING_PARAMS
 
 
+def strip_tracking(url: str) -> str:
+    """The URL without utm_* and other tracking parameters; everything else as written."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not _is_tracking(k)]
+    if len(kept) == len(pairs):
+        return url
+    query = urlencode(kept, quote_via=quote, safe="/:@!$'()*,;")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
 def canonicalize_url(url: str) -> str:
     """Normalize a URL: lower-case scheme/host; no credentials, default port, fragment or
     tracking params (``user:pass@`` is no part of an article's identity, and URLs get shown)."""

@@ -1,0 +1,135 @@
+"""Author names as pages state them, corrected: prefixes, dates and roles off, capitals re-cased.
+
+Structured data (schema.org JSON-LD, meta tags, read by trafilatura's metadata functions) and
+bylines name the writer, but with junk around the name: "By", "Sobre", "Par", "Von"; a year or a
+weekday glued on ("Jane DoeMonday"); a role after a comma; a name in capitals; a news agency
+instead of a person. Each correction keeps the stated name and only takes the junk off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .names import is_person_name
+from .text import norm, tidy
+
+# "By", "Written by", "Sobre", "Par", "Von", "Por", "Di", "Door", "Av", "Przez", "Автор:"...
+_PREFIX = re.compile(
+    r"^\s*(?:[—–\-|:]+\s*)?(?:(?:written|words|posted|reported|published|story|text|photos?)\s+by"
+    r"|by|author|authors|autor|autora|auteur|autore|автор|par|von|por|di|door|av|sobre|über"
+    r"|about|przez|bởi|oleh|bij|بقلم|كتب|كتبت)\b\s*:?\s*",
+    re.IGNORECASE,
+)
+_WEEKDAYS_MONTHS = (
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may"
+    "|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept"
+    "|oct|nov|dec|updated|published|posted|last"
+)
+# A capitalised weekday, month or "Updated" glued to the name by a template with no space
+# ("FoustMonday"); case-sensitive, so "Stefanov" and "Kumar" keep their endings.
+_GLUED_TAIL = re.compile(
+    r"(?<=[a-zà-ÿ])(?:" + "|".join(w.capitalize() for w in _WEEKDAYS_MONTHS.split("|")) + r")\b.*$"
+)
+_DATE_TAIL = re.compile(
+    rf"[\s,|·•–—-]+(?:on\s+)?(?:(?:{_WEEKDAYS_MONTHS})\b\.?\s*\d|\d|(?:updated|published)\b).*$",
+    re.IGNORECASE,
+)
+# Credits that name someone other than the writer.
+_NOT_THE_WRITER = re.compile(
+    r"^\W*(?:fact[- ]?checked|reviewed|medically reviewed|edited|photo(?:graph)?s?|illustrations?"
+    r"|video|images?|produced|translated)\b",
+    re.IGNORECASE,
+)
+_NAME_PARTS = re.compile(r"\s*(?:;|&|\||\band\b|\bund\b|\bet\b|\by\b| e | و)\s*", re.IGNORECASE)
+_AGENCY = re.compile(
+    r"\b(?:press|presse|prensa|agency|agence|agencia|agenzia|agentur|news service|newswire"
+    r"|wire service|wires)\b|^(?:ap|afp|reuters|dpa|efe|ansa|upi|xinhua|kyodo|yonhap|tass|pti"
+    r"|ani|ians|apa|ats|anp|ntb|tt|sda)$",
+    re.IGNORECASE,
+)
+# Not a writer: what comment forms, widgets and empty templates put where a name goes.
+_NOT_A_NAME = re.compile(
+    r"^(?:guest|гость|gast|invité|invitado|anonymous|anonyme|anónimo|anonimo|unknown|null|none"
+    r"|undefined|author|autor|auteur|admin|administrator|webmaster|user|your name|name|nombre|nom"
+    r"|editor)$",
+    re.IGNORECASE,
+)
+_HANDLE = re.compile(r"^@\w+$|https?://|www\.|\.(?:com|org|net)\b|@\w+\.\w+")
+
+
+@dataclass
+class Credits:
+    """Who a piece names: writers, and agencies credited with the story."""
+
+    authors: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+
+
+def recase(name: str) -> str:
+    """A name written in capitals, in name case ("TOM KRISHER" -> "Tom Krisher")."""
+    letters = [ch for ch in name if ch.isalpha()]
+    if len(letters) < 4 or not all(ch.isupper() for ch in letters) or " " not in name.strip():
+        return name
+    return " ".join(_recase_word(w) for w in name.split())
+
+
+def _recase_word(word: str) -> str:
+    # "O'NEIL" -> "O'Neil", "JEAN-LUC" -> "Jean-Luc"; a lone initial keeps its capital.
+    return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word)
+
+
+def correct_name(raw: str) -> str | None:
+    """The name in ``raw`` with the junk around it taken off, or None if no name is left."""
+    name = tidy(raw.replace("\u00a0", " "))
+    if _NOT_THE_WRITER.match(name):
+        return None
+    for _ in range(2):  # "By: Author: Jane Doe"
+        name = _PREFIX.sub("", name, count=1)
+    name = _GLUED_TAIL.sub("", name)
+    name = _DATE_TAIL.sub("", name)
+    name = name.split(" - ")[0].split(" | ")[0]
+    name = re.sub(r"\s*\([^)]*\)\s*$", "", name)  # "Jane Doe (Guest writer)"
+    name = name.strip(" .,:;|·•–—-\"'“”")
+    if not name or len(name) > 60 or len(name.split()) > 6 or not re.search(r"[^\W\d_]", name):
+        return None
+    if _HANDLE.search(name) or _NOT_A_NAME.match(name):
+        return None
+    return recase(name)
+
+
+def credits_from(values: list[str], *, strict: bool = False) -> Credits:
+    """Authors and agencies named by ``values`` (each one or several names).
+
+    ``strict``: only personal names count (bylines found by position on the page); otherwise
+    anything name-like counts (a field whose job is to name the author: "Editorial Team").
+    A role after a comma goes ("Jane Doe, Senior Editor") when the part before is a name.
+    """
+    out = Credits()
+    seen: set[str] = set()
+    for value in values:
+        for part in _NAME_PARTS.split(value or ""):
+            pieces = [p.strip() for p in part.split(",") if p.strip()]
+            candidates = pieces[:1]
+            if len(pieces) > 1:
+                names = [p for p in pieces if is_person_name(correct_name(p) or "")]
+                if names:
+                    candidates = names  # "Jane Doe, Senior Editor": the role goes
+                elif len(pieces) == 2 and all(len(p.split()) <= 2 for p in pieces):
+                    candidates = [f"{pieces[1]} {pieces[0]}"]  # "Doe, Jane T."
+            for candidate in candidates:
+                name = correct_name(candidate)
+                if not name:
+                    continue
+                key = norm(name)
+                if not key or key in seen:
+                    continue
+                if _AGENCY.search(name):
+                    seen.add(key)
+                    out.agencies.append(name)
+                    continue
+                if strict and not is_person_name(name):
+                    continue
+                seen.add(key)
+                out.authors.append(name)
+    return out
