@@ -99,6 +99,7 @@ def test_notices_never_reach_the_text():
         "Lire aussi : Les transports en commun gratuits, une fausse bonne idée ?",
         "Leia também: O que muda no orçamento municipal",
         "Lesen Sie auch: Warum die Mieten weiter steigen",
+        "Farmers unload crates at the market at dawn. (Photo by Lina Berg/Agency Images)",
     ):
         assert is_boilerplate(line), line
     assert not is_boilerplate("The council will subscribe to the regional transit plan next year.")
@@ -110,3 +111,12 @@ def test_notices_never_reach_the_text():
     ):
         assert is_furniture_text(furniture), furniture
     assert not is_furniture_text("Evening hours cost little and serve the people who work.")
+
+
+def test_hover_card_name_copies_are_dropped():
+    from bot.pipeline.cleanup import clean_paragraphs
+
+    result = clean_paragraphs(
+        ["Governor Ana RuizAna María Ruiz signed the bill on Tuesday after a long debate."]
+    )
+    assert result.paragraphs == ["Governor Ana Ruiz signed the bill on Tuesday after a long debate."]

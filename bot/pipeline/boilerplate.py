@@ -63,9 +63,20 @@ _READ_ALSO = re.compile(
 )
 
 
+# A photo caption ends with its credit: "... (Photo by Jane Doe/Agency)", "Photo: X / Agency".
+_CAPTION = re.compile(
+    r"(?:\((?:photo|image|picture|foto|illustration|credit)s?\b[^()]{0,80}\)"
+    r"|\b(?:photo|image|foto|credit)s?(?: by)?\s*:\s*[^.]{0,60}"
+    r"|\b(?:getty images|shutterstock|via reuters|afp via getty|ap photo)[^.]{0,40})\W*$",
+    re.IGNORECASE,
+)
+
+
 def is_boilerplate(line: str) -> bool:
-    """A line of page furniture: a share row, a prompt, a notice, a cross-link."""
-    if len(line) <= 400 and (_NOTICE.search(line) or _READ_ALSO.match(line)):
+    """A line of page furniture: a share row, a prompt, a notice, a cross-link, a caption."""
+    if len(line) <= 400 and (
+        _NOTICE.search(line) or _READ_ALSO.match(line) or _CAPTION.search(line)
+    ):
         return True
     if len(line) > 100 and "  " not in line and line == line.strip():
         return False  # already tidy and too long to be a leftover: skip the regex work
@@ -95,3 +106,20 @@ _RULE = re.compile(r"^\s*(?:[_\-–—=*·•~#]\s*){3,}$")
 
 def is_rule(line: str) -> bool:
     return bool(_RULE.match(line))
+
+
+# A hover card's copy of a linked name, glued on by the page's markup: "Kristi NoemKristi Lynn
+# Noem" (the link text, then the card's full name). The card's name starts with the same first
+# name and ends with the same last name.
+_GLUED_CARD = re.compile(
+    r"\b(?P<name>(?P<first>[A-Z][\w'’-]*[a-z])(?: [A-Z][\w'’.-]*)*? (?P<last>[A-Z][\w'’-]*[a-z]))"
+    r"(?P=first)(?: [A-Z][\w'’.-]*)*? (?P=last)\b"
+)
+_JUNCTION = re.compile(r"[a-z][A-Z]")
+
+
+def drop_hover_cards(text: str) -> str:
+    """The text without name copies glued on by hover cards."""
+    if not _JUNCTION.search(text):
+        return text
+    return _GLUED_CARD.sub(r"\g<name>", text)

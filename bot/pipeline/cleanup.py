@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .boilerplate import is_boilerplate, is_rule
+from .boilerplate import drop_hover_cards, is_boilerplate, is_rule
 from .dates import date_line
 from .endmatter import is_disclaimer, looks_like_bio, strip_dateline
 from .names import BY_PREFIX, is_person_name, split_authors
@@ -57,7 +57,7 @@ def clean_paragraphs(
 ) -> CleanupResult:
     """Separate body paragraphs from pull quotes, bio, disclaimer and page leftovers."""
     result = CleanupResult(paragraphs=[])
-    blocks = [tidy(p) for p in paragraphs]
+    blocks = [drop_hover_cards(tidy(p)) for p in paragraphs]
     blocks = [b for b in blocks if b]
 
     kept: list[str] = []
