@@ -140,11 +140,15 @@ def _mostly_utf8(content: bytes) -> str | None:
     return text
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # below space, not \t \n \v \f \r
+
+
 def _looks_binary(text: str) -> bool:
     sample = text[:8192]
     if not sample:
         return False
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+    # Counted by the regex engine: a per-character Python loop cost 7% of extraction.
+    controls = len(_CONTROL_CHARS.findall(sample))
     return "\x00" in sample or controls / len(sample) > 0.02
 
 

@@ -151,14 +151,32 @@ def canonical_from_html(html: str | bytes, base_url: str) -> str | None:
 
 
 def canonical_from_tree(doc, base_url: str) -> str | None:  # type: ignore[no-untyped-def]
-    """:func:`canonical_from_html` on a page already parsed (extraction parses it once)."""
-    base = document_base(doc, base_url)
-    candidates = doc.xpath(
-        "//link[contains(concat(' ', normalize-space(translate(@rel,"
-        " 'CANONIAL', 'canonial')), ' '), ' canonical ')]/@href"
-    ) + doc.xpath("//meta[@property='og:url' or @name='og:url']/@content")
+    """:func:`canonical_from_html` on a page already parsed (extraction parses it once).
+
+    One walk over the page's <link>, <meta> and <base> elements (lxml filters the tags in C):
+    a page has thousands of elements and only these can say where it lives.
+    """
+    base_href: str | None = None
+    canonical: list[str] = []
+    og_urls: list[str] = []
+    for el in doc.iter("link", "meta", "base"):
+        tag = el.tag
+        if tag == "link":
+            if "canonical" in (el.get("rel") or "").lower().split():
+                canonical.append(el.get("href") or "")
+        elif tag == "meta":
+            if el.get("property") == "og:url" or el.get("name") == "og:url":
+                og_urls.append(el.get("content") or "")
+        elif base_href is None and (el.get("href") or "").strip():
+            base_href = (el.get("href") or "").strip()
+    base = base_url
+    if base_href:
+        try:
+            base = urljoin(base_url, base_href)
+        except ValueError:  # a malformed <base>: links resolve against the page itself
+            base = base_url
     base_path = urlsplit(base_url).path or "/"
-    for href in candidates:
+    for href in canonical + og_urls:
         href = href.strip()
         if not href:
             continue
