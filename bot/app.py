@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -17,10 +17,11 @@ import bot.demo
 from bot.adapters.console import CHAT_ID, ConsoleAdapter
 from bot.config import ConfigError, Settings
 from bot.core import Core
-from bot.durations import parse_duration
+from bot.durations import check_source_interval, parse_duration
 from bot.endpoint import OpsEndpoint
 from bot.logs import install_redaction
 from storage import SourceExists
+from storage.runlock import exclusive_run
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,10 @@ def read_sources_file(path: Path) -> list[ConfiguredSource]:
             interval = parse_duration(str(item.get("interval", "30m")))
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-        if interval < 10:
-            raise ConfigError(f"{where}: the shortest interval is 10s")
+        try:
+            check_source_interval(interval)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         found.append(
             ConfiguredSource(
                 str(item["name"]), str(item["url"]), interval, kind, item.get("selector")
@@ -121,6 +124,13 @@ async def prepare(core: Core) -> None:
     await ensure_demo_source(core)
 
 
+@contextlib.asynccontextmanager
+async def _sole_bot(settings: Settings) -> AsyncIterator[None]:
+    """Refuse to start beside another bot on the same SQLite file (before anything is reset)."""
+    with exclusive_run(settings.commentary_database):
+        yield
+
+
 async def run_bot(
     settings: Settings,
     *,
@@ -134,7 +144,7 @@ async def run_bot(
 
     ``on_ready`` is called once the platforms (or the terminal chat) and the endpoint run.
     """
-    async with Core.open(settings) as core:
+    async with _sole_bot(settings), Core.open(settings) as core:
         await prepare(core)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -17,7 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Column, Table
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.durations import format_duration, parse_duration
+from bot.durations import (
+    MAX_SOURCE_INTERVAL,
+    MIN_SOURCE_INTERVAL,
+    check_source_interval,
+    format_duration,
+    parse_duration,
+)
 from bot.logs import setup_logging
 from storage import StorageError
 
@@ -176,11 +182,9 @@ def sources_add(
     from bot.ingest.scheduler import SourceError
 
     try:
-        seconds = parse_duration(interval)
+        seconds = check_source_interval(parse_duration(interval))
     except ValueError as exc:
         fail(str(exc))
-    if seconds < 10:
-        fail("the shortest interval is 10s")
     settings = settings_or_exit()
 
     async def go() -> None:
@@ -274,7 +278,7 @@ def sources_import(
     except ValueError as exc:
         fail(f"{path}: {exc}")
     try:
-        seconds = parse_duration(interval)
+        seconds = check_source_interval(parse_duration(interval))
         store = Store.open(settings.commentary_database)
     except (ValueError, StorageError) as exc:
         fail(str(exc))
@@ -286,7 +290,11 @@ def sources_import(
                     outline.name,
                     outline.url,
                     kind=outline.kind,
-                    interval_seconds=outline.interval_seconds or seconds,
+                    # A file's interval beyond the bounds is brought inside them.
+                    interval_seconds=min(
+                        max(outline.interval_seconds or seconds, MIN_SOURCE_INTERVAL),
+                        MAX_SOURCE_INTERVAL,
+                    ),
                     selector=outline.selector,
                     added_by="cli",
                 )

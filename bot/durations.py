@@ -32,3 +32,18 @@ def format_duration(seconds: float) -> str:
             count, seconds = divmod(seconds, size)
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+# How often a source may be polled. Longer than a week is no poll at all, and a value past
+# timedelta's range (999,999,999 days) made every later start die with OverflowError.
+MIN_SOURCE_INTERVAL = 10
+MAX_SOURCE_INTERVAL = 7 * 86400
+
+
+def check_source_interval(seconds: int) -> int:
+    """``seconds`` if it is a usable poll interval, else ValueError with the bound."""
+    if seconds < MIN_SOURCE_INTERVAL:
+        raise ValueError(f"The shortest interval is {MIN_SOURCE_INTERVAL}s.")
+    if seconds > MAX_SOURCE_INTERVAL:
+        raise ValueError(f"The longest interval is {format_duration(MAX_SOURCE_INTERVAL)}.")
+    return seconds

@@ -18,6 +18,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from bot.durations import MAX_SOURCE_INTERVAL
 from bot.ingest.poller import Outcome, Poller
 from bot.types import Source
 
@@ -70,7 +71,8 @@ def next_run_after(
     source: Source, outcome: Outcome | None, *, now: datetime, jitter: bool = True
 ) -> datetime:
     """When to poll again: the interval (with up to 10 % jitter), backoff, or Retry-After."""
-    interval = max(source.interval_seconds, MIN_INTERVAL)
+    # A huge stored interval (older versions let one in) is polled at the bound, not never.
+    interval = min(max(source.interval_seconds, MIN_INTERVAL), MAX_SOURCE_INTERVAL)
     delay = float(interval)
     if jitter:
         delay += random.uniform(0, min(interval * 0.1, 60))

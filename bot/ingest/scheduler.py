@@ -16,6 +16,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from bot import caps
+from bot.durations import MAX_SOURCE_INTERVAL, MIN_SOURCE_INTERVAL, check_source_interval
 from bot.ingest.leases import LeasedPolling, supports_leases
 from bot.ingest.poller import Outcome, Poller, trusted_host_of
 from bot.pipeline.text import clean_line
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 24 * 3600
-MIN_INTERVAL = 10
+MIN_INTERVAL = MIN_SOURCE_INTERVAL
+# Stored values above the bound (older versions let them in) are scheduled at the bound.
+MAX_INTERVAL = MAX_SOURCE_INTERVAL
 
 
 def page_title(content: bytes) -> str | None:
@@ -48,6 +51,15 @@ def page_title(content: bytes) -> str | None:
 
 class SourceError(ValueError):
     """A source cannot be added or changed; the message says why in one line."""
+
+
+def _check_interval(seconds: int | None) -> None:
+    if seconds is None:
+        return
+    try:
+        check_source_interval(seconds)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def backoff_seconds(interval: int, failures: int) -> float:
@@ -95,7 +107,7 @@ class SourceScheduler:
                 # Keep the rhythm across restarts; an overdue source runs at once.
                 due = source.next_run_at
                 due = due if due.tzinfo else due.replace(tzinfo=UTC)
-                first_in = min(max((due - now).total_seconds(), 0.0), source.interval_seconds)
+                first_in = max((due - now).total_seconds(), 0.0)  # _schedule caps it
             elif source.first_poll_done:
                 first_in = None
             self._schedule(source, first_in=first_in)
@@ -114,7 +126,8 @@ class SourceScheduler:
     def _schedule(self, source: Source, *, first_in: float | None = None) -> None:
         if self.scheduler is None or source.paused:
             return
-        interval = max(source.interval_seconds, MIN_INTERVAL)
+        interval = min(max(source.interval_seconds, MIN_INTERVAL), MAX_INTERVAL)
+        first_in = min(first_in, interval) if first_in is not None else None
         next_run = datetime.now(UTC) + timedelta(
             seconds=first_in if first_in is not None else interval
         )
@@ -202,8 +215,7 @@ class SourceScheduler:
                 await self.poller.fetcher.check_url(url)
             except UnsafeURLError as exc:
                 raise SourceError(str(exc)) from None
-        if interval is not None and interval < MIN_INTERVAL:
-            raise SourceError(f"The shortest interval is {MIN_INTERVAL}s.")
+        _check_interval(interval)
         title = None
         entries = 0
         error = None
@@ -333,8 +345,7 @@ class SourceScheduler:
         return source
 
     async def set_interval(self, name: str, seconds: int) -> Source | None:
-        if seconds < MIN_INTERVAL:
-            raise SourceError(f"The shortest interval is {MIN_INTERVAL}s.")
+        _check_interval(seconds)
         source = await self.store.get_source(name)
         if source is None:
             return None
