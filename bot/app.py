@@ -126,8 +126,15 @@ async def prepare(core: Core) -> None:
 
 @contextlib.asynccontextmanager
 async def _sole_bot(settings: Settings) -> AsyncIterator[None]:
-    """Refuse to start beside another bot on the same SQLite file (before anything is reset)."""
-    with exclusive_run(settings.commentary_database):
+    """Refuse to start beside another bot on the same SQLite file (before anything is reset).
+
+    PostgreSQL is the mode for several processes: no lock there.
+    """
+    location = settings.commentary_database
+    if not isinstance(location, Path):
+        yield
+        return
+    with exclusive_run(location):
         yield
 
 

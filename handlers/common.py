@@ -11,6 +11,8 @@ from handlers.types import Action, PieceCard, Reply, Request
 if TYPE_CHECKING:
     from bot.services import Services
 
+MAX_PIECE_ID = 2**63 - 1  # SQLite's largest integer: a bigger one cannot even be looked up
+
 POST_ACTIONS = (
     ("More", "more"),
     ("Full text", "full"),
@@ -90,10 +92,14 @@ async def piece_from_request(request: Request, services: Services) -> Piece:
         )
         if piece_id is None:
             raise UsageError("That message is not one of my posts.")
-    if piece_id is None and request.args.strip().lstrip("#").isdigit():
-        piece_id = int(request.args.strip().lstrip("#"))
+    number = request.args.strip().lstrip("#")
+    if piece_id is None and number.isascii() and number.isdigit():
+        piece_id = int(number)
     if piece_id is None:
         raise UsageError(f"Reply to one of my posts with /{request.command}.")
+    if not 0 < piece_id <= MAX_PIECE_ID:
+        shown = str(piece_id) if len(str(piece_id)) <= 20 else str(piece_id)[:20] + "…"
+        raise UsageError(f"There is no piece #{shown}.")
     piece = await services.store.get_piece(piece_id)
     if piece is None:
         raise UsageError("I no longer have that piece.")

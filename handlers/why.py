@@ -191,7 +191,10 @@ async def why(request: Request, services: Services) -> Response:
     url = words[0].strip("<>")  # people paste <https://...> from Discord/Markdown
     if "://" not in url:
         url = "https://" + url
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # "http://[::1": an unclosed IPv6 bracket
+        host = ""
     if "." not in host and host != "localhost":
         raise UsageError(f"{clip(words[0], 60)!r} is not a link.")
     canonical = canonicalize_url(url)

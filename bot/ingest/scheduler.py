@@ -254,21 +254,28 @@ class SourceScheduler:
             )
         except SourceExists as exc:
             raise SourceError(str(exc)) from None
-        if error is None:
-            if self.leased is not None:
-                polled = await self.leased.poll_now(source, prefetched=fetched)
+        # From here on the source exists: whatever fails (a full disk while its first pieces
+        # are saved) is reported as such, never as "not added".
+        try:
+            if error is None:
+                if self.leased is not None:
+                    polled = await self.leased.poll_now(source, prefetched=fetched)
+                else:
+                    polled = await self.poller.poll(source, prefetched=fetched)
+                if polled is not None:  # None: another process took it first and polls it
+                    entries = polled.report.entries or entries
+                    error = polled.report.error if polled.report.status != "ok" else None
             else:
-                polled = await self.poller.poll(source, prefetched=fetched)
-            if polled is not None:  # None: another process took it first and polls it
-                entries = polled.report.entries or entries
-                error = polled.report.error if polled.report.status != "ok" else None
-        else:
-            # The first fetch failed before the source existed: record it, so `sources list`
-            # shows why instead of a clean "new" state.
-            await self.store.record_fetch_error(source.id, error)
-        if title and source.title != title:
-            await self.store.update_source(source.id, title=title)
-        source = await self.store.get_source_by_id(source.id)
+                # The first fetch failed before the source existed: record it, so `sources
+                # list` shows why instead of a clean "new" state.
+                await self.store.record_fetch_error(source.id, error)
+            if title and source.title != title:
+                await self.store.update_source(source.id, title=title)
+        except Exception as exc:  # noqa: BLE001 - added all the same; the first round is retried
+            log.exception("source %s added, but its first poll failed", source.name)
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            error = f"its pieces could not be saved ({reason})"
+        source = await self.store.get_source_by_id(source.id) or source
         self._schedule(source)
         return AddSourceReport(source, kind, title, entries, error)
 
