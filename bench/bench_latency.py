@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bulk
 import dataset
 from common import Target, console, header, percentile, print_table, print_targets, save_result
 
@@ -30,7 +31,6 @@ from bot.config import Settings
 from bot.core import Core
 from handlers.router import dispatch
 from handlers.types import Request
-from storage import bulk
 
 
 @dataclass

@@ -26,10 +26,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import bulk
 import dataset
 from common import ROOT, Target, header, mb, print_table, print_targets, save_result
 
-from storage import bulk
 from storage.db import open_database
 from tests.fakes.telegram_api import ApiError, FakeChat, FakeLimits, FakeTelegramAPI
 

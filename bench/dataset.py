@@ -1,7 +1,7 @@
 """Synthetic databases of realistic size for the memory and latency benchmarks, cached on disk.
 
 A ``Spec`` (sources, chats, subscriptions, pieces) becomes a SQLite file under
-``bench/results/`` built through the real migrations and ``storage.bulk``; the same spec and
+``bench/results/`` built through the real migrations and ``bench/bulk.py``; the same spec and
 generator version reuse the file. Text is English-like: sentences drawn word by word from
 wordfreq's frequencies (so common words are common, rare ones rare, as FTS sees real text),
 about 900 words a piece, with summaries, authors, links, seen entries, and the delivery and
@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+import bulk
 from common import RESULTS, console
 
-from storage import bulk
 from storage.db import open_database
 
 VERSION = 1  # bump when the generator changes: cached files are keyed on it

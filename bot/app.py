@@ -11,15 +11,17 @@ import tomllib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import bot.demo
 from bot.adapters.console import CHAT_ID, ConsoleAdapter
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.core import Core
 from bot.durations import check_source_interval, parse_duration
 from bot.endpoint import OpsEndpoint
+from bot.errors import ConfigError
 from bot.logs import install_redaction
+from bot.types import SourceKind, source_kind
 from storage import SourceExists
 from storage.runlock import exclusive_run
 
@@ -38,7 +40,7 @@ class ConfiguredSource:
     name: str
     url: str
     interval: int = 1800
-    kind: str = "feed"
+    kind: SourceKind = "feed"
     selector: str | None = None
 
 
@@ -60,9 +62,10 @@ def read_sources_file(path: Path) -> list[ConfiguredSource]:
         where = f"{path}: source #{number}"
         if not isinstance(item, dict) or not item.get("url") or not item.get("name"):
             raise ConfigError(f"{where}: needs both name and url")
-        kind = item.get("kind", "feed")
-        if kind not in ("feed", "page"):
-            raise ConfigError(f"{where}: kind must be feed or page, not {kind!r}")
+        try:
+            kind = source_kind(item.get("kind", "feed"))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         try:
             interval = parse_duration(str(item.get("interval", "30m")))
         except ValueError as exc:
@@ -213,7 +216,16 @@ async def _run(
     return 0
 
 
-async def _start_platform(core: Core, platform: str):  # type: ignore[no-untyped-def]
+class PlatformAdapter(Protocol):
+    """What running a platform needs of its adapter: start and stop."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def _start_platform(core: Core, platform: str) -> PlatformAdapter:
+    adapter: PlatformAdapter
     if platform == "telegram":
         from bot.adapters.telegram import TelegramAdapter
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Column, Table
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_settings
 from bot.durations import (
     MAX_SOURCE_INTERVAL,
     MIN_SOURCE_INTERVAL,
@@ -24,8 +25,14 @@ from bot.durations import (
     format_duration,
     parse_duration,
 )
+from bot.errors import ConfigError, StorageError
 from bot.logs import setup_logging
-from storage import StorageError
+from bot.types import ExtractedPiece, Piece, Source, Summary, SummaryLength, source_kind
+
+if TYPE_CHECKING:
+    from storage import Store
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="commentary-bot: follows opinion writing, summarizes each new piece and posts it to "
@@ -62,7 +69,7 @@ class Kind(str, Enum):
     page = "page"
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     # Plain write: rich would wrap a long path across lines.
     sys.stderr.write(f"commentary-bot: {message}\n")
     raise typer.Exit(code)
@@ -77,17 +84,25 @@ def settings_or_exit() -> Settings:
     return settings
 
 
-def store_or_exit(settings: Settings):  # type: ignore[no-untyped-def]
+def sqlite_path(settings: Settings) -> Path:
+    """The SQLite file of COMMENTARY_DATABASE; commands that need one say so for PostgreSQL."""
+    location = settings.commentary_database
+    if not isinstance(location, Path):
+        fail("this command works on a SQLite database file, not on PostgreSQL")
+    return location
+
+
+def store_or_exit(settings: Settings) -> Store:
     """The blocking Store for one-shot commands, or a one-line error and exit 2."""
     from storage import Store
 
     try:
-        return Store.open(settings.commentary_database)
+        return Store.open(sqlite_path(settings))
     except StorageError as exc:
         fail(str(exc))
 
 
-def run_async(coro) -> Any:  # type: ignore[no-untyped-def]
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine, turning the errors a user can fix into one line and exit code 2."""
     try:
         return asyncio.run(coro)
@@ -147,9 +162,10 @@ def run(
 
 
 # --- sources ----------------------------------------------------------------------------------
-def source_json(source, next_run=None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def source_json(source: Source, next_run: datetime | None = None) -> dict[str, Any]:
     from bot.status import source_state
 
+    upcoming = next_run or source.next_run_at
     state = source_state(source)
     return {
         "name": source.name,
@@ -163,9 +179,7 @@ def source_json(source, next_run=None) -> dict[str, Any]:  # type: ignore[no-unt
         "last_error": source.last_error,
         "last_error_at": source.last_error_at.isoformat() if source.last_error_at else None,
         "consecutive_failures": source.consecutive_failures,
-        "next_run_at": (next_run or source.next_run_at).isoformat()
-        if (next_run or source.next_run_at)
-        else None,
+        "next_run_at": upcoming.isoformat() if upcoming else None,
     }
 
 
@@ -179,7 +193,7 @@ def sources_add(
 ) -> None:
     """Add a source and fetch it once now; says what it found or why it failed."""
     from bot.core import Core
-    from bot.ingest.scheduler import SourceError
+    from bot.errors import SourceError
 
     try:
         seconds = check_source_interval(parse_duration(interval))
@@ -194,7 +208,7 @@ def sources_add(
                     url,
                     name=name,
                     interval=seconds,
-                    kind=kind.value if kind else None,
+                    kind=source_kind(kind.value) if kind else None,
                     selector=selector,
                     trusted=True,
                     added_by="cli",
@@ -279,7 +293,7 @@ def sources_import(
         fail(f"{path}: {exc}")
     try:
         seconds = check_source_interval(parse_duration(interval))
-        store = Store.open(settings.commentary_database)
+        store = Store.open(sqlite_path(settings))
     except (ValueError, StorageError) as exc:
         fail(str(exc))
     added = skipped = 0
@@ -334,10 +348,11 @@ def status(
 ) -> None:
     """Sources by state with their last errors, the outbox, recent deliveries, database size."""
     from bot.core import Core
+    from bot.status import StatusReport
 
     settings = settings_or_exit()
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> StatusReport:
         async with Core.open(settings) as core:
             return await core.status()
 
@@ -356,7 +371,7 @@ def fetch(
 ) -> None:
     """One polling round now, then exit (0 even if some sources failed)."""
     from bot.core import Core
-    from bot.ingest.scheduler import SourceError
+    from bot.errors import SourceError
 
     settings = settings_or_exit()
 
@@ -411,7 +426,7 @@ def fetch(
     table_console().print(table)
 
 
-def piece_json(piece) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def piece_json(piece: Piece) -> dict[str, Any]:
     return {
         "id": piece.id,
         "title": piece.title,
@@ -466,7 +481,7 @@ def summarize(
         from bot.ingest.articles import ArticleBuilder
         from bot.sources.http import Fetcher, FetchError
 
-        async def go():  # type: ignore[no-untyped-def]
+        async def go() -> ExtractedPiece:
             async with Fetcher(
                 user_agent=settings.commentary_user_agent, max_bytes=settings.commentary_max_bytes
             ) as fetcher:
@@ -502,10 +517,12 @@ def summarize(
         print(format_card(piece, made))
 
 
-async def _llm_summary(settings: Settings, piece, length: str):  # type: ignore[no-untyped-def]
+async def _llm_summary(settings: Settings, piece: ExtractedPiece, length: SummaryLength) -> Summary:
     """The configured LLM's summary (it falls back to the extractive one on any failure)."""
     from bot.pipeline.llm import LLMSummarizer
 
+    if settings.llm_base_url is None:  # the caller checked; this keeps the type exact
+        raise ConfigError("LLM_BASE_URL is not set")
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     llm = LLMSummarizer(
         settings.llm_base_url,
@@ -590,7 +607,7 @@ def db_backup(path: Path = typer.Argument(..., help="Where to write the copy."))
 
     settings = settings_or_exit()
     try:
-        db = open_database(settings.commentary_database)
+        db = open_database(sqlite_path(settings))
         backup(db, path)
     except StorageError as exc:
         fail(str(exc))

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.database_url import DatabaseLocation, PostgresURL, database_location
 from bot.durations import parse_duration
+from bot.errors import ConfigError
 
 APP_NAME = "commentary-bot"
 PROJECT_URL = "https://github.com/commentary-bot/commentary-bot"
@@ -21,10 +22,6 @@ PROJECT_URL = "https://github.com/commentary-bot/commentary-bot"
 
 def default_database_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "commentary.db"
-
-
-class ConfigError(Exception):
-    """A configuration problem, said in one line that names the file or variable."""
 
 
 class Settings(BaseSettings):
@@ -157,6 +154,7 @@ class Settings(BaseSettings):
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Load settings, turning validation errors into one ``ConfigError`` line per problem."""
     try:
+        # pydantic-settings takes ``_env_file`` at run time; mypy sees only the fields.
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = []

@@ -24,12 +24,12 @@ from bot.pipeline.llm import LLMSummarizer
 from bot.services import RateLimiter, Services
 from bot.sources.http import Fetcher
 from bot.status import STARTED_KEY, STOPPED_KEY, StatusReport, collect_status
-from bot.types import ChatSettings
+from bot.types import ChatKind, ChatSettings
 from handlers.common import card_for
-from handlers.registry import COMMANDS, CommandSpec, load_all
+from handlers.registry import COMMANDS, load_all
 from handlers.router import dispatch
 from handlers.types import PieceCard, Request, Response
-from storage import AsyncStore, open_store
+from storage import Storage, open_store
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Core:
     def __init__(
         self,
         settings: Settings,
-        store: AsyncStore,
+        store: Storage,
         fetcher: Fetcher,
         builder: ArticleBuilder,
         scheduler: SourceScheduler,
@@ -120,10 +120,6 @@ class Core:
         await self.store.aclose()
 
     # --- what adapters use ---------------------------------------------------------------------
-    @property
-    def commands(self) -> list[CommandSpec]:
-        return list(load_all().values())
-
     async def handle(self, request: Request) -> Response:
         return await dispatch(request, self.services)
 
@@ -138,7 +134,7 @@ class Core:
         self,
         platform: str,
         chat_id: str,
-        kind: str,
+        kind: ChatKind,
         title: str | None = None,
         thread_id: str | None = None,
     ) -> None:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import re
 
+from bot.errors import InvalidDuration
+
 _PART = re.compile(r"(\d+)\s*(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 def parse_duration(text: str) -> int:
-    """Return seconds; raise ValueError with a short hint on anything else."""
+    """Return seconds; ``InvalidDuration`` (a ``ValueError``) with a short hint otherwise."""
     cleaned = text.strip().lower().replace(" ", "")
     if cleaned.isdigit():
         return int(cleaned)  # bare numbers are seconds
     if not cleaned or _PART.sub("", cleaned):
-        raise ValueError(f"{text!r} is not a duration; write e.g. 90s, 15m, 2h")
+        raise InvalidDuration(f"{text!r} is not a duration; write e.g. 90s, 15m, 2h")
     seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(cleaned))
     if seconds <= 0:
-        raise ValueError(f"{text!r} is not a positive duration")
+        raise InvalidDuration(f"{text!r} is not a positive duration")
     return seconds
 
 

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token.
 QUIET_LOGGERS = (
@@ -90,12 +91,12 @@ def setup_logging(
     if not ours:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(formatter)
+        # A mark on our own handler, so a second setup does not add another one.
         handler._commentary = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    install_redaction(secrets)
-    return _installed  # type: ignore[return-value]
+    return install_redaction(secrets)
 
 
 def install_redaction(secrets: list[str] | None) -> RedactingFilter:
@@ -107,9 +108,9 @@ def install_redaction(secrets: list[str] | None) -> RedactingFilter:
         # redacted records too, because the record itself is rewritten at creation.
         previous = logging.getLogRecordFactory()
 
-        def factory(*args, **kwargs):  # type: ignore[no-untyped-def]
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = previous(*args, **kwargs)
-            _installed.filter(record)  # type: ignore[union-attr]
+            _installed.filter(record)
             return record
 
         logging.setLogRecordFactory(factory)

@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
-from bot.types import ExtractedPiece, Source, Summary
+from bot.types import ExtractedPiece, Source, SourceKind, Summary, SummaryLength
 
 if TYPE_CHECKING:
     from bot.status import StatusReport
-    from storage import AsyncStore
+    from storage import Storage
 
 
 @dataclass
@@ -48,7 +48,7 @@ class SourceControl(Protocol):
         *,
         name: str | None = None,
         interval: int | None = None,
-        kind: str | None = None,
+        kind: SourceKind | None = None,
         selector: str | None = None,
         trusted: bool = True,
         added_by: str | None = None,
@@ -69,7 +69,7 @@ class SourceControl(Protocol):
 
 class Summarizer(Protocol):
     async def summarize_url(
-        self, url: str, length: str = "standard", *, guard: bool = True
+        self, url: str, length: SummaryLength = "standard", *, guard: bool = True
     ) -> tuple[ExtractedPiece, Summary]: ...
 
 
@@ -95,7 +95,7 @@ class RateLimiter:
 @dataclass
 class Services:
     settings: Settings
-    store: AsyncStore
+    store: Storage
     sources: SourceControl
     summarizer: Summarizer
     started_at: datetime

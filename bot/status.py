@@ -15,7 +15,7 @@ from bot.durations import format_duration
 from bot.types import Source
 
 if TYPE_CHECKING:
-    from storage import AsyncStore
+    from storage import Storage
 
 STATE_ORDER = ("failing", "paused", "new", "ok")
 HEADINGS = {"failing": "Failing", "paused": "Paused", "new": "New (not polled yet)", "ok": "OK"}
@@ -195,7 +195,7 @@ class StatusReport:
 
 
 async def collect_status(
-    store: AsyncStore,
+    store: Storage,
     *,
     next_run: Callable[[int], datetime | None] | None = None,
     now: datetime | None = None,

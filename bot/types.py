@@ -14,6 +14,26 @@ SourceKind = Literal["feed", "page"]
 SummaryLength = Literal["short", "standard", "long"]
 ChatKind = Literal["private", "group", "channel", "thread"]
 SubscriptionKind = Literal["source", "author", "keyword"]
+SOURCE_KINDS: tuple[SourceKind, ...] = ("feed", "page")
+CHAT_KINDS: tuple[ChatKind, ...] = ("private", "group", "channel", "thread")
+
+
+def source_kind(text: str) -> SourceKind:
+    """``text`` as a ``SourceKind``; ``ValueError`` for anything else."""
+    for kind in SOURCE_KINDS:
+        if text == kind:
+            return kind
+    raise ValueError(f"kind must be feed or page, not {text!r}")
+
+
+def chat_kind(text: str) -> ChatKind:
+    """``text`` as a ``ChatKind``; ``ValueError`` for anything else."""
+    for kind in CHAT_KINDS:
+        if text == kind:
+            return kind
+    raise ValueError(f"unknown chat kind {text!r}")
+
+
 DeliveryState = Literal["pending", "sending", "sent", "failed", "filtered", "digest", "skipped"]
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.durations import format_duration, parse_duration
+from bot.errors import InvalidDuration, SourceError, UsageError, UserError
 from bot.services import PollReport
 from bot.types import Source
 from handlers.common import plural
@@ -17,7 +18,6 @@ from handlers.limits import (
 )
 from handlers.lookup import clip, find_source, source_hint
 from handlers.registry import Option, command
-from handlers.router import UsageError
 from handlers.types import Request, Response
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _chat_added(source: Source) -> bool:
 def _parse_interval(text: str) -> int:
     try:
         return parse_duration(text)
-    except ValueError as exc:
+    except InvalidDuration as exc:
         raise UsageError(str(exc) + ".") from None
 
 
@@ -81,7 +81,7 @@ async def addsource(request: Request, services: Services) -> Response:
         try:
             interval = parse_duration(rest[-1])
             rest = rest[:-1]
-        except ValueError:
+        except InvalidDuration:
             pass  # the last word is part of the name
     name = " ".join(rest) or None
     if name is not None:
@@ -105,7 +105,7 @@ async def addsource(request: Request, services: Services) -> Response:
             trusted=False,  # chat-added: the SSRF guard applies
             added_by=request.user_key,
         )
-    except ValueError as exc:  # SourceError, SourceExists, unsafe addresses: said to the owner
+    except UserError as exc:  # SourceError, unsafe addresses: said to the owner
         log.info("addsource %s refused: %s", url[:200], exc)
         return Response.error(f"Not added: {_first_line(exc)}")
     except Exception as exc:  # noqa: BLE001 - any failure is one line to the owner, and logged
@@ -229,7 +229,7 @@ async def interval(request: Request, services: Services) -> Response:
         raise UsageError(f"The longest interval is {format_duration(MAX_INTERVAL)}.")
     try:
         updated = await services.sources.set_interval(found.name, seconds)
-    except ValueError as exc:
+    except SourceError as exc:
         return Response.error(_first_line(exc))
     if updated is None:
         return Response.error(f"{found.name} is gone.")
@@ -303,8 +303,8 @@ async def limits(request: Request, services: Services) -> Response:
         else:
             raise UsageError(f"I know no limit {clip(key, 20)!r}.")
     # Validated all first, so a bad second pair changes nothing.
-    for key, value in changes.items():
-        await services.store.set_value(key, value)
+    for name, setting in changes.items():
+        await services.store.set_value(name, setting)
     log.info("limits changed by %s: %s", request.user_key, changes)
     return Response.text(
         "Now: "
@@ -346,7 +346,7 @@ async def poll(request: Request, services: Services) -> Response:
         name = found.name
     try:
         reports = await services.sources.poll_now(name)
-    except ValueError as exc:
+    except SourceError as exc:
         return Response.error(_first_line(exc))
     if not reports:
         return Response.text("No active sources to poll (see /sources).")

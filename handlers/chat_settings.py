@@ -7,13 +7,13 @@ import logging
 import re
 import zoneinfo
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.types import Chat, ChatSettings
+from bot.errors import UsageError
+from bot.types import Chat, ChatSettings, SummaryLength
 from handlers.common import current_chat, post_for
 from handlers.lookup import clip
 from handlers.registry import Option, command
-from handlers.router import UsageError
 from handlers.types import Reply, Request, Response
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DIGEST_BATCH = 10  # pieces per /digest, so one command never floods a chat
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _LANGUAGE = re.compile(r"[a-z]{2}")
-LENGTHS = ("short", "standard", "long")
+LENGTHS: tuple[SummaryLength, ...] = ("short", "standard", "long")
 
 
 @functools.cache
@@ -66,10 +66,14 @@ def describe_settings(chat: Chat) -> str:
     )
 
 
-def _one_of(values: list[str], allowed: tuple[str, ...], what: str) -> str:
-    if len(values) != 1 or values[0].casefold() not in allowed:
-        raise UsageError(f"{what} is one of: {', '.join(allowed)}.")
-    return values[0].casefold()
+Word = TypeVar("Word", bound=str)
+
+
+def _one_of(values: list[str], allowed: tuple[Word, ...], what: str) -> Word:
+    for word in allowed:
+        if len(values) == 1 and values[0].casefold() == word:
+            return word
+    raise UsageError(f"{what} is one of: {', '.join(allowed)}.")
 
 
 def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSettings, str]:

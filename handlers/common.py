@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.errors import UsageError
 from bot.types import Chat, Piece
-from handlers.router import UsageError
 from handlers.types import Action, PieceCard, Reply, Request
 
 if TYPE_CHECKING:

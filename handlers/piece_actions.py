@@ -6,11 +6,11 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from bot.errors import LimitReached, SubscriptionExists
 from handlers.common import byline, card_for, current_chat, piece_from_request, post_for
 from handlers.limits import max_subscriptions
 from handlers.registry import command
 from handlers.types import Action, Reply, Request, Response
-from storage import SubscriptionExists
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -148,7 +148,7 @@ async def follow(request: Request, services: Services) -> Response:
         )
     except SubscriptionExists:
         return Response.text(f"This chat already follows {name}.")
-    except OverflowError as exc:
+    except LimitReached as exc:
         return Response.error(str(exc))
     return Response.text(f"Following {name} here (subscription #{sub.id}).")
 

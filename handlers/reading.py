@@ -6,11 +6,10 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.durations import format_duration
+from bot.errors import InvalidSearch, SearchTooBroad, UsageError
 from handlers.common import card_for, current_chat, parse_count, post_for
 from handlers.registry import Option, command
-from handlers.router import UsageError
 from handlers.types import PieceCard, Reply, Request, Response
-from storage import SearchSyntaxError, SearchTooBroad
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -46,7 +45,7 @@ async def latest(request: Request, services: Services) -> Response:
             pieces = await store.latest_pieces(count, keyword=_fts_words(what))
         except SearchTooBroad as exc:
             return Response.error(str(exc))
-        except SearchSyntaxError:
+        except InvalidSearch:
             pieces = []
         if not pieces:
             return Response.text(
@@ -115,7 +114,7 @@ async def search(request: Request, services: Services) -> Response:
     except SearchTooBroad as exc:
         log.info("search too broad %r: %s", query[:80], exc)
         return Response.error(str(exc))
-    except SearchSyntaxError:
+    except InvalidSearch:
         log.info("unparsable search query %r", query[:80])
         return Response.error(
             'I could not read that query. Use words, "a phrase" or a prefix* '

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
+from bot.errors import StorageBusy, UsageError
 from handlers.registry import lookup
 from handlers.types import Request, Response
 
@@ -15,10 +15,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ARGS = 1000  # longer arguments are refused before any handler sees them
-
-
-class UsageError(Exception):
-    """Wrong arguments: the message is a one-line hint."""
 
 
 async def dispatch(request: Request, services: Services) -> Response:
@@ -44,10 +40,7 @@ async def dispatch(request: Request, services: Services) -> Response:
         # A long usage line would bury the hint: point at /help <command> instead.
         usage = spec.usage if len(spec.usage) <= 80 else f"/{spec.name} … (see /help {spec.name})"
         return Response.error(f"{exc} Usage: {usage}")
-    except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
-            log.exception("handler /%s failed", spec.name)
-            return Response.error("Something went wrong on our side; it has been logged.")
+    except StorageBusy as exc:
         # Another process held the database past the busy timeout: nothing was changed.
         log.warning("/%s: database busy (%s)", spec.name, exc)
         return Response.error("The database is busy; try again in a moment.")

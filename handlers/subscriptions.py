@@ -6,15 +6,14 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from bot.errors import LimitReached, SubscriptionExists, UsageError
 from bot.matching import normalize, parse_terms
-from bot.types import Chat, Subscription
+from bot.types import Chat, Subscription, SubscriptionKind
 from handlers.common import current_chat
 from handlers.limits import max_subscriptions
 from handlers.lookup import author_hint, clip, find_author, find_source, source_hint
 from handlers.registry import Option, command
-from handlers.router import UsageError
 from handlers.types import Request, Response
-from storage import SubscriptionExists
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -74,7 +73,7 @@ async def _subscribe_to(
     request: Request,
     services: Services,
     chat: Chat,
-    kind: str,
+    kind: SubscriptionKind,
     target: str,
     source_id: int | None = None,
 ) -> Response:
@@ -95,7 +94,7 @@ async def _subscribe_to(
         ]
         ref = f" (#{same[0].id})" if same else ""
         return Response.text(f"This chat already follows {kind} {target}{ref}.")
-    except OverflowError as exc:
+    except LimitReached as exc:
         return Response.error(f"Not subscribed: {exc}. Remove one with /unsubscribe first.")
     log.info("chat %s subscribed to %s %r (#%s)", chat.id, kind, target[:80], sub.id)
     paused = ""

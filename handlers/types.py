@@ -29,13 +29,10 @@ class Request:
     chat_kind: ChatKind = "private"
     thread_id: str | None = None  # Telegram forum topic / Discord thread the command came from
     chat_title: str | None = None
-    user_name: str | None = None
     is_chat_admin: bool = False  # the adapter's verdict; a private chat's user is its admin
     # The platform id of the message this one replies to (reply commands).
     reply_to_message_id: str | None = None
     piece_id: int | None = None  # set when a button (callback) names the piece directly
-    via_button: bool = False
-    received_at: datetime | None = None
 
     @property
     def user_key(self) -> str:

@@ -8,13 +8,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.durations import format_duration
+from bot.errors import UsageError
 from bot.matching import MatchText, keyword_matches
 from bot.sources.urls import canonicalize_url
 from bot.types import Chat, ChatSettings, Delivery, Piece, Source, Subscription
 from handlers.common import byline, current_chat
 from handlers.lookup import clip
 from handlers.registry import Option, command
-from handlers.router import UsageError
 from handlers.types import Reply, Request, Response
 
 if TYPE_CHECKING:

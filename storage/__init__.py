@@ -1,26 +1,53 @@
-"""SQLite storage through sqlite-utils: the only package that holds SQL."""
+"""Storage behind typed Protocols (``storage.protocols``); SQLite is the implementation.
+
+The only package with SQL. Callers depend on ``Storage`` (or one concern's Protocol) and
+see only ``bot.errors`` exceptions. ``COMMENTARY_DATABASE`` picks the backend: SQLite (a
+path, the default) or PostgreSQL (a postgresql:// URL: ``storage.postgres``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.database_url import PostgresURL
-from storage.chats import SubscriptionExists
-from storage.db import StorageError, backup, integrity_check, open_database
-from storage.search import SearchSyntaxError, SearchTooBroad
-from storage.sources import SourceExists
+from bot.errors import (
+    AlreadyExists,
+    InvalidSearch,
+    NotFound,
+    SearchTooBroad,
+    SourceExists,
+    StorageBusy,
+    StorageError,
+    SubscriptionExists,
+)
+from storage.db import backup, integrity_check, open_database
+from storage.protocols import (
+    ChatStore,
+    KeyValueStore,
+    OutboxStore,
+    PieceStore,
+    SourceChanges,
+    SourceStore,
+    Storage,
+)
 from storage.store import AsyncStore, Store
 
-if TYPE_CHECKING:
-    from storage.postgres import PostgresStore
-
 __all__ = [
+    "AlreadyExists",
     "AsyncStore",
-    "SearchSyntaxError",
+    "ChatStore",
+    "InvalidSearch",
+    "KeyValueStore",
+    "NotFound",
+    "OutboxStore",
+    "PieceStore",
     "SearchTooBroad",
+    "SourceChanges",
     "SourceExists",
+    "SourceStore",
+    "StorageBusy",
     "StorageError",
+    "Storage",
     "Store",
     "SubscriptionExists",
     "backup",
@@ -30,7 +57,7 @@ __all__ = [
 ]
 
 
-async def open_store(location: Path | PostgresURL) -> AsyncStore | PostgresStore:
+async def open_store(location: Path | PostgresURL) -> Storage:
     """The store for ``COMMENTARY_DATABASE``: PostgreSQL for a postgresql:// URL, else SQLite."""
     if isinstance(location, PostgresURL):
         from storage.postgres import PostgresStore

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from sqlite_utils import Database
-
-from bot.types import Chat, ChatSettings, Subscription
+from bot.errors import LimitReached, NotFound, SubscriptionExists
+from bot.types import Chat, ChatKind, ChatSettings, Subscription, SubscriptionKind
+from storage.db import Queries
 from storage.rows import (
     chat_from_row,
     settings_to_json,
@@ -16,19 +16,13 @@ from storage.rows import (
 )
 
 
-class SubscriptionExists(ValueError):
-    """This chat already follows that."""
-
-
-class ChatsMixin:
-    db: Database
-
+class ChatsMixin(Queries):
     def ensure_chat(
         self,
         platform: str,
         platform_chat_id: str,
         *,
-        kind: str = "private",
+        kind: ChatKind = "private",
         thread_id: str | None = None,
         title: str | None = None,
         reactivate: bool = False,
@@ -47,7 +41,10 @@ class ChatsMixin:
                     " AND platform_chat_id = ?",
                     [platform, str(platform_chat_id)],
                 )
-        return self.get_chat(platform, platform_chat_id, thread_id)
+        chat = self.get_chat(platform, platform_chat_id, thread_id)
+        if chat is None:  # only a concurrent migration could do this
+            raise NotFound(f"chat {platform}:{platform_chat_id} is gone")
+        return chat
 
     def get_chat(
         self, platform: str, platform_chat_id: str, thread_id: str | None = None
@@ -119,7 +116,7 @@ class ChatsMixin:
 
     def count_chats(self, *, active_only: bool = True) -> int:
         sql = "SELECT count(*) AS n FROM chats" + (" WHERE active = 1" if active_only else "")
-        return self._one(sql)["n"]
+        return self._count(sql)
 
     def known_chat_ids(self, platform: str, platform_chat_ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -139,7 +136,7 @@ class ChatsMixin:
     def add_subscription(
         self,
         chat_id: int,
-        kind: str,
+        kind: SubscriptionKind,
         target: str,
         *,
         source_id: int | None = None,
@@ -148,19 +145,22 @@ class ChatsMixin:
     ) -> Subscription:
         with self.db.atomic():
             if limit is not None and self.count_subscriptions(chat_id) >= limit:
-                raise OverflowError(f"this chat already has {limit} subscriptions (the limit)")
+                raise LimitReached(f"this chat already has {limit} subscriptions (the limit)")
             existing = self._one(
                 "SELECT id FROM subscriptions WHERE chat_id = ? AND kind = ? AND target = ?",
                 [chat_id, kind, target],
             )
             if existing:
                 raise SubscriptionExists(f"already subscribed (#{existing['id']})")
-            cursor = self.db.execute(
+            subscription_id = self._insert(
                 "INSERT INTO subscriptions (chat_id, kind, target, source_id, created_by,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [chat_id, kind, target, source_id, created_by, to_text(utcnow())],
             )
-        return self.get_subscription(cursor.lastrowid)
+        subscription = self.get_subscription(subscription_id)
+        if subscription is None:
+            raise NotFound("the subscription is gone")
+        return subscription
 
     def get_subscription(self, subscription_id: int) -> Subscription | None:
         row = self._one("SELECT * FROM subscriptions WHERE id = ?", [subscription_id])
@@ -172,10 +172,8 @@ class ChatsMixin:
 
     def count_subscriptions(self, chat_id: int | None = None) -> int:
         if chat_id is None:
-            return self._one("SELECT count(*) AS n FROM subscriptions")["n"]
-        return self._one("SELECT count(*) AS n FROM subscriptions WHERE chat_id = ?", [chat_id])[
-            "n"
-        ]
+            return self._count("SELECT count(*) AS n FROM subscriptions")
+        return self._count("SELECT count(*) AS n FROM subscriptions WHERE chat_id = ?", [chat_id])
 
     def remove_subscription(self, chat_id: int, subscription_id: int) -> bool:
         with self.db.atomic():
@@ -198,3 +196,11 @@ class ChatsMixin:
                 ],
             )
         return cursor.rowcount > 0
+
+    def subscribed_chat_ids_for_source(self, source_id: int) -> list[int]:
+        rows = self._all(
+            "SELECT DISTINCT s.chat_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
+            " WHERE s.source_id = ? AND c.active = 1",
+            [source_id],
+        )
+        return [r["chat_id"] for r in rows]

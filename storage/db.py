@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
+from bot.errors import StorageError
 from storage.schema import migrations
 
 BUSY_TIMEOUT_MS = 5000
-
-
-class StorageError(Exception):
-    """The database cannot be used; the message names the file."""
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
@@ -71,4 +69,37 @@ def backup(db: sqlite_utils.Database, target: str | Path) -> None:
 
 
 def integrity_check(db: sqlite_utils.Database) -> str:
-    return db.execute("PRAGMA integrity_check").fetchone()[0]
+    return str(db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+Params = list[Any] | dict[str, Any]
+
+
+class Queries:
+    """The small query helpers every concern's mixin builds on (rows as dicts)."""
+
+    db: sqlite_utils.Database
+
+    def _one(self, sql: str, params: Params | None = None) -> dict[str, Any] | None:
+        cursor = self.db.execute(sql, params or [])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+    def _all(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def _insert(self, sql: str, params: Params) -> int:
+        """Run an INSERT; the new row's id."""
+        rowid = self.db.execute(sql, params).lastrowid
+        if rowid is None:  # sqlite3 sets it for every successful INSERT
+            raise StorageError("the insert stored no row")
+        return rowid
+
+    def _count(self, sql: str, params: Params | None = None) -> int:
+        """The first column of the first row of a ``SELECT count(*) ...``."""
+        row = self.db.execute(sql, params or []).fetchone()
+        return int(row[0]) if row else 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.types import EntryFailure
+from storage.pieces import PiecesMixin
 from storage.rows import to_text, to_time, utcnow
 
 
@@ -32,8 +31,8 @@ def _failure_from_row(row: dict[str, Any]) -> EntryFailure:
     )
 
 
-class EntryFailuresMixin:
-    db: Database
+class EntryFailuresMixin(PiecesMixin):
+    """Entries of a feed that failed: tried again a few times, then given up and reported."""
 
     def record_entry_failure(
         self,

@@ -7,11 +7,11 @@ worker's cycle (claim, send, mark) stays the same.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
-from sqlite_utils import Database
+from typing import Any
 
 from bot.matching import MatchText, filter_verdict, keyword_matches
 from bot.types import Chat, Delivery
+from storage.chats import ChatsMixin
 from storage.rows import (
     chat_from_row,
     delivery_from_row,
@@ -21,9 +21,7 @@ from storage.rows import (
 )
 
 
-class OutboxMixin:
-    db: Database
-
+class OutboxMixin(ChatsMixin):
     def _fan_out(self, piece_id: int, *, only_source_id: int | None = None) -> int:
         """Write one delivery row per matching chat (inside the caller's transaction).
 
@@ -31,6 +29,8 @@ class OutboxMixin:
         another outlet reaches that outlet's followers; the unique row prevents a second post).
         """
         piece = self._one("SELECT * FROM pieces WHERE id = ?", [piece_id])
+        if piece is None:
+            return 0
         authors = [
             r["name"]
             for r in self._all(
@@ -69,7 +69,9 @@ class OutboxMixin:
         now = utcnow()
         created = 0
         for chat_id, (state, sub_id, reason) in verdicts.items():
-            chat = chat_from_row(self._one("SELECT * FROM chats WHERE id = ?", [chat_id]))
+            chat = self.get_chat_by_id(chat_id)
+            if chat is None:
+                continue
             if not chat.active:
                 state, reason = "skipped", f"chat inactive: {chat.inactive_reason or 'unknown'}"
             elif (
@@ -105,7 +107,7 @@ class OutboxMixin:
     def reset_in_flight(self, platform: str | None = None) -> int:
         """After a restart, rows left 'sending' go back to 'pending' (at most one was sent)."""
         sql = "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
-        params: list = []
+        params: list[Any] = []
         if platform:
             sql += " AND platform = ?"
             params.append(platform)
@@ -134,7 +136,8 @@ class OutboxMixin:
         for row in rows:
             row["state"] = "sending"
             chat = self.get_chat_by_id(row["chat_id"])
-            out.append((delivery_from_row(row), chat))
+            if chat is not None:  # the join above found it; a removal since leaves the row
+                out.append((delivery_from_row(row), chat))
         return out
 
     def mark_sent(self, delivery_id: int, message_id: str) -> None:
@@ -236,12 +239,12 @@ class OutboxMixin:
 
     def count_due(self, platform: str) -> int:
         """Deliveries due now or in flight for a platform (drain checks)."""
-        return self._one(
+        return self._count(
             "SELECT count(*) AS n FROM deliveries d JOIN chats c ON c.id = d.chat_id WHERE"
             " d.platform = ? AND d.state IN ('pending', 'sending') AND c.active = 1 AND"
             " (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)",
             [platform, to_text(utcnow())],
-        )["n"]
+        )
 
     def queue_depth(self) -> dict[str, int]:
         rows = self._all("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
@@ -265,22 +268,22 @@ class OutboxMixin:
             ("failed", "failed_at"),
             ("retried", "retried_at"),
         ):
-            counts[kind] = self._one(
+            counts[kind] = self._count(
                 f"SELECT count(*) AS n FROM deliveries WHERE {column} IS NOT NULL"
                 f" AND {column} >= ?",
                 [at],
-            )["n"]
+            )
         return counts
 
     def count_deliveries(self, piece_id: int | None = None, state: str | None = None) -> int:
-        sql, params = "SELECT count(*) AS n FROM deliveries WHERE 1 = 1", []
+        sql, params = "SELECT count(*) AS n FROM deliveries WHERE 1 = 1", list[Any]()
         if piece_id is not None:
             sql += " AND piece_id = ?"
             params.append(piece_id)
         if state is not None:
             sql += " AND state = ?"
             params.append(state)
-        return self._one(sql, params)["n"]
+        return self._count(sql, params)
 
     # --- notices ----------------------------------------------------------------------------
     def add_notice(self, chat_id: int, text: str) -> None:
@@ -306,7 +309,12 @@ class OutboxMixin:
                     f"UPDATE notices SET state = 'sent' WHERE id IN ({marks})",
                     [r["id"] for r in rows],
                 )
-        return [(r["id"], self.get_chat_by_id(r["chat_id"]), r["text"]) for r in rows]
+        out = []
+        for row in rows:
+            chat = self.get_chat_by_id(row["chat_id"])
+            if chat is not None:
+                out.append((row["id"], chat, row["text"]))
+        return out
 
     # --- message ids ---------------------------------------------------------------------------
     def record_message(

@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.types import Piece, PieceDraft, SaveResult
+from storage.outbox import OutboxMixin
 from storage.rows import piece_from_row, to_text, utcnow
-from storage.search import (
-    RANK_WINDOW,
-    SearchSyntaxError,
-    SearchTooBroad,
-    search_ids,
-)
+from storage.search import RANK_WINDOW, SearchTooBroad, search_ids
 
-__all__ = ["RANK_WINDOW", "PiecesMixin", "SearchSyntaxError", "SearchTooBroad"]
+__all__ = ["RANK_WINDOW", "PiecesMixin", "SearchTooBroad"]
 
 
-class PiecesMixin:
-    db: Database
-
+class PiecesMixin(OutboxMixin):
     # --- identity -------------------------------------------------------------------------
     def piece_id_for_url(self, url: str) -> int | None:
         row = self._one("SELECT piece_id FROM piece_links WHERE url = ?", [url])
@@ -57,10 +49,6 @@ class PiecesMixin:
             )
             seen.update(r["entry_key"] for r in rows)
         return seen
-
-    def mark_seen(self, source_id: int, key: str, piece_id: int | None = None) -> None:
-        with self.db.atomic():
-            self._mark_seen(source_id, key, piece_id)
 
     def mark_seen_many(self, source_id: int, keys: list[str]) -> None:
         """Mark entries seen in one commit (a first poll's entries older than its backlog)."""
@@ -121,7 +109,7 @@ class PiecesMixin:
         p = draft.piece
         now = to_text(utcnow())
         summary = draft.summary
-        cursor = self.db.execute(
+        piece_id = self._insert(
             "INSERT INTO pieces (url, guid, fingerprint, source_id, title, standfirst, text,"
             " pull_quotes, author_bio, disclaimer, summary, summary_short, summary_long,"
             " summary_method, published, outlet, language, fetched_at, updated_at)"
@@ -148,7 +136,6 @@ class PiecesMixin:
                 now,
             ],
         )
-        piece_id = cursor.lastrowid
         self._add_links(piece_id, draft, syndicated=False)
         for position, name in enumerate(_unique(p.authors)):
             author_id = self._author_id(name, p.author_bio if position == 0 else None)
@@ -204,9 +191,7 @@ class PiecesMixin:
             if bio and not row["bio"]:
                 self.db.execute("UPDATE authors SET bio = ? WHERE id = ?", [bio, row["id"]])
             return row["id"]
-        return self.db.execute(
-            "INSERT INTO authors (name, bio) VALUES (?, ?)", [name, bio]
-        ).lastrowid
+        return self._insert("INSERT INTO authors (name, bio) VALUES (?, ?)", [name, bio])
 
     # --- reading --------------------------------------------------------------------------
     def get_piece(self, piece_id: int) -> Piece | None:
@@ -214,7 +199,7 @@ class PiecesMixin:
         return self._hydrate([row])[0] if row else None
 
     def count_pieces(self) -> int:
-        return self._one("SELECT count(*) AS n FROM pieces")["n"]
+        return self._count("SELECT count(*) AS n FROM pieces")
 
     def latest_pieces(
         self,
@@ -227,7 +212,8 @@ class PiecesMixin:
         """Newest first (by published time, else fetch time)."""
         if keyword:
             return [p for p, _ in self.search(keyword, limit=limit, newest_first=True)]
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if source_id is not None:
             where.append("p.source_id = ?")
             params.append(source_id)

@@ -170,7 +170,7 @@ def m001_initial(db: Database) -> None:
         );
         """
     )
-    db["pieces"].enable_fts(
+    db.table("pieces").enable_fts(
         ["title", "standfirst", "text"],
         fts_version="FTS5",
         create_triggers=True,

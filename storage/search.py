@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from bot.errors import InvalidSearch, SearchTooBroad
+
 RANK_WINDOW = 500  # /search ranks the newest this many matches
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12  # words, counting those inside "phrases"
@@ -37,14 +39,6 @@ _OPERATORS = frozenset({"AND", "OR", "NOT"})
 _TOKEN = re.compile(r'"(?:[^"]|"")*"\*?|[^\s()"]+')
 _WORD = re.compile(r"\w+")
 _NEAR_DISTANCE = re.compile(r",\s*\d+\s*\)")  # NEAR(a b, 5): the 5 is no term
-
-
-class SearchSyntaxError(ValueError):
-    """FTS5 could not parse the query."""
-
-
-class SearchTooBroad(SearchSyntaxError):
-    """The query asks for too much work; ``str()`` is the sentence to show the user."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ def time_budget(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
             ) from None
         if "locked" in str(exc) or "busy" in str(exc):
             raise
-        raise SearchSyntaxError(str(exc)) from None
+        raise InvalidSearch(str(exc)) from None
     finally:
         conn.set_progress_handler(None, 0)
 

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Unpack
 
-from sqlite_utils import Database
-
-from bot.types import Source
+from bot.errors import NotFound, SourceExists
+from bot.types import Source, SourceKind
+from storage.db import Queries
+from storage.protocols import SourceChanges
 from storage.rows import source_from_row, to_text, utcnow
 
 
-class SourceExists(ValueError):
-    """A source with that name or URL is already there."""
-
-
-class SourcesMixin:
-    db: Database
-
+class SourcesMixin(Queries):
     def add_source(
         self,
         name: str,
         url: str,
         *,
-        kind: str = "feed",
+        kind: SourceKind = "feed",
         interval_seconds: int = 1800,
         selector: str | None = None,
         trusted: bool = True,
@@ -31,10 +26,11 @@ class SourcesMixin:
     ) -> Source:
         if self.get_source(name) is not None:
             raise SourceExists(f"a source named {name!r} already exists")
-        if self.source_by_url(url) is not None:
-            raise SourceExists(f"{url} is already followed as {self.source_by_url(url).name!r}")
+        same_url = self.source_by_url(url)
+        if same_url is not None:
+            raise SourceExists(f"{url} is already followed as {same_url.name!r}")
         with self.db.atomic():
-            cursor = self.db.execute(
+            source_id = self._insert(
                 "INSERT INTO sources (name, url, kind, interval_seconds, selector, trusted,"
                 " added_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -48,7 +44,14 @@ class SourcesMixin:
                     to_text(utcnow()),
                 ],
             )
-        return self.get_source_by_id(cursor.lastrowid)
+        return self._source(source_id)
+
+    def _source(self, source_id: int) -> Source:
+        """The source just written (``NotFound`` if a concurrent removal won)."""
+        source = self.get_source_by_id(source_id)
+        if source is None:
+            raise NotFound(f"source #{source_id} is gone")
+        return source
 
     def get_source(self, name: str) -> Source | None:
         row = self._one("SELECT * FROM sources WHERE name = ? COLLATE NOCASE", [name])
@@ -84,7 +87,7 @@ class SourcesMixin:
             self.db.execute("DELETE FROM sources WHERE id = ?", [source.id])
         return True
 
-    def update_source(self, source_id: int, **changes: Any) -> Source:
+    def update_source(self, source_id: int, **changes: Unpack[SourceChanges]) -> Source:
         """Set columns of a source (datetimes become ISO text, booleans integers)."""
         allowed = {
             "name",
@@ -117,7 +120,7 @@ class SourcesMixin:
                 self.db.execute(
                     f"UPDATE sources SET {assignments} WHERE id = ?", [*values.values(), source_id]
                 )
-        return self.get_source_by_id(source_id)
+        return self._source(source_id)
 
     def record_fetch_ok(
         self,
@@ -130,7 +133,7 @@ class SourcesMixin:
         note: str | None = None,
     ) -> None:
         """A successful round; ``note`` (an entry given up) stays as the last error to show."""
-        changes: dict[str, Any] = {
+        changes: SourceChanges = {
             "etag": etag,
             "last_modified": last_modified,
             "last_ok_at": utcnow(),
@@ -155,27 +158,6 @@ class SourcesMixin:
             )
         row = self._one("SELECT consecutive_failures FROM sources WHERE id = ?", [source_id])
         return row["consecutive_failures"] if row else 0
-
-    def subscribed_chat_ids_for_source(self, source_id: int) -> list[int]:
-        rows = self._all(
-            "SELECT DISTINCT s.chat_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
-            " WHERE s.source_id = ? AND c.active = 1",
-            [source_id],
-        )
-        return [r["chat_id"] for r in rows]
-
-    # small helpers shared by the mixins
-    def _one(self, sql: str, params: list | None = None) -> dict[str, Any] | None:
-        cursor = self.db.execute(sql, params or [])
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-    def _all(self, sql: str, params: list | None = None) -> list[dict[str, Any]]:
-        cursor = self.db.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _like_escape(text: str) -> str:

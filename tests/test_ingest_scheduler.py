@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingest.scheduler import MIN_INTERVAL, SourceError
+from bot.errors import SourceError
+from bot.ingest.scheduler import MIN_INTERVAL
 from tests.factories import open_core
 from tests.httpserver import LocalHTTPServer
 from tests.test_ingest_support import HTML_TYPE, RSS_TYPE, article_page, item, prose, rss

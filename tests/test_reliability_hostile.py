@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import time
@@ -25,12 +24,11 @@ from typing import Any
 import httpx
 import pytest
 
-import bot.ingest.scheduler as scheduler_module
 from bot.adapters.console import render_reply as console_render
 from bot.adapters.telegram import TelegramAdapter
 from bot.core import Core
 from bot.sources.http import Fetcher
-from bot.sources.ssrf import check_url, is_public_ip
+from bot.sources.ssrf import is_public_ip
 from bot.types import Piece
 from handlers.types import Reply, Request, Response
 from tests.factories import add_piece, make_settings
@@ -433,11 +431,6 @@ async def guarded_core(
     hooks: dict[str, Any] = {"resolve": fake_dns}
     if public_test_server:
         hooks["ip_policy"] = loopback_is_public
-    # /addsource checks the URL before fetching with the module's check_url; give it the
-    # same hooks as the fetcher (see notes/reliability_bugs.md #2).
-    monkeypatch.setattr(
-        scheduler_module, "check_url", functools.partial(check_url, **hooks), raising=False
-    )
     transport = RecordingTransport()
     async with core_with(
         tmp_path, transport=transport, commentary_allow_private_urls=False,

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.errors import LimitReached
 from bot.types import ChatSettings, ExtractedPiece, PieceDraft, Summary
-from storage import SearchSyntaxError, SourceExists, SubscriptionExists
+from storage import InvalidSearch, SourceExists, SubscriptionExists
 
 _n = itertools.count(1)
 
@@ -179,7 +180,7 @@ async def test_search_syntax_words_phrases_prefix_and_operators(store) -> None:
     assert await found("(emissions OR decades) AND investment") == {"rail"}
     assert await found("emissions") == {"tax"}  # stemming: emission(s)
     for bad in ['"unclosed', "carbon AND", "(carbon", "NOT carbon"]:
-        with pytest.raises(SearchSyntaxError):
+        with pytest.raises(InvalidSearch):
             await store.search(bad)
     results = await store.search("emissions")
     snippet = results[0][1]
@@ -231,7 +232,7 @@ async def test_chats_subscriptions_and_limits(store) -> None:
     with pytest.raises(SubscriptionExists):
         await store.add_subscription(chat.id, "keyword", "carbon tax")
     await store.add_subscription(chat.id, "author", "Ada Writer")
-    with pytest.raises(OverflowError):
+    with pytest.raises(LimitReached):
         await store.add_subscription(chat.id, "keyword", "third", limit=2)
     assert await store.count_subscriptions(chat.id) == 2
     assert await store.set_subscription_filters(chat.id, sub.id, ["budget"], ["sport"])

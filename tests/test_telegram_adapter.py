@@ -216,9 +216,10 @@ async def test_callback_buttons_answered_and_forgeries_refused(fake: FakeTelegra
     assert answers[0].get("text") is None
     assert answers[1]["text"] == "That piece is gone."
     assert answers[2]["text"] == answers[3]["text"] == "This button no longer works."
-    assert [(r.command, r.piece_id, r.via_button) for r in core.requests] == [
-        ("more", 5, True),
-        ("more", 404, True),
+    # Button presses name their piece and the post they came from.
+    assert [(r.command, r.piece_id, r.reply_to_message_id) for r in core.requests] == [
+        ("more", 5, str(sent.message_id)),
+        ("more", 404, str(sent.message_id)),
     ]
     assert fake.messages(10)[1].reply_to_message_id == sent.message_id
 

@@ -13,11 +13,14 @@ import re
 import sys
 import textwrap
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.delivery.sender import PlatformLimits
 from bot.types import Chat
 from handlers.types import PieceCard, Reply, Request, Response
+
+if TYPE_CHECKING:
+    from bot.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,9 @@ class ConsoleSender:
 
 
 class ConsoleAdapter:
-    def __init__(self, core, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, core: Core, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+    ) -> None:
         self.core = core
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -125,7 +130,6 @@ class ConsoleAdapter:
             args=args.strip(),
             chat_kind="private",
             chat_title="terminal",
-            user_name="operator",
             is_chat_admin=True,
             reply_to_message_id=reply_to,
         )

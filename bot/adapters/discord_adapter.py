@@ -208,12 +208,12 @@ class PieceButton(discord.ui.DynamicItem[discord.ui.Button], template=r"cb:(?P<r
     async def from_custom_id(
         cls,
         interaction: discord.Interaction,
-        item: discord.ui.Button,
+        item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
     ) -> PieceButton:
         action, _, piece_ref = match["rest"].partition(":")
-        return cls(action, piece_ref, item.label)
+        return cls(action, piece_ref, item.label if isinstance(item, discord.ui.Button) else None)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         adapter = getattr(interaction.client, "adapter", None)
@@ -231,6 +231,8 @@ class _Client(discord.Client):
         super().__init__(**options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
+        # CommandTree's hooks are meant to be overridden; one tree per client, so replacing
+        # them on the instance is the same as a subclass (mypy calls it method-assign).
         self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
         self.tree.interaction_check = adapter.interaction_check  # type: ignore[method-assign]
 
@@ -481,6 +483,8 @@ class DiscordAdapter:
                     default=inspect.Parameter.empty if option.required else None,
                 )
             )
+        # discord.py reads a command's options from these attributes of its callback (what its
+        # decorators set); the callback is built at run time, so mypy cannot know them.
         callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
             name: _clip(option.description, 100) or name for option, name in ordered
@@ -502,7 +506,7 @@ class DiscordAdapter:
         }
         if choices:
             callback.__discord_app_commands_param_choices__ = choices  # type: ignore[attr-defined]
-        command = app_commands.Command(
+        command: app_commands.Command[Any, ..., Any] = app_commands.Command(
             name=spec.name,
             description=_clip(spec.description, 100) or spec.name,
             callback=callback,
@@ -613,9 +617,7 @@ class DiscordAdapter:
             chat_kind=kind,
             thread_id=None,
             chat_title=_chat_title(channel),
-            user_name=getattr(interaction.user, "display_name", None),
             is_chat_admin=is_admin,
-            received_at=interaction.created_at,
         )
 
     async def on_slash(
@@ -677,7 +679,6 @@ class DiscordAdapter:
             return
         request = self._request(interaction, action, "")
         request.piece_id = int(piece_ref)
-        request.via_button = True
         await self._run(interaction, request, private=True)
 
     async def _run(
@@ -768,11 +769,11 @@ class DiscordAdapter:
                 sent.append((str(message.id), first.piece_id))
         for item in rest:
             is_private = private or item.error
-            message = await interaction.followup.send(
+            followup = await interaction.followup.send(
                 wait=True, ephemeral=is_private, **item.kwargs()
             )
-            if not is_private and message is not None:
-                sent.append((str(message.id), item.piece_id))
+            if not is_private and followup is not None:
+                sent.append((str(followup.id), item.piece_id))
         if sent:
             try:
                 await self.core.record_messages(PLATFORM, request.chat_id, sent)
@@ -781,14 +782,18 @@ class DiscordAdapter:
 
     async def _say_error(self, interaction: discord.Interaction, text: str) -> None:
         """An ephemeral error that works whether or not the interaction was answered yet."""
-        kwargs = {"content": escape(text)[:MESSAGE_LIMIT], "allowed_mentions": NONE_MENTIONED}
+        content = escape(text)[:MESSAGE_LIMIT]
         try:
             if interaction.type == discord.InteractionType.autocomplete:
                 await interaction.response.autocomplete([])
             elif interaction.response.is_done():
-                await interaction.followup.send(ephemeral=True, **kwargs)
+                await interaction.followup.send(
+                    content, ephemeral=True, allowed_mentions=NONE_MENTIONED
+                )
             else:
-                await interaction.response.send_message(ephemeral=True, **kwargs)
+                await interaction.response.send_message(
+                    content, ephemeral=True, allowed_mentions=NONE_MENTIONED
+                )
         except discord.HTTPException as exc:
             if exc.code == UNKNOWN_INTERACTION:
                 log.warning("Discord interaction expired before the error was shown")

@@ -18,7 +18,7 @@ import secrets
 import time
 import warnings
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -311,8 +311,8 @@ class TelegramAdapter:
         app.add_error_handler(self._on_error)
 
     def _serialized(
-        self, handler: Callable[[Update, Any], Awaitable[None]]
-    ) -> Callable[[Update, Any], Awaitable[None]]:
+        self, handler: Callable[[Update, Any], Coroutine[Any, Any, None]]
+    ) -> Callable[[Update, Any], Coroutine[Any, Any, None]]:
         """Run ``handler`` under a per-chat lock: chats run in parallel, one chat in order."""
 
         async def run(update: Update, context: Any) -> None:
@@ -333,7 +333,9 @@ class TelegramAdapter:
         """Make Telegram's command menu match /help (everyone, chat admins, private, owners)."""
         assert self.application is not None
         load_all()
-        everyone, admin, owner = [], [], []
+        everyone: list[BotCommand] = []
+        admin: list[BotCommand] = []
+        owner: list[BotCommand] = []
         for spec in COMMANDS.values():
             if not _TG_COMMAND_NAME.fullmatch(spec.name):
                 log.warning("command %r cannot be a Telegram command; not in the menu", spec.name)
@@ -397,11 +399,9 @@ class TelegramAdapter:
             chat_kind=chat_kind(tg_chat.type, thread),
             thread_id=str(thread) if thread is not None else None,
             chat_title=tg_chat.title or tg_chat.username or tg_chat.first_name,
-            user_name=(user.username or user.full_name) if user else None,
             reply_to_message_id=(
                 str(message.reply_to_message.message_id) if message.reply_to_message else None
             ),
-            received_at=message.date,
         )
         if spec is not None and spec.scope == "chat_admin":
             request.is_chat_admin = await self._is_admin(message)
@@ -484,9 +484,7 @@ class TelegramAdapter:
             args=rest.strip(),
             chat_kind="channel",
             chat_title=target.title,
-            user_name=(user.username or user.full_name) if user else None,
             is_chat_admin=True,
-            received_at=message.date,
         )
         response = await self._handle(request)
         # The answer goes to the private chat; replies there do not map to the channel's pieces.
@@ -559,10 +557,8 @@ class TelegramAdapter:
             chat_kind=chat_kind(tg_chat.type, thread),
             thread_id=str(thread) if thread is not None else None,
             chat_title=tg_chat.title or tg_chat.username or tg_chat.first_name,
-            user_name=user.username or user.full_name,
             piece_id=piece_id,
             reply_to_message_id=str(message.message_id),
-            via_button=True,
         )
         spec = lookup(command)
         if spec is not None and spec.scope == "chat_admin":

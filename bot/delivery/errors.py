@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bot.errors import BotError
 
-class DeliveryError(Exception):
+
+class DeliveryError(BotError):
     """A send failed; ``retryable`` says whether trying again later can help."""
 
     retryable = True

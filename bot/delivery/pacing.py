@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,7 +14,7 @@ from bot.types import Chat, ChatSettings
 class Pacer:
     """Spaces sends: a global rate, and per chat (stricter for groups and channels)."""
 
-    def __init__(self, limits: PlatformLimits, clock=time.monotonic) -> None:
+    def __init__(self, limits: PlatformLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
         self._global_next = 0.0

@@ -22,7 +22,7 @@ from handlers.common import byline, post_for, summary_for
 from handlers.types import Reply
 
 if TYPE_CHECKING:
-    from storage import AsyncStore
+    from storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def retry_delay(attempts: int) -> float:
 class DeliveryWorker:
     def __init__(
         self,
-        store: AsyncStore,
+        store: Storage,
         sender: Sender,
         *,
         idle_seconds: float = 1.0,
@@ -292,7 +292,7 @@ class DeliveryWorker:
         return len(piece_ids)
 
 
-async def digest_reply(store: AsyncStore, piece_ids: list[int], length: str) -> Reply:
+async def digest_reply(store: Storage, piece_ids: list[int], length: str) -> Reply:
     """One message listing the pieces: title, byline, short summary, link."""
     blocks = [f"Your digest: {len(piece_ids)} piece{'s' if len(piece_ids) != 1 else ''}"]
     for piece_id in piece_ids:

@@ -10,8 +10,10 @@ import asyncio
 import hashlib
 import html as html_lib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import ParamSpec, TypeVar
 
 from bot import caps
 from bot.pipeline.document import extract_document
@@ -23,11 +25,14 @@ from bot.sources.feeds import FeedEntry
 from bot.sources.fingerprint import fingerprint
 from bot.sources.http import Fetcher, FetchResult
 from bot.sources.urls import bare_url, piece_url
-from bot.types import ExtractedPiece, PieceDraft, Source, Summary
+from bot.types import ExtractedPiece, PieceDraft, Source, Summary, SummaryLength
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT_PER_WORKER = 4  # articles fetched or queued per extraction worker
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ArticleBuilder:
@@ -47,7 +52,7 @@ class ArticleBuilder:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _in_pool(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def _in_pool(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
@@ -78,13 +83,13 @@ class ArticleBuilder:
             piece = replace(piece, url=result.url)
         return _sanitize(piece)
 
-    async def summarize(self, piece: ExtractedPiece, length: str = "standard") -> Summary:
+    async def summarize(self, piece: ExtractedPiece, length: SummaryLength = "standard") -> Summary:
         if self.llm is not None:
             return await self.llm.summarize(piece, length)
         return await self._in_pool(summarize, piece, length)
 
     async def summarize_url(
-        self, url: str, length: str = "standard", *, guard: bool = True
+        self, url: str, length: SummaryLength = "standard", *, guard: bool = True
     ) -> tuple[ExtractedPiece, Summary]:
         """For /summary and `commentary-bot summarize URL`."""
         piece = await self.from_url(url, guard=guard)

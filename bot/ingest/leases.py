@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from bot.durations import MAX_SOURCE_INTERVAL
 from bot.ingest.poller import Outcome, Poller
@@ -55,7 +55,7 @@ class SourceLeases(Protocol):
     async def get_source_by_id(self, source_id: int) -> Source | None: ...
 
 
-def supports_leases(store: object) -> bool:
+def supports_leases(store: object) -> TypeGuard[SourceLeases]:
     return all(
         hasattr(store, name)
         for name in (

@@ -36,7 +36,7 @@ from bot.types import EntryFailure, PieceDraft, SaveResult, Source
 from storage import StorageError
 
 if TYPE_CHECKING:
-    from storage import AsyncStore
+    from storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class _Round:
 class Poller:
     def __init__(
         self,
-        store: AsyncStore,
+        store: Storage,
         fetcher: Fetcher,
         builder: ArticleBuilder,
         *,

@@ -17,6 +17,7 @@ from lxml import html as lxml_html
 
 from bot import caps
 from bot.durations import MAX_SOURCE_INTERVAL, MIN_SOURCE_INTERVAL, check_source_interval
+from bot.errors import SourceError, SourceExists
 from bot.ingest.leases import LeasedPolling, supports_leases
 from bot.ingest.poller import Outcome, Poller, trusted_host_of
 from bot.pipeline.text import clean_line
@@ -25,11 +26,10 @@ from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
 from bot.sources.http import FetchError, FetchResult
 from bot.sources.pages import find_feed_links
 from bot.sources.ssrf import UnsafeURLError
-from bot.types import Source
-from storage import SourceExists
+from bot.types import Source, SourceKind
 
 if TYPE_CHECKING:
-    from storage import AsyncStore
+    from storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,6 @@ def page_title(content: bytes) -> str | None:
         return None
     text = " ".join(" ".join(doc.xpath("//title//text()")).split())
     return text[:200] or None
-
-
-class SourceError(ValueError):
-    """A source cannot be added or changed; the message says why in one line."""
 
 
 def _check_interval(seconds: int | None) -> None:
@@ -78,7 +74,7 @@ def _slug(text: str, limit: int = 40) -> str:
 class SourceScheduler:
     """Implements ``bot.services.SourceControl`` over the store, the poller and APScheduler."""
 
-    def __init__(self, store: AsyncStore, poller: Poller, *, jitter: bool = True) -> None:
+    def __init__(self, store: Storage, poller: Poller, *, jitter: bool = True) -> None:
         self.store = store
         self.poller = poller
         self.jitter = jitter
@@ -200,7 +196,7 @@ class SourceScheduler:
         *,
         name: str | None = None,
         interval: int | None = None,
-        kind: str | None = None,
+        kind: SourceKind | None = None,
         selector: str | None = None,
         trusted: bool = True,
         added_by: str | None = None,
@@ -287,8 +283,8 @@ class SourceScheduler:
         return name
 
     async def _detect(
-        self, url: str, kind: str | None, *, guard: bool, trusted_host: str | None = None
-    ) -> tuple[str, str, str | None, int, FetchResult]:
+        self, url: str, kind: SourceKind | None, *, guard: bool, trusted_host: str | None = None
+    ) -> tuple[SourceKind, str, str | None, int, FetchResult]:
         """(kind, url, title, entries, response): a page that links a feed becomes that feed.
 
         The response is handed to the first poll, so adding a source fetches it once.

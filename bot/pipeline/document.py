@@ -95,23 +95,24 @@ def decode(content: bytes, content_type: str | None = None) -> str:
         declared.append(m.group(1))
     head = content[:4096]
     for pattern in (_META_CHARSET, _XML_ENCODING):
-        if m := pattern.search(head):
-            declared.append(m.group(1).decode("ascii", "ignore"))
+        if found := pattern.search(head):
+            declared.append(found.group(1).decode("ascii", "ignore"))
     tried: list[str] = []
     for name in [*declared, "utf-8"]:
-        codec = _valid_codec(name)
-        if not codec or codec in tried:
+        candidate = _valid_codec(name)
+        if not candidate or candidate in tried:
             continue
-        tried.append(codec)
-        if codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        tried.append(candidate)
+        if candidate in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
             continue  # a page cannot declare these in ASCII; a BOM would have said so
         try:
-            return content.decode(codec)
+            return content.decode(candidate)
         except UnicodeDecodeError:
             continue
     mostly = _mostly_utf8(content)
     if mostly is not None:
         return mostly
+    # Imported here: only pages with no usable declared charset need detection.
     from charset_normalizer import from_bytes
 
     best = from_bytes(content).best()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.errors import UserError
 
-class ExtractionError(Exception):
+
+class ExtractionError(UserError):
     """The input holds no article we can extract; the message is a short user-facing sentence."""

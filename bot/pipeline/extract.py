@@ -83,6 +83,8 @@ def _bare_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> s
         return ""
     if doc is None:
         return ""
+    if isinstance(doc, dict):  # the dict form some trafilatura versions answer with
+        return str(doc.get("text") or "")
     return doc.text or ""
 
 

@@ -17,7 +17,8 @@ from functools import lru_cache
 import httpx
 from wordfreq import top_n_list
 
-from bot.types import ExtractedPiece, Summary
+from bot.errors import BotError
+from bot.types import ExtractedPiece, Summary, SummaryLength
 
 from .sentences import split_sentences
 from .summarize import LIMITS
@@ -44,7 +45,7 @@ def _common(language: str) -> frozenset[str]:
         return frozenset(top_n_list("en", 500))
 
 
-class FaithfulnessError(ValueError):
+class FaithfulnessError(BotError, ValueError):
     """The generated summary names something the piece does not."""
 
 
@@ -123,7 +124,7 @@ class LLMSummarizer:
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    async def summarize(self, piece: ExtractedPiece, length: str = "standard") -> Summary:
+    async def summarize(self, piece: ExtractedPiece, length: SummaryLength = "standard") -> Summary:
         """The LLM's summary when it is faithful, else the extractive one (reason logged)."""
         if length not in LIMITS:
             raise ValueError(f"unknown summary length {length!r}: use short, standard or long")
@@ -156,7 +157,7 @@ class LLMSummarizer:
         log.warning("LLM summary not used for %r: %s; using extractive", piece.url, reason)
         return await asyncio.to_thread(extractive_summary, piece, length)
 
-    def _fit(self, text: str, length: str) -> str:
+    def _fit(self, text: str, length: SummaryLength) -> str:
         text = " ".join(text.split()).strip().strip('"“”')
         if not text:
             raise ValueError("empty summary")
@@ -165,7 +166,7 @@ class LLMSummarizer:
             raise ValueError("summary too long")
         return text
 
-    async def _complete(self, piece: ExtractedPiece, length: str) -> str:
+    async def _complete(self, piece: ExtractedPiece, length: SummaryLength) -> str:
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"

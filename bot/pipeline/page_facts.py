@@ -366,21 +366,17 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         if not facts.language and isinstance(item.get("inLanguage"), str):
             facts.language = item["inLanguage"]
 
-    facts.title = (meta.get("og:title") or meta.get("twitter:title") or [facts.title])[0]
-    facts.outlet = (meta.get("og:site_name") or meta.get("application-name") or [facts.outlet])[0]
-    facts.description = (
-        meta.get("og:description") or meta.get("description") or meta.get("twitter:description")
-    )
-    facts.description = facts.description[0] if facts.description else None
+    facts.title = _first(meta, "og:title", "twitter:title", default=facts.title)
+    facts.outlet = _first(meta, "og:site_name", "application-name", default=facts.outlet)
+    facts.description = _first(meta, "og:description", "description", "twitter:description")
     title_el = tree.find(".//title")
     if title_el is not None and title_el.text:
         facts.html_title = tidy(title_el.text)
 
     lang = tree.get("lang") or tree.get("xml:lang")
     facts.language = (
-        lang or (meta.get("content-language") or [None])[0] or facts.language
-        or (meta.get("og:locale") or [None])[0]
-    )  # fmt: skip
+        lang or _first(meta, "content-language") or facts.language or _first(meta, "og:locale")
+    )
 
     for el in tree.iterfind(".//link"):
         if (el.get("rel") or "").casefold() == "canonical" and el.get("href"):
@@ -536,3 +532,11 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 facts.disclaimer = text
                 break
     return facts
+
+
+def _first(meta: dict[str, list[str]], *keys: str, default: str | None = None) -> str | None:
+    """The first value of the first of ``keys`` present (keys in order of trust)."""
+    for key in keys:
+        if meta.get(key):
+            return meta[key][0]
+    return default

@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 from wordfreq import top_n_list
 
-from bot.types import ExtractedPiece, Summary
+from bot.types import ExtractedPiece, Summary, SummaryLength
 
 from .sentences import split_sentences
 from .text import ends_like_sentence, norm, word_count
 
-LIMITS = {  # length -> (max sentences, max characters)
+LIMITS: dict[SummaryLength, tuple[int, int]] = {  # length -> (max sentences, max chars)
     "short": (1, 200),
     "standard": (3, 600),
     "long": (6, 1200),
@@ -248,7 +248,7 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
         return
     language = (piece.language or "en").split("-")[0]
     stop = _stopwords(language)
-    doc = Counter()
+    doc: Counter[str] = Counter()
     for s in sentences:
         doc.update(set(s.words))  # document frequency of each term across sentences
     n_para = max(s.paragraph for s in sentences) + 1
@@ -345,7 +345,7 @@ def _repeats(s: _Sentence, standfirst: Counter[str]) -> bool:
 
 def summarize(
     piece: ExtractedPiece,
-    length: str = "standard",
+    length: SummaryLength = "standard",
     *,
     prepared: tuple[list[_Sentence], bool] | None = None,
 ) -> Summary:

@@ -22,6 +22,7 @@ from feedparser.encodings import convert_to_utf8
 from lxml import etree
 from lxml import html as lxml_html
 
+from bot.errors import BotError
 from bot.sources.urls import canonicalize_url
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ _PARAGRAPH = re.compile(r"<p[\s>]", re.I)
 _SPACES = re.compile(r"\s+")
 
 
-class FeedError(ValueError):
+class FeedError(BotError, ValueError):
     """The content is not a usable feed; the message is safe to show users."""
 
 
@@ -481,5 +482,5 @@ def _json_authors(obj: dict[str, Any]) -> list[str]:
     raw = obj.get("authors")
     if not isinstance(raw, list):
         raw = [obj.get("author")] if obj.get("author") else []
-    names = [a.get("name") for a in raw if isinstance(a, dict) and isinstance(a.get("name"), str)]
+    names = [str(a["name"]) for a in raw if isinstance(a, dict) and isinstance(a.get("name"), str)]
     return _dedupe_names(names)

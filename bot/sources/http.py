@@ -10,6 +10,7 @@ import mimetypes
 import os
 import time
 import zlib
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -19,6 +20,7 @@ from urllib.request import url2pathname
 
 import httpx
 
+from bot.errors import BotError
 from bot.sources.pinning import CheckedTransport
 from bot.sources.ssrf import (
     IPPolicy,
@@ -60,7 +62,7 @@ _ACCEPT = {
 }
 
 
-class FetchError(Exception):
+class FetchError(BotError):
     """A fetch failed; ``kind`` says how, ``str()`` is a short message safe to show users."""
 
     def __init__(
@@ -157,7 +159,7 @@ class _Decoder:
             self._first = True
         elif self._kind == "br":
             try:
-                import brotli  # type: ignore[import-not-found]
+                import brotli
             except ImportError as exc:
                 raise FetchError("network", "server sent brotli without being asked") from exc
             self._brotli = brotli.Decompressor()
@@ -306,7 +308,7 @@ class Fetcher:
             await self._pinned.aclose()
 
     @asynccontextmanager
-    async def _slot(self, host: str, deadline: asyncio.Timeout):  # type: ignore[no-untyped-def]
+    async def _slot(self, host: str, deadline: asyncio.Timeout) -> AsyncIterator[None]:
         sem = self._hosts.get(host)
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.per_host_limit)

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from bot.types import SourceKind
+
 # Our own attribute, so a listing page (no feed) survives an export/import round trip.
 KIND_ATTR = "commentaryKind"
 INTERVAL_ATTR = "commentaryInterval"  # seconds
@@ -19,7 +21,7 @@ SELECTOR_ATTR = "commentarySelector"
 class OpmlOutline:
     name: str
     url: str
-    kind: str = "feed"
+    kind: SourceKind = "feed"
     html_url: str | None = None
     interval_seconds: int | None = None
     selector: str | None = None
@@ -61,7 +63,7 @@ def parse_opml(content: bytes) -> list[OpmlOutline]:
             continue  # folders have no xmlUrl; other schemes are never fetched from user input
         seen.add(url)
         name = _attr(node, "text") or _attr(node, "title") or urlsplit(url).hostname or url
-        kind = "page" if (_attr(node, KIND_ATTR) or "").lower() == "page" else "feed"
+        kind: SourceKind = "page" if (_attr(node, KIND_ATTR) or "").lower() == "page" else "feed"
         interval = _attr(node, INTERVAL_ATTR)
         found.append(
             OpmlOutline(
@@ -77,7 +79,8 @@ def parse_opml(content: bytes) -> list[OpmlOutline]:
 
 
 def export_opml(
-    items: list[tuple[str, str, str]] | list[OpmlOutline], title: str = "commentary-bot sources"
+    items: list[tuple[str, str, SourceKind]] | list[OpmlOutline],
+    title: str = "commentary-bot sources",
 ) -> str:
     """OPML 2.0 text for outlines (or ``(name, url, kind)`` triples).
 

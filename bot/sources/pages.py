@@ -150,7 +150,7 @@ _GENERIC_TITLES = frozenset(
 )
 
 
-def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
+def _parse(html: str | bytes) -> lxml_html.HtmlElement | None:
     if isinstance(html, str):
         html = html.encode("utf-8")
     if not html.strip():
@@ -209,7 +209,7 @@ def looks_like_article_path(path: str) -> bool:
     return False
 
 
-def _in_chrome(a) -> bool:  # type: ignore[no-untyped-def]
+def _in_chrome(a: lxml_html.HtmlElement) -> bool:
     """True if the link sits in navigation, footer, share bars and similar page furniture."""
     in_article = False
     for node in a.iterancestors():
@@ -228,11 +228,11 @@ def _in_chrome(a) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _has_article_ancestor(node) -> bool:  # type: ignore[no-untyped-def]
+def _has_article_ancestor(node: lxml_html.HtmlElement) -> bool:
     return any(getattr(p, "tag", None) == "article" for p in node.iterancestors())
 
 
-def _link_title(a) -> str:  # type: ignore[no-untyped-def]
+def _link_title(a: lxml_html.HtmlElement) -> str:
     text = _SPACES.sub(" ", a.text_content() or "").strip()
     if not text:
         text = (a.get("title") or a.get("aria-label") or "").strip()
@@ -242,7 +242,7 @@ def _link_title(a) -> str:  # type: ignore[no-untyped-def]
     return text
 
 
-def _card_date(a) -> datetime | None:  # type: ignore[no-untyped-def]
+def _card_date(a: lxml_html.HtmlElement) -> datetime | None:
     """A ``<time datetime>`` in the link's card (nearest article/li ancestor), if any."""
     for node in a.iterancestors():
         if node.tag in ("article", "li"):
@@ -309,8 +309,8 @@ def find_article_links(
     return entries
 
 
-def _add_link(  # type: ignore[no-untyped-def]
-    a,
+def _add_link(
+    a: lxml_html.HtmlElement,
     base: str,
     base_host: str,
     selector: str | None,

@@ -9,6 +9,8 @@ import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import unquote, urlsplit
 
+from bot.errors import UserError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPPolicy = Callable[[IPAddress], bool]
@@ -50,7 +52,7 @@ _BLOCKED_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-lo
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.I)
 
 
-class UnsafeURLError(ValueError):
+class UnsafeURLError(UserError, ValueError):
     """The URL is not allowed (scheme, host or address); the message is safe to show users."""
 
 

@@ -115,7 +115,7 @@ def bare_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
+def _parse(html: str | bytes) -> lxml_html.HtmlElement | None:
     if isinstance(html, str):
         html = html.encode("utf-8")  # lxml refuses str with an encoding declaration
     if not html.strip():
@@ -126,7 +126,7 @@ def _parse(html: str | bytes):  # type: ignore[no-untyped-def]
         return None
 
 
-def document_base(doc, base_url: str) -> str:  # type: ignore[no-untyped-def]
+def document_base(doc: lxml_html.HtmlElement, base_url: str) -> str:
     """The base for relative links: ``<base href>`` if present, else ``base_url``."""
     for href in doc.xpath("//base/@href"):
         href = href.strip()
@@ -150,7 +150,7 @@ def canonical_from_html(html: str | bytes, base_url: str) -> str | None:
     return canonical_from_tree(doc, base_url)
 
 
-def canonical_from_tree(doc, base_url: str) -> str | None:  # type: ignore[no-untyped-def]
+def canonical_from_tree(doc: lxml_html.HtmlElement, base_url: str) -> str | None:
     """:func:`canonical_from_html` on a page already parsed (extraction parses it once).
 
     One walk over the page's <link>, <meta> and <base> elements (lxml filters the tags in C):

@@ -6,6 +6,7 @@ import json
 
 import psycopg
 
+from bot.errors import LimitReached
 from bot.types import Chat, ChatSettings, Subscription
 from storage.chats import SubscriptionExists
 from storage.postgres.db import Conn, PgBase
@@ -190,7 +191,7 @@ class PgChats(PgBase):
                     conn, "SELECT count(*) AS n FROM subscriptions WHERE chat_id = %s", [chat_id]
                 )
                 if row and row["n"] >= limit:
-                    raise OverflowError(f"this chat already has {limit} subscriptions (the limit)")
+                    raise LimitReached(f"this chat already has {limit} subscriptions (the limit)")
             existing = await self._one(
                 conn,
                 "SELECT id FROM subscriptions WHERE chat_id = %s AND kind = %s"

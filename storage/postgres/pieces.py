@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from bot.errors import InvalidSearch
 from bot.types import Piece, PieceDraft, SaveResult
 from storage.postgres import search as fts
 from storage.postgres.db import Conn, PgBase
@@ -15,7 +16,6 @@ from storage.rows import piece_from_row, utcnow
 from storage.search import (
     RANK_WINDOW,
     SEARCH_BUDGET,
-    SearchSyntaxError,
     SearchTooBroad,
     check_query,
 )
@@ -305,7 +305,7 @@ class PgPieces(PgBase):
         try:
             compiled = fts.compile_query(query)
         except fts.QuerySyntaxError as exc:
-            raise SearchSyntaxError(str(exc)) from None
+            raise InvalidSearch(str(exc)) from None
         tsquery = compiled.sql
         if newest_first:
             ids_sql = f"SELECT id FROM pieces WHERE search @@ {tsquery} ORDER BY id DESC LIMIT %s"

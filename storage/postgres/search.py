@@ -89,8 +89,9 @@ class _Parser:
         if not self.tokens:
             raise QuerySyntaxError("empty query")
         expr = self.or_expr()
-        if self.peek() is not None:
-            raise QuerySyntaxError(f"syntax error near {self.peek()[1]!r}")  # type: ignore[index]
+        left = self.peek()
+        if left is not None:
+            raise QuerySyntaxError(f"syntax error near {left[1]!r}")
         return expr
 
     def or_expr(self) -> str:

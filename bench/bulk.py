@@ -1,4 +1,4 @@
-"""Bulk writes and size reports for the benchmarks (``bench/``); the bot itself never uses them.
+"""Bulk writes and size reports for the benchmarks: the bot itself never uses them.
 
 The benchmarks need databases of realistic size (100,000 pieces, 50,000 subscriptions) built
 in a minute, which row-by-row ``Store`` calls cannot do. These functions insert prepared rows
