@@ -120,3 +120,25 @@ def test_hover_card_name_copies_are_dropped():
         ["Governor Ana RuizAna María Ruiz signed the bill on Tuesday after a long debate."]
     )
     assert result.paragraphs == ["Governor Ana Ruiz signed the bill on Tuesday after a long debate."]
+
+
+def _page(head: str, body: str) -> bytes:
+    paragraphs = "".join(
+        f"<p>{s} The harbour ferry timetable changed again this spring, and riders noticed.</p>"
+        for s in ("First.", "Second.", "Third.", "Fourth.")
+    )
+    return (
+        f"<html><head>{head}</head><body><article><h1>Ferry timetables keep changing</h1>"
+        f"{body}{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def test_date_from_the_url_when_the_page_states_none():
+    piece = extract_document(_page("", ""), url="https://ferry.example/2024/05/17/timetables/")
+    assert piece.published.date().isoformat() == "2024-05-17"
+
+
+def test_an_update_stamp_is_not_a_publication_date():
+    head = '<meta property="article:modified_time" content="2025-01-09T10:00:00+00:00">'
+    piece = extract_document(_page(head, ""), url="https://ferry.example/timetables")
+    assert piece.published is None  # a page that names no date stays undated

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, date, datetime
 from itertools import islice
+from urllib.parse import urlsplit
 
 import trafilatura
+from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
@@ -27,7 +30,7 @@ from .errors import ExtractionError
 from .fallbacks import authors_from_bio, fallback_title, outlet_from_url
 from .hyphenation import HyphenRepairer
 from .names import dedupe_names
-from .page_facts import read_page
+from .page_facts import PageFacts, read_page
 from .sentences import detect_language
 from .text import norm
 from .titles import strip_outlet, strip_section
@@ -211,7 +214,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
         url=page_url,
         standfirst=fix(standfirst) if standfirst else None,
         authors=authors,
-        published=facts.published or result.published,
+        published=facts.published or result.published or _unmarked_date(tree, page_url, facts),
         outlet=outlet,
         language=language,
         pull_quotes=_merge_quotes(result.pull_quotes, [fix(q) for q in facts.pull_quotes]),
@@ -223,6 +226,34 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
 
 _WORD_RUN = re.compile(r"[^\W_]+")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](\d\d?)[/-](\d\d?)(?:[/_+.-]|$)")
+
+
+def _unmarked_date(
+    tree: lxml_html.HtmlElement, url: str | None, facts: PageFacts
+) -> datetime | None:
+    """The publication day when nothing near the headline or in the tags states it.
+
+    From the URL's /2024/05/17/ first, then htmldate's reading of the markup (no guessing from
+    the text); a day that is only the page's "updated" day is not its publication day.
+    """
+    if url and (m := _URL_DATE.search(urlsplit(url).path)):
+        try:
+            return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
+        except ValueError:
+            pass
+    try:
+        found = find_date(tree, url=url, extensive_search=False, original_date=True)
+    except Exception:  # noqa: BLE001 - a library bug on an odd page is "no date"
+        return None
+    if not found:
+        return None
+    day = date.fromisoformat(found)
+    if day in facts.modified_days:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _has_words(text: str, n: int) -> bool:

@@ -19,6 +19,7 @@ _NOT_IN_NAMES = {
     "more", "share", "published", "updated", "comments", "advertisement", "related", "opinion",
     "editorial", "views", "newsletter", "subscribe", "follow", "staff", "reporter", "editor",
     "columnist", "contributor", "correspondent", "writer", "analysis", "news", "home", "menu",
+    "by", "written", "posted", "author",
 }  # fmt: skip
 BY_PREFIX = re.compile(
     r"^\s*(?:[—–\-]+\s*)?(?:by|written by|words by|par|von|por|di|door|av|بقلم|كتب|كتبت)\s*:?\s+",

@@ -11,19 +11,19 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.metadata import examine_meta, extract_meta_json
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
 from .authors import credits_from, recase
 from .dates import date_precision, parse_date
 from .endmatter import is_disclaimer, looks_like_bio
 from .names import byline_authors, dedupe_names, is_person_name, split_authors
-from .text import norm, tidy, word_count
+from .text import tidy, word_count
 
 
 @dataclass
@@ -36,6 +36,7 @@ class PageFacts:
     dek_strong: bool = False  # marked up as a standfirst/dek, not merely "intro"/"summary"
     authors: list[str] = field(default_factory=list)
     agencies: list[str] = field(default_factory=list)  # credited news agencies, not writers
+    modified_days: set[date] = field(default_factory=set)  # days the page says it was updated
     published: datetime | None = None
     outlet: str | None = None
     language: str | None = None
@@ -151,9 +152,11 @@ _DATE_META = (
     "date",
 )
 _AUTHOR_META = {"author", "article:author", "dc.creator", "sailthru.author", "parsely-author"}
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "last-modified")
 _USED_META = {
     "og:title", "twitter:title", "og:site_name", "application-name", "og:description",
     "description", "twitter:description", "og:locale", "og:url", *_DATE_META, *_AUTHOR_META,
+    *_MODIFIED_META,
 }  # fmt: skip
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Opinion|Review|Blog", re.IGNORECASE)
 
@@ -295,25 +298,27 @@ def _nearest_byline(
     return names
 
 
-def _squash(text: str | None) -> str:
-    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+def _marked_byline(tree: lxml_html.HtmlElement) -> list[str]:
+    """The first personal name in an element trafilatura's author expressions point at.
 
-
-def _not_the_publisher(authors: list[str], facts: PageFacts, shown: str) -> list[str]:
-    """Structured authors without the publisher itself, unless the page shows it as a byline.
-
-    Templates fill schema.org's author with the organisation that runs the site ("Acme" on
-    acme.example) on pages that name no writer; a company blog that does sign its posts with
-    the company's name shows that name under the headline.
+    The last resort (its XPath expressions over the whole page), without trafilatura's copy of
+    the tree: elements inside the parts it discards (comments, sidebars, dates, figures) or in
+    page furniture are skipped, and only what reads as a person's name counts.
     """
-    host = urlsplit(facts.canonical or "").hostname or ""
-    publisher = {_squash(facts.outlet), *(_squash(label) for label in host.split("."))}
-    publisher.discard("")
-    shown_key = norm(shown)
-    return [
-        a for a in authors
-        if _squash(a) not in publisher or (norm(a) and norm(a) in shown_key)
-    ]  # fmt: skip
+    discard: set[lxml_html.HtmlElement] | None = None
+    for expression in AUTHOR_XPATHS:
+        for el in expression(tree):
+            if discard is None:
+                discard = {e for x in AUTHOR_DISCARD_XPATHS for e in x(tree)}
+            if el in discard or any(a in discard for a in el.iterancestors()):
+                continue
+            text = _short_text(el, 120)
+            if not text or _in_furniture(el):
+                continue
+            names = credits_from([text], strict=True).authors
+            if names:
+                return names
+    return []
 
 
 def library_authors(tree: lxml_html.HtmlElement) -> list[str]:
@@ -345,6 +350,10 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     ld_published = None
     ld_any_published = None  # a WebPage's datePublished: weaker than an article's
     for item, is_article in _json_ld(tree):
+        if isinstance(item.get("dateModified"), str) and (
+            changed := parse_date(item["dateModified"])
+        ):
+            facts.modified_days.add(changed.date())
         if not is_article:
             if ld_any_published is None and isinstance(item.get("datePublished"), str):
                 ld_any_published = item["datePublished"]
@@ -385,6 +394,10 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     if not facts.canonical and meta.get("og:url"):
         facts.canonical = meta["og:url"][0]
 
+    for key in _MODIFIED_META:
+        for value in meta.get(key, ()):
+            if changed := parse_date(value):
+                facts.modified_days.add(changed.date())
     # Dates: only what the page states in its markup.
     # The most precise stamp the tags state (a zone, then a time), in the tags' order of
     # preference: a zoneless or date-only tag must not override one that states its zone.
@@ -410,7 +423,6 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
     dated: list[tuple[int, datetime]] = []
     marked_date: datetime | None = None
-    near_headline: list[str] = []  # short texts under the headline: where a byline is shown
     h1_at = -1
     for position, el in enumerate(tree.iter(tag=etree.Element)):
         get = el.get
@@ -446,8 +458,6 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         if 0 <= h1_at and position - h1_at <= _NEAR_HEADLINE and el.tag in _DATE_TAGS:
             # A visible date under the headline ("Published on 3 May 2024", "31. Oktober 2023").
             text = _own_short_text(el, 100)
-            if text:
-                near_headline.append(text)
             if text and any(ch.isdigit() for ch in text) and (stamp := parse_date(text)):
                 dated.append((position, stamp))
         if not kinds:
@@ -502,10 +512,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     ]
     fallback = credits_from(meta_names)
     credit = structured if structured.authors or structured.agencies else fallback
-    authors = credit.authors
-    if authors and not byline:
-        authors = _not_the_publisher(authors, facts, " ".join(near_headline))
-    facts.authors = dedupe_names(authors or byline or ld_authors)
+    authors = credit.authors or byline or ld_authors or _marked_byline(tree)
+    facts.authors = dedupe_names(authors)
     facts.agencies = dedupe_names(credit.agencies + ld_agencies)
     facts.pull_quotes = pulls
     bios = [b for b in bios if looks_like_bio(b, facts.authors) or word_count(b) >= 15]
