@@ -24,6 +24,8 @@ def test_languages_without_a_word_list_tokenizer_extract(name):
     # wordfreq needs MeCab/jieba for these; hyphen repair is skipped instead of crashing.
     piece = extract_document(read(name))
     assert piece.language in ("ko", "zh")
+    if name.startswith("korean"):
+        assert piece.authors == ["김하늘"]  # the role after the name ("editorial writer") goes
     assert "-" in piece.text  # the compound is left as written
     assert len(piece.text) > 100
 

@@ -55,6 +55,10 @@ _NOT_A_NAME = re.compile(
     r"|editor)$",
     re.IGNORECASE,
 )
+# Roles written after a name in Korean, Japanese and Chinese bylines (reporter, columnist...).
+_CJK_ROLE = re.compile(
+    r"\s*(?:기자|논설위원|편집위원|특파원|선임기자|칼럼니스트|객원기자|記者|特派員|編集委員|论说委员|记者|特约评论员)$"
+)
 _HANDLE = re.compile(r"^@\w+$|https?://|www\.|\.(?:com|org|net)\b|@\w+\.\w+")
 
 
@@ -90,6 +94,7 @@ def correct_name(raw: str) -> str | None:
     name = _DATE_TAIL.sub("", name)
     name = name.split(" - ")[0].split(" | ")[0]
     name = re.sub(r"\s*\([^)]*\)\s*$", "", name)  # "Jane Doe (Guest writer)"
+    name = _CJK_ROLE.sub("", name)  # "김하늘 논설위원", "山田太郎記者"
     name = name.strip(" .,:;|·•–—-\"'“”")
     if not name or len(name) > 60 or len(name.split()) > 6 or not re.search(r"[^\W\d_]", name):
         return None

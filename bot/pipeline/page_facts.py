@@ -19,7 +19,7 @@ from lxml import html as lxml_html
 from trafilatura.metadata import examine_meta, extract_meta_json
 from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
-from .authors import credits_from, recase
+from .authors import correct_name, credits_from
 from .dates import date_precision, parse_date
 from .endmatter import is_disclaimer, looks_like_bio
 from .names import byline_authors, dedupe_names, is_person_name, split_authors
@@ -505,7 +505,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             if facts.published:
                 break
 
-    byline = [recase(name) for name in _nearest_byline(bylines, h1_at)]
+    byline = [n for name in _nearest_byline(bylines, h1_at) if (n := correct_name(name))]
     structured = credits_from(library_authors(tree))
     meta_names = [
         value for key in _AUTHOR_META for value in meta.get(key, []) if not value.startswith("http")
