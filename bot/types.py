@@ -144,6 +144,7 @@ class ChatSettings:
     quiet_end: str | None = None
     language: str | None = None  # only pieces in this language (ISO 639-1), None = all
     link_previews: bool = False
+    full_text: bool = True  # /full may post whole pieces here (capped); admins can turn it off
 
 
 @dataclass

@@ -62,6 +62,7 @@ def describe_settings(chat: Chat) -> str:
             f"• quiet hours: {quiet}" + (" (posts wait until they end)" if quiet != "off" else ""),
             f"• language: {s.language or 'any'}",
             f"• link previews: {'on' if s.link_previews else 'off'}",
+            f"• /full: {'on' if s.full_text else 'off (posts link to the page instead)'}",
         ]
     )
 
@@ -128,20 +129,30 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
     if key in ("previews", "preview"):
         value = _one_of(values, ("on", "off"), "Previews")
         return replace(settings, link_previews=value == "on"), f"Link previews are {value}."
+    if key in ("full", "fulltext", "full_text"):
+        value = _one_of(values, ("on", "off"), "Full text")
+        said = (
+            "/full posts pieces here again."
+            if value == "on"
+            else ("/full is off here: it answers with the piece's link instead.")
+        )
+        return replace(settings, full_text=value == "on"), said
     raise UsageError(f"I have no setting {clip(key, 20)!r}.")
 
 
 @command(
     "settings",
     "/settings [mode instant|digest [HH:MM] [Time/Zone] | timezone <Zone> | "
-    "length short|standard|long | quiet HH:MM-HH:MM|off | language xx|any | previews on|off]",
+    "length short|standard|long | quiet HH:MM-HH:MM|off | language xx|any | previews on|off | "
+    "full on|off]",
     "Show or change how this chat gets pieces",
     group="Settings",
+    checks_admin=True,
     options=(
         Option(
             "setting",
             "What to change",
-            choices=("mode", "timezone", "length", "quiet", "language", "previews"),
+            choices=("mode", "timezone", "length", "quiet", "language", "previews", "full"),
         ),
         Option("value", "The new value, e.g. digest 08:00 Europe/Berlin"),
     ),

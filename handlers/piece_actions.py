@@ -15,6 +15,9 @@ from handlers.types import Action, Reply, Request, Response
 if TYPE_CHECKING:
     from bot.services import Services
 
+# /full posts at most this much of a piece (two Telegram messages, four on Discord), then the
+# link: a whole 4.7-million-character page used to become 1,195 messages.
+FULL_TEXT_CHARS = 6_000
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _STOP = frozenset(
     "that this with from have were their there which would about could should these those "
@@ -38,11 +41,38 @@ async def more(request: Request, services: Services) -> Response:
 )
 async def full(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
+    chat = await current_chat(request, services)
+    if not chat.settings.full_text:
+        return Response(
+            [
+                Reply(
+                    text="This chat's administrators turned /full off; the whole piece is at "
+                    f"{piece.url}",
+                    piece_id=piece.id,
+                )
+            ]
+        )
     head = piece.title + (f"\n{byline(piece)}" if byline(piece) else "")
     body = piece.text or "(The page had no text I could extract.)"
+    if len(body) > FULL_TEXT_CHARS:
+        # A few messages, not a thousand: the rest is one click away.
+        body = _first_part(body, FULL_TEXT_CHARS) + (
+            f"\n\n[That is the first part of {len(piece.text):,} characters; "
+            "read the rest on the page.]"
+        )
     return Response(
         [Reply(text=f"{head}\n\n{body}\n\n{piece.url}", kind="long", piece_id=piece.id)]
     )
+
+
+def _first_part(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending at a paragraph or a sentence when one is near."""
+    cut = text[:limit]
+    for mark in ("\n\n", "\n", ". "):
+        at = cut.rfind(mark)
+        if at > limit * 0.6:
+            return cut[: at + (1 if mark == ". " else 0)].rstrip()
+    return cut.rstrip() + "…"
 
 
 @command("quote", "/quote (reply)", "The pull quotes of a post", reply_action=True, group="Replies")

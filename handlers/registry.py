@@ -43,6 +43,14 @@ class CommandSpec:
     reply_action: bool = False  # acts on the piece of the replied-to post
     options: tuple[Option, ...] = field(default_factory=tuple)
     group: str = "Reading"
+    # Open to anyone, but the handler decides some of it by the caller's admin rights
+    # (reading /settings is for all, changing them for admins).
+    checks_admin: bool = False
+
+    @property
+    def needs_admin_rights(self) -> bool:
+        """Whether adapters must look up if the caller administers the chat."""
+        return self.scope == "chat_admin" or self.checks_admin
 
 
 COMMANDS: dict[str, CommandSpec] = {}
@@ -59,12 +67,13 @@ def command(
     options: tuple[Option, ...] = (),
     group: str = "Reading",
     aliases: tuple[str, ...] = (),
+    checks_admin: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register a handler under ``name``."""
 
     def register(handler: Handler) -> Handler:
         COMMANDS[name] = CommandSpec(
-            name, usage, description, handler, scope, reply_action, options, group
+            name, usage, description, handler, scope, reply_action, options, group, checks_admin
         )
         for alias in aliases:
             ALIASES[alias] = name

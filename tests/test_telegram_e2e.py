@@ -87,7 +87,8 @@ async def test_post_buttons_and_reply_commands(tmp_path: Path, fake: FakeTelegra
         await fake.wait_sent(2, chat_id=10)
         fake.push_command(chat, ann, "/full", reply_to=post)
         # The parts may meet the fake's per-chat flood limit: the adapter waits and resends.
-        await fake.wait_until(lambda: "Paragraph 7." in fake.messages(10)[-1].plain)
+        # 8,400 characters: /full posts the first 6,000 and then points to the page.
+        await fake.wait_until(lambda: "the rest on the page" in fake.messages(10)[-1].plain)
         full = fake.messages(10)[2:]
         assert len(full) >= 2  # the long text was split
         assert all(len(m.plain) <= 4096 for m in full)

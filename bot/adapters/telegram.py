@@ -403,7 +403,7 @@ class TelegramAdapter:
                 str(message.reply_to_message.message_id) if message.reply_to_message else None
             ),
         )
-        if spec is not None and spec.scope == "chat_admin":
+        if spec is not None and spec.needs_admin_rights:
             request.is_chat_admin = await self._is_admin(message)
         elif tg_chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
             request.is_chat_admin = True
@@ -561,7 +561,7 @@ class TelegramAdapter:
             reply_to_message_id=str(message.message_id),
         )
         spec = lookup(command)
-        if spec is not None and spec.scope == "chat_admin":
+        if spec is not None and spec.needs_admin_rights:
             request.is_chat_admin = await self._is_admin_user(tg_chat.id, tg_chat.type, user.id)
         elif tg_chat.type == ChatType.PRIVATE:
             request.is_chat_admin = True
