@@ -73,10 +73,10 @@ def _chat_ids(chats: int) -> list[tuple[int, str]]:
 
 
 async def _subscribe_all(core: Core, platform: str, ids: list[tuple[int, str]]) -> None:
-    source = await core.store.add_source("bench", "https://bench.example/feed.xml")
+    source = await core.services.store.add_source("bench", "https://bench.example/feed.xml")
     for chat_id, kind in ids:
-        chat = await core.store.ensure_chat(platform, str(chat_id), kind=kind)
-        await core.store.add_subscription(chat.id, "source", "bench", source_id=source.id)
+        chat = await core.services.store.ensure_chat(platform, str(chat_id), kind=kind)
+        await core.services.store.add_subscription(chat.id, "source", "bench", source_id=source.id)
 
 
 async def telegram_run(chats: int, scale: float | None, tmp: Path) -> Run:
@@ -112,7 +112,7 @@ async def telegram_run(chats: int, scale: float | None, tmp: Path) -> Run:
                 cpu = time.process_time() - cpu0
                 # Let the last marks land, and give any double send a chance to show up.
                 await asyncio.sleep(0.5)
-                rows_sent = await core.store.count_deliveries(piece_id, "sent")
+                rows_sent = await core.services.store.count_deliveries(piece_id, "sent")
             finally:
                 await adapter.stop()
         per_chat = Counter(m.chat_id for m in fake.sent)
@@ -151,7 +151,7 @@ async def console_run(chats: int, unlimited: bool, tmp: Path) -> Run:
         seconds = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
         await core.stop_delivery("console")
-        rows_sent = await core.store.count_deliveries(piece_id, "sent")
+        rows_sent = await core.services.store.count_deliveries(piece_id, "sent")
     exactly_once = len(shown) == chats and set(shown.values()) == {1}
     return Run(
         "console", "no limits" if unlimited else "1,000/s", chats, seconds,

@@ -27,10 +27,11 @@ import bulk
 import dataset
 from common import Target, console, header, percentile, print_table, print_targets, save_result
 
+from bot.app import open_core as open_app_core
 from bot.config import Settings
 from bot.core import Core
+from bot.messages import Request
 from handlers.router import dispatch
-from handlers.types import Request
 
 
 @dataclass
@@ -79,8 +80,8 @@ async def measure(
 ) -> tuple[list[Case], dict[str, int]]:  # fmt: skip
     path = dataset.working_copy(spec, folder)
     settings = Settings(_env_file=None, commentary_database=path, commentary_demo=False)  # type: ignore[call-arg]
-    async with Core.open(settings) as core:
-        store = core.store
+    async with open_app_core(settings) as core:
+        store = core.services.store
         newest = (await store.latest_pieces(1))[0]
         if case_list is None:
             source = await store.get_source_by_id(newest.source_id)
@@ -127,12 +128,12 @@ def _describe(response) -> str:  # type: ignore[no-untyped-def]
 async def _capture(core: Core, req: Request) -> list[str]:
     """The SQL statements one dispatch of ``req`` runs (as executed, values inlined)."""
     seen: list[str] = []
-    conn = core.store.sync.db.conn
-    await core.store.run(conn.set_trace_callback, seen.append)
+    conn = core.services.store.sync.db.conn
+    await core.services.store.run(conn.set_trace_callback, seen.append)
     try:
         await dispatch(req, core.services)
     finally:
-        await core.store.run(conn.set_trace_callback, None)
+        await core.services.store.run(conn.set_trace_callback, None)
     return [s for s in seen if s.lstrip().upper().startswith("SELECT")]
 
 

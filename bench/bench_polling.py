@@ -183,7 +183,7 @@ async def mark_all_seen(core, base: str, feeds: int) -> None:  # type: ignore[no
     from bot.ingest.poller import entry_key, revision_key
     from bot.sources.feeds import parse_feed
 
-    sources = {s.url: s for s in await core.store.list_sources()}
+    sources = {s.url: s for s in await core.services.store.list_sources()}
     async with httpx.AsyncClient(trust_env=False) as client:
         for i in range(feeds):
             url = f"{base}/feeds/{i}.xml"
@@ -195,8 +195,8 @@ async def mark_all_seen(core, base: str, feeds: int) -> None:  # type: ignore[no
                 if key:
                     keys += [key, revision_key(key, entry)]
             source = sources[url]
-            await core.store.mark_seen_many(source.id, keys)
-            await core.store.update_source(source.id, first_poll_done=True)
+            await core.services.store.mark_seen_many(source.id, keys)
+            await core.services.store.update_source(source.id, first_poll_done=True)
 
 
 def spread(values: list[float]) -> str:
@@ -204,8 +204,8 @@ def spread(values: list[float]) -> str:
 
 
 async def measure(args: argparse.Namespace, entries: int, pages: list[bytes]) -> dict:  # type: ignore[type-arg]
+    from bot.app import open_core as open_app_core
     from bot.config import Settings
-    from bot.core import Core
     from bot.sources.http import Fetcher
 
     port_queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -231,21 +231,21 @@ async def measure(args: argparse.Namespace, entries: int, pages: list[bytes]) ->
                 per_host_limit=args.concurrency,
                 allow_private=True,
             )
-            async with fetcher, Core.open(settings, fetcher=fetcher) as core:
+            async with fetcher, open_app_core(settings, fetcher=fetcher) as core:
                 for i in range(args.feeds):
-                    await core.store.add_source(f"feed-{i:05d}", f"{base}/feeds/{i}.xml")
+                    await core.services.store.add_source(f"feed-{i:05d}", f"{base}/feeds/{i}.xml")
                 await mark_all_seen(core, base, args.feeds)
 
                 async def poll_round() -> tuple[float, float, list]:  # type: ignore[type-arg]
                     started, cpu = time.perf_counter(), time.process_time()
-                    reports = await core.scheduler.poll_now()
+                    reports = await core.poll_now()
                     return time.perf_counter() - started, time.process_time() - cpu, reports
 
                 _, _, reports = await poll_round()  # primes the ETags
                 bad = [r for r in reports if r.status not in ("ok", "not_modified")]
                 assert not bad, bad[:3]
                 assert sum(r.new for r in reports) == 0
-                urls = [(s.url, s.etag) for s in await core.store.list_sources()]
+                urls = [(s.url, s.etag) for s in await core.services.store.list_sources()]
                 ratios, polls, bares, cpu_ratios = [], [], [], []
                 statuses: dict[str, int] = {}
                 for n in range(args.repeat):
@@ -274,7 +274,7 @@ async def measure(args: argparse.Namespace, entries: int, pages: list[bytes]) ->
 
                     async with httpx.AsyncClient(trust_env=False) as client:
                         await client.post(f"{base}/bump", params={"feeds": args.feeds, "every": 10})
-                    urls = [(s.url, s.etag) for s in await core.store.list_sources()]
+                    urls = [(s.url, s.etag) for s in await core.services.store.list_sources()]
                     bare = await bare_loop(urls, args.concurrency, articles=True)
                     elapsed, cpu, reports = await poll_round()
                     new = sum(r.new for r in reports)

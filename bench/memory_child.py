@@ -34,11 +34,12 @@ def main() -> None:
 
     import bot.app  # noqa: F401 - what `commentary-bot` imports
     from bot.adapters.telegram import TelegramAdapter
+    from bot.app import open_core as open_app_core
     from bot.config import Settings
-    from bot.core import Core
+    from bot.delivery.routing import route
     from bot.delivery.sender import PlatformLimits
+    from bot.messages import Request
     from bot.types import ExtractedPiece, PieceDraft, Summary
-    from handlers.types import Request
 
     phases.append(("imports (bot, PTB, trafilatura, ...)", proc.memory_info().rss))
     k = float(scale)
@@ -49,7 +50,7 @@ def main() -> None:
             telegram_bot_token=TOKEN, telegram_api_base_url=base_url,
         )  # fmt: skip
         out: dict = {}
-        async with Core.open(settings) as core:
+        async with open_app_core(settings) as core:
             phases.append(("Core open", proc.memory_info().rss))
             adapter = TelegramAdapter(
                 core, poll_timeout=30.0, limits=PlatformLimits(30.0 * k, 1.0 * k, 20.0 * k)
@@ -70,7 +71,7 @@ def main() -> None:
             out["commands_seconds"] = time.perf_counter() - t0
             phases.append((f"{out['commands']} commands answered", proc.memory_info().rss))
 
-            source = await core.store.get_source(source_name)
+            source = await core.services.store.get_source(source_name)
             paragraphs = [" ".join(SENTENCES[(i + j) % 6] for j in range(5)) for i in range(30)]
             text = "\n\n".join(paragraphs)
             piece = ExtractedPiece(
@@ -82,7 +83,7 @@ def main() -> None:
             draft = PieceDraft(url=piece.url, piece=piece, source_id=source.id, summary=made,
                                summary_short=SENTENCES[0], summary_long=text[:1200])  # fmt: skip
             t0 = time.perf_counter()
-            result = await core.store.save_piece(draft)
+            result = await core.services.store.save_piece(draft, route=route)
             out["save_seconds"] = time.perf_counter() - t0
             out["deliveries"] = result.deliveries
             phases.append(("piece saved, outbox written", proc.memory_info().rss))
@@ -94,7 +95,7 @@ def main() -> None:
             # Done when nothing is due and the count of sent posts has not moved for a second.
             while still < 1.0:
                 await asyncio.sleep(0.1)
-                if worker.sent != last or await core.store.count_due("telegram") > 0:
+                if worker.sent != last or await core.services.store.count_due("telegram") > 0:
                     last, still = worker.sent, 0.0
                 else:
                     still += 0.1

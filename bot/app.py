@@ -1,4 +1,5 @@
-"""Running the bot: sources from config, the demo source, the platforms, and clean shutdown."""
+"""The composition root and the running bot: the core wired to the handlers, sources from
+config, the demo source, the platforms, and clean shutdown."""
 
 from __future__ import annotations
 
@@ -9,20 +10,22 @@ import signal
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Protocol, TextIO
 
 import bot.demo
 from bot.adapters.console import CHAT_ID, ConsoleAdapter
 from bot.config import Settings
-from bot.core import Core
+from bot.core import Core, SourceSpec
 from bot.durations import check_source_interval, parse_duration
 from bot.endpoint import OpsEndpoint
 from bot.errors import ConfigError
 from bot.logs import install_redaction
-from bot.types import SourceKind, source_kind
-from storage import SourceExists
+from bot.sources.http import Fetcher
+from bot.types import source_kind
+from handlers.registry import load_all
+from handlers.router import dispatch
 from storage.runlock import exclusive_run
 
 log = logging.getLogger(__name__)
@@ -35,16 +38,7 @@ def demo_feed_url() -> str:
     return (Path(bot.demo.__file__).parent / "feed.xml").resolve().as_uri()
 
 
-@dataclass
-class ConfiguredSource:
-    name: str
-    url: str
-    interval: int = 1800
-    kind: SourceKind = "feed"
-    selector: str | None = None
-
-
-def read_sources_file(path: Path) -> list[ConfiguredSource]:
+def read_sources_file(path: Path) -> list[SourceSpec]:
     """``[[source]]`` tables with name, url, interval, kind, selector; errors name the line."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -75,36 +69,19 @@ def read_sources_file(path: Path) -> list[ConfiguredSource]:
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         found.append(
-            ConfiguredSource(
-                str(item["name"]), str(item["url"]), interval, kind, item.get("selector")
-            )
+            SourceSpec(str(item["name"]), str(item["url"]), kind, interval, item.get("selector"))
         )
     return found
 
 
 async def import_configured_sources(core: Core, path: Path | None) -> int:
+    """The sources of COMMENTARY_SOURCES: added, or updated where the file changed them."""
     if path is None:
         return 0
-    added = 0
-    for item in read_sources_file(Path(path)):
-        existing = await core.store.get_source(item.name)
-        if existing is not None:
-            if existing.url != item.url or existing.interval_seconds != item.interval:
-                await core.store.update_source(
-                    existing.id, url=item.url, interval_seconds=item.interval, kind=item.kind
-                )
-            continue
-        with contextlib.suppress(SourceExists):
-            await core.store.add_source(
-                item.name,
-                item.url,
-                kind=item.kind,
-                interval_seconds=item.interval,
-                selector=item.selector,
-                added_by="config",
-            )
-            added += 1
-    return added
+    report = await core.import_sources(
+        read_sources_file(Path(path)), added_by="config", update_existing=True
+    )
+    return len(report.added)
 
 
 async def ensure_demo_source(core: Core) -> bool:
@@ -112,13 +89,12 @@ async def ensure_demo_source(core: Core) -> bool:
     wanted = core.settings.commentary_demo
     if wanted is False:
         return False
-    if await core.store.get_source(DEMO_SOURCE) is not None:
+    if await core.source(DEMO_SOURCE) is not None:
         return True
-    if wanted is None and await core.store.list_sources():
+    if wanted is None and await core.sources():
         return False
-    await core.store.add_source(
-        DEMO_SOURCE, demo_feed_url(), kind="feed", interval_seconds=1800, added_by="demo"
-    )
+    demo = SourceSpec(DEMO_SOURCE, demo_feed_url(), "feed", 1800)
+    await core.import_sources([demo], added_by="demo")
     return True
 
 
@@ -127,7 +103,15 @@ async def prepare(core: Core) -> None:
     await ensure_demo_source(core)
 
 
-@contextlib.asynccontextmanager
+@asynccontextmanager
+async def open_core(settings: Settings, *, fetcher: Fetcher | None = None) -> AsyncIterator[Core]:
+    """The composition root: a ``Core`` whose chat commands are answered by ``handlers``."""
+    load_all()
+    async with Core.open(settings, fetcher=fetcher, dispatch=dispatch) as core:
+        yield core
+
+
+@asynccontextmanager
 async def _sole_bot(settings: Settings) -> AsyncIterator[None]:
     """Refuse to start beside another bot on the same SQLite file (before anything is reset).
 
@@ -154,7 +138,7 @@ async def run_bot(
 
     ``on_ready`` is called once the platforms (or the terminal chat) and the endpoint run.
     """
-    async with _sole_bot(settings), Core.open(settings) as core:
+    async with _sole_bot(settings), open_core(settings) as core:
         await prepare(core)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -251,15 +235,8 @@ async def _run_console(
         logging.getLogger().setLevel(logging.WARNING)
     console = ConsoleAdapter(core, stdin=stdin, stdout=stdout)
     chat = await console.chat()
-    first_run = await core.store.get_value("console.initialized") is None
-    if first_run:
-        demo = await core.store.get_source(DEMO_SOURCE)
-        if demo is not None:
-            with contextlib.suppress(Exception):
-                await core.store.add_subscription(
-                    chat.id, "source", demo.name, source_id=demo.id, created_by="console"
-                )
-        await core.store.set_value("console.initialized", "1")
+    if await core.first_run("console.initialized"):
+        await core.follow(chat, DEMO_SOURCE, created_by="console")
     interactive = stdin.isatty()
     if interactive:
         stdout.write(
@@ -267,10 +244,7 @@ async def _run_console(
             "pieces; reply to a post with '> /more'. Ctrl-D or Ctrl-C quits.\n"
         )
     # Poll never-polled sources before reading commands, so /latest has something to show.
-    for source in await core.store.list_sources(active_only=True):
-        if not source.first_poll_done:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(core.scheduler.poller.poll(source), 30)
+    await core.poll_new_sources(timeout=30)
     worker = core.start_delivery(console.sender)
     await worker.flush(timeout=5.0)  # the newcomer's first post comes before the prompt
     await core.start_polling()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -30,7 +29,7 @@ from bot.logs import setup_logging
 from bot.types import ExtractedPiece, Piece, Source, Summary, SummaryLength, source_kind
 
 if TYPE_CHECKING:
-    from storage import Store
+    from bot.core import Core
 
 T = TypeVar("T")
 
@@ -92,14 +91,15 @@ def sqlite_path(settings: Settings) -> Path:
     return location
 
 
-def store_or_exit(settings: Settings) -> Store:
-    """The blocking Store for one-shot commands, or a one-line error and exit 2."""
-    from storage import Store
+def with_core(settings: Settings, use: Callable[[Core], Awaitable[T]]) -> T:
+    """Run one operation of the core (the command line's only way in), errors as one line."""
+    from bot.core import Core
 
-    try:
-        return Store.open(sqlite_path(settings))
-    except StorageError as exc:
-        fail(str(exc))
+    async def go() -> T:
+        async with Core.open(settings) as core:
+            return await use(core)
+
+    return run_async(go())
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -162,11 +162,10 @@ def run(
 
 
 # --- sources ----------------------------------------------------------------------------------
-def source_json(source: Source, next_run: datetime | None = None) -> dict[str, Any]:
-    from bot.status import source_state
-
-    upcoming = next_run or source.next_run_at
-    state = source_state(source)
+def source_json(source: Source) -> dict[str, Any]:
+    """A source in `sources list --format json` (see README: a stable contract)."""
+    upcoming = source.next_run_at
+    state = source.state
     return {
         "name": source.name,
         "url": source.url,
@@ -204,7 +203,7 @@ def sources_add(
     async def go() -> None:
         async with Core.open(settings) as core:
             try:
-                report = await core.scheduler.add(
+                report = await core.add_source(
                     url,
                     name=name,
                     interval=seconds,
@@ -238,9 +237,8 @@ def sources_list(
 ) -> None:
     """The sources with state, last success, last error and next run."""
 
-    store = store_or_exit(settings_or_exit())
-    items = [source_json(s) for s in store.list_sources()]
-    store.close()
+    sources = with_core(settings_or_exit(), lambda core: core.sources())
+    items = [source_json(s) for s in sources]
     if format == TableOrJson.json:
         emit_json(items)
         return
@@ -265,14 +263,12 @@ def sources_list(
 
 @sources_app.command("remove")
 def sources_remove(name: str) -> None:
-    """Remove a source (its pieces stay searchable)."""
-
-    store = store_or_exit(settings_or_exit())
-    removed = store.remove_source(name)
-    store.close()
-    if not removed:
+    """Remove a source (its pieces stay searchable); subscribed chats are told."""
+    removed = with_core(settings_or_exit(), lambda core: core.remove_source(name))
+    if removed is None:
         fail(f"no source named {name!r} (see: commentary-bot sources list)")
-    print(f"Removed {name}.")
+    told = removed.chats_told
+    print(f"Removed {removed.source.name}." + (f" {told} chat(s) will be told." if told else ""))
 
 
 @sources_app.command("import")
@@ -281,8 +277,8 @@ def sources_import(
     interval: str = typer.Option("30m", "--interval", help="Poll interval for new sources."),
 ) -> None:
     """Import sources from OPML (existing names and URLs are skipped)."""
+    from bot.core import SourceSpec
     from bot.sources.opml import parse_opml
-    from storage import SourceExists, Store
 
     settings = settings_or_exit()
     try:
@@ -293,30 +289,24 @@ def sources_import(
         fail(f"{path}: {exc}")
     try:
         seconds = check_source_interval(parse_duration(interval))
-        store = Store.open(sqlite_path(settings))
-    except (ValueError, StorageError) as exc:
+    except ValueError as exc:
         fail(str(exc))
-    added = skipped = 0
-    with progress_bar("importing", len(outlines)) as advance:
-        for outline in outlines:
-            try:
-                store.add_source(
-                    outline.name,
-                    outline.url,
-                    kind=outline.kind,
-                    # A file's interval beyond the bounds is brought inside them.
-                    interval_seconds=min(
-                        max(outline.interval_seconds or seconds, MIN_SOURCE_INTERVAL),
-                        MAX_SOURCE_INTERVAL,
-                    ),
-                    selector=outline.selector,
-                    added_by="cli",
-                )
-                added += 1
-            except SourceExists:
-                skipped += 1
-            advance()
-    store.close()
+    specs = [
+        # A file's interval beyond the bounds is brought inside them.
+        SourceSpec(
+            o.name,
+            o.url,
+            o.kind,
+            min(max(o.interval_seconds or seconds, MIN_SOURCE_INTERVAL), MAX_SOURCE_INTERVAL),
+            o.selector,
+        )
+        for o in outlines
+    ]
+    with progress_bar("importing", len(specs)) as advance:
+        report = with_core(
+            settings, lambda core: core.import_sources(specs, added_by="cli", progress=advance)
+        )
+    added, skipped = len(report.added), len(report.skipped)
     print(f"Imported {added} source(s), skipped {skipped} already present.")
 
 
@@ -327,14 +317,10 @@ def sources_export(
     """Export the sources as OPML."""
     from bot.sources.opml import OpmlOutline, export_opml
 
-    store = store_or_exit(settings_or_exit())
+    sources = with_core(settings_or_exit(), lambda core: core.sources())
     text = export_opml(
-        [
-            OpmlOutline(s.name, s.url, s.kind, None, s.interval_seconds, s.selector)
-            for s in store.list_sources()
-        ]
+        [OpmlOutline(s.name, s.url, s.kind, None, s.interval_seconds, s.selector) for s in sources]
     )
-    store.close()
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -380,10 +366,10 @@ def fetch(
             from bot.app import prepare
 
             await prepare(core)
-            total = 1 if source else len(await core.store.list_sources(active_only=True))
+            total = 1 if source else len(await core.sources(active_only=True))
             with progress_bar("polling", total) as advance:
                 try:
-                    return await core.scheduler.poll_now(source, progress=lambda _r: advance())
+                    return await core.poll_now(source, progress=lambda _r: advance())
                 except SourceError as exc:
                     fail(str(exc).replace("See /sources.", "See: commentary-bot sources list"))
 
@@ -449,11 +435,9 @@ def latest(
 ) -> None:
     """The newest stored pieces."""
     from bot.adapters.console import render_reply
-    from handlers.common import post_for
+    from bot.messages import post_for
 
-    store = store_or_exit(settings_or_exit())
-    pieces = store.latest_pieces(n)
-    store.close()
+    pieces = with_core(settings_or_exit(), lambda core: core.latest(n))
     if format == TextOrJson.json:
         emit_json([piece_json(p) for p in pieces])
         return

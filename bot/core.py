@@ -1,6 +1,9 @@
-"""The platform-neutral core: one object that owns storage, fetching, scheduling and delivery.
+"""The facade: every operation the command line, the adapters and the handlers need.
 
-Adapters talk only to ``Core``; handlers get ``core.services``.
+As in reader's ``Reader``, the parts stay private: the storage, the scheduler, the fetcher
+and the article builder. Handlers get ``core.services`` (the ``Services`` Protocol); which
+function answers a ``Request`` is wired in by the composition root (``bot.app``), so this
+module imports no handler.
 """
 
 from __future__ import annotations
@@ -8,32 +11,59 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.delivery.sender import Sender
-from bot.delivery.worker import DeliveryWorker, Election
+from bot.delivery.worker import DeliveryWorker, Election, digest_request_key
+from bot.errors import AlreadyExists, SourceExists
 from bot.ingest.articles import ArticleBuilder
 from bot.ingest.poller import Poller
 from bot.ingest.scheduler import SourceScheduler
 from bot.logs import install_redaction
+from bot.messages import PieceCard, Request, Response, card_for
 from bot.metrics import Metrics
 from bot.pipeline.llm import LLMSummarizer
-from bot.services import RateLimiter, Services
+from bot.services import (
+    AddSourceReport,
+    CoreServices,
+    ImportReport,
+    PollReport,
+    RateLimiter,
+    RemovedSource,
+    Services,
+)
 from bot.sources.http import Fetcher
 from bot.status import STARTED_KEY, STOPPED_KEY, StatusReport, collect_status
-from bot.types import ChatKind, ChatSettings
-from handlers.common import card_for
-from handlers.registry import COMMANDS, load_all
-from handlers.router import dispatch
-from handlers.types import PieceCard, Request, Response
+from bot.types import Chat, ChatKind, ChatSettings, Piece, Source, SourceKind
 from storage import Storage, open_store
 
 log = logging.getLogger(__name__)
 
 DB_HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this to answer SELECT 1 is unhealthy
+
+Dispatch = Callable[[Request, Services], Awaitable[Response]]
+
+
+@dataclass
+class SourceSpec:
+    """A source as a file lists it (config TOML, OPML): nothing fetched yet."""
+
+    name: str
+    url: str
+    kind: SourceKind = "feed"
+    interval_seconds: int | None = None
+    selector: str | None = None
+
+
+def removal_notice(name: str) -> str:
+    return (
+        f"The source {name} is no longer followed, so this chat's "
+        "subscription to it has ended. /sources lists what is left."
+    )
 
 
 class Core:
@@ -45,34 +75,45 @@ class Core:
         builder: ArticleBuilder,
         scheduler: SourceScheduler,
         metrics: Metrics | None = None,
+        *,
+        dispatch: Dispatch | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
-        self.fetcher = fetcher
-        self.builder = builder
-        self.scheduler = scheduler
+        self._store = store
+        self._fetcher = fetcher
+        self._builder = builder
+        self._scheduler = scheduler
+        self._dispatch = dispatch
         self.workers: dict[str, DeliveryWorker] = {}
         self.metrics = metrics or Metrics()
         # Platforms whose adapter started delivery, with the adapter (a Sender) for its health.
         self.started_platforms: dict[str, Sender] = {}
         self._polling_started = False
-        self.services = Services(
+        self.services: Services = CoreServices(
             settings=settings,
             store=store,
-            sources=scheduler,
+            sources=self,
+            digests=self,
             summarizer=builder,
             started_at=datetime.now(UTC),
             summary_limiter=RateLimiter(settings.commentary_summaries_per_user_per_hour),
             status=self.status,
         )
-        load_all()
 
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, settings: Settings, *, fetcher: Fetcher | None = None
+        cls,
+        settings: Settings,
+        *,
+        fetcher: Fetcher | None = None,
+        dispatch: Dispatch | None = None,
     ) -> AsyncIterator[Core]:
-        """Open the database and the HTTP client; close everything on exit."""
+        """Open the database and the HTTP client; close everything on exit.
+
+        ``dispatch`` answers chat commands (``bot.app`` passes the handlers' router); a core
+        without it serves the command line, which sends no commands.
+        """
         install_redaction(settings.secrets)
         store = await open_store(settings.commentary_database)
         own_fetcher = fetcher is None
@@ -103,7 +144,7 @@ class Core:
             metrics=metrics,
         )
         scheduler = SourceScheduler(store, poller)
-        core = cls(settings, store, fetcher, builder, scheduler, metrics)
+        core = cls(settings, store, fetcher, builder, scheduler, metrics, dispatch=dispatch)
         core_ref.append(core)
         try:
             yield core
@@ -111,24 +152,169 @@ class Core:
             await core.close(own_fetcher=own_fetcher)
 
     async def close(self, *, own_fetcher: bool = True) -> None:
-        self.scheduler.shutdown()
+        self._scheduler.shutdown()
         for platform in list(self.workers):
             await self.stop_delivery(platform)
-        self.builder.close()
+        self._builder.close()
         if own_fetcher:
-            await self.fetcher.aclose()
-        await self.store.aclose()
+            await self._fetcher.aclose()
+        await self._store.aclose()
+
+    # --- sources -----------------------------------------------------------------------------
+    async def add_source(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        interval: int | None = None,
+        kind: SourceKind | None = None,
+        selector: str | None = None,
+        trusted: bool = True,
+        added_by: str | None = None,
+    ) -> AddSourceReport:
+        """Detect the kind, store the source, poll it once, schedule it."""
+        return await self._scheduler.add(
+            url,
+            name=name,
+            interval=interval,
+            kind=kind,
+            selector=selector,
+            trusted=trusted,
+            added_by=added_by,
+        )
+
+    async def remove_source(self, name: str) -> RemovedSource | None:
+        """Stop following a source; each chat whose subscription ends with it is told."""
+        source = await self._store.get_source(name)
+        if source is None:
+            return None
+        chat_ids = await self._store.subscribed_chat_ids_for_source(source.id)
+        if not await self._scheduler.remove(source.name):
+            return None
+        # Subscriptions go with the source (ON DELETE CASCADE); the chats deserve to know why.
+        # Notices are rows: a running bot's delivery worker sends them, whoever removed it.
+        for chat_id in chat_ids:
+            await self._store.add_notice(chat_id, removal_notice(source.name))
+        self.wake_delivery()
+        return RemovedSource(source, len(chat_ids))
+
+    async def pause_source(self, name: str) -> Source | None:
+        return await self._scheduler.pause(name)
+
+    async def resume_source(self, name: str) -> Source | None:
+        return await self._scheduler.resume(name)
+
+    async def set_interval(self, name: str, seconds: int) -> Source | None:
+        return await self._scheduler.set_interval(name, seconds)
+
+    async def import_sources(
+        self,
+        specs: list[SourceSpec],
+        *,
+        added_by: str,
+        update_existing: bool = False,
+        progress: Callable[[], None] | None = None,
+    ) -> ImportReport:
+        """Store sources from a file without fetching them (the scheduler polls them).
+
+        A name already taken is skipped, or, with ``update_existing``, takes the file's URL,
+        kind and interval (the config file is the truth for the sources it names).
+        """
+        report = ImportReport()
+        for spec in specs:
+            existing = await self._store.get_source(spec.name)
+            interval = spec.interval_seconds
+            if existing is not None:
+                changed = existing.url != spec.url or (
+                    interval is not None and existing.interval_seconds != interval
+                )
+                if update_existing and changed:
+                    await self._store.update_source(
+                        existing.id,
+                        url=spec.url,
+                        interval_seconds=interval or existing.interval_seconds,
+                        kind=spec.kind,
+                    )
+                    report.updated.append(spec.name)
+                else:
+                    report.skipped.append(spec.name)
+                if progress:
+                    progress()
+                continue
+            try:
+                source = await self._store.add_source(
+                    spec.name,
+                    spec.url,
+                    kind=spec.kind,
+                    interval_seconds=interval or 1800,
+                    selector=spec.selector,
+                    added_by=added_by,
+                )
+            except SourceExists:
+                report.skipped.append(spec.name)
+                if progress:
+                    progress()
+                continue
+            self._scheduler.follow(source)
+            report.added.append(source.name)
+            if progress:
+                progress()
+        return report
+
+    async def poll_now(
+        self, name: str | None = None, *, progress: Callable[[PollReport], None] | None = None
+    ) -> list[PollReport]:
+        """Poll one source or every active one now; ``SourceError`` for an unknown name."""
+        return await self._scheduler.poll_now(name, progress=progress)
+
+    async def poll_new_sources(self, timeout: float = 30.0) -> None:
+        """Poll the sources never polled yet (the terminal chat shows something at once)."""
+        await self._scheduler.poll_new(timeout)
+
+    def next_run(self, source_id: int) -> datetime | None:
+        return self._scheduler.next_run(source_id)
+
+    async def sources(self, *, active_only: bool = False) -> list[Source]:
+        return await self._store.list_sources(active_only=active_only)
+
+    async def source(self, name: str) -> Source | None:
+        return await self._store.get_source(name)
+
+    async def latest(self, limit: int) -> list[Piece]:
+        return await self._store.latest_pieces(limit)
+
+    # --- digests -----------------------------------------------------------------------------
+    async def request_digest(self, chat: Chat) -> int:
+        """Ask the delivery worker for the chat's digest now; how many pieces it holds.
+
+        The worker renders and posts it like a scheduled one and marks the pieces sent once
+        the post went out.
+        """
+        held = len(await self._store.digest_pieces(chat.id))
+        if held:
+            await self._store.set_value(digest_request_key(chat.id), "1")
+            self.wake_delivery()
+        return held
 
     # --- what adapters use ---------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
-        return await dispatch(request, self.services)
+        if self._dispatch is None:
+            raise RuntimeError("no command handlers are wired to this core (see bot.app)")
+        return await self._dispatch(request, self.services)
+
+    async def first_run(self, key: str) -> bool:
+        """True once per database for ``key`` (e.g. the terminal chat's first start)."""
+        if await self._store.get_value(key) is not None:
+            return False
+        await self._store.set_value(key, "1")
+        return True
 
     async def record_messages(
         self, platform: str, chat_id: str, sent: list[tuple[str, int | None]]
     ) -> None:
         for message_id, piece_id in sent:
             if piece_id:
-                await self.store.record_message(platform, chat_id, str(message_id), piece_id)
+                await self._store.record_message(platform, chat_id, str(message_id), piece_id)
 
     async def chat_seen(
         self,
@@ -137,44 +323,63 @@ class Core:
         kind: ChatKind,
         title: str | None = None,
         thread_id: str | None = None,
-    ) -> None:
-        await self.store.ensure_chat(
+    ) -> Chat:
+        """The bot is in this chat (added, or a command came from it): active from now on."""
+        chat = await self._store.ensure_chat(
             platform, str(chat_id), kind=kind, title=title, thread_id=thread_id, reactivate=True
         )
         log.info("chat %s:%s active", platform, chat_id)
+        return chat
+
+    async def message_ids(self, platform: str, chat_id: str) -> list[str]:
+        """Ids of the bot's posts in a chat that map to a piece."""
+        return await self._store.message_ids(platform, str(chat_id))
+
+    async def follow(self, chat: Chat, source_name: str, *, created_by: str) -> bool:
+        """Subscribe a chat to a source; False if there is no such source or it already does."""
+        source = await self._store.get_source(source_name)
+        if source is None:
+            return False
+        try:
+            await self._store.add_subscription(
+                chat.id, "source", source.name, source_id=source.id, created_by=created_by
+            )
+        except AlreadyExists:
+            return False
+        return True
 
     async def chat_gone(self, platform: str, chat_id: str, reason: str) -> None:
-        await self.store.set_chat_active(platform, str(chat_id), False, reason)
+        await self._store.set_chat_active(platform, str(chat_id), False, reason)
         log.info("chat %s:%s inactive: %s", platform, chat_id, reason)
 
     async def chat_migrated(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
-        await self.store.migrate_chat(platform, str(old_chat_id), str(new_chat_id))
+        await self._store.migrate_chat(platform, str(old_chat_id), str(new_chat_id))
 
     async def chat_settings(
         self, platform: str, chat_id: str, thread_id: str | None = None
     ) -> ChatSettings:
         """The chat's settings (defaults for a chat not seen before)."""
-        chat = await self.store.get_chat(platform, str(chat_id), thread_id)
+        chat = await self._store.get_chat(platform, str(chat_id), thread_id)
         return chat.settings if chat else ChatSettings()
 
     async def known_chat_ids(self, platform: str, platform_chat_ids: list[str]) -> set[str]:
-        return await self.store.known_chat_ids(platform, [str(i) for i in platform_chat_ids])
+        return await self._store.known_chat_ids(platform, [str(i) for i in platform_chat_ids])
 
     async def autocomplete(self, kind: str, prefix: str, limit: int = 25) -> list[str]:
         prefix = prefix.strip()[:100]
         if kind == "source":
-            return [s.name for s in await self.store.find_sources(prefix, limit)]
+            return [s.name for s in await self._store.find_sources(prefix, limit)]
         if kind == "author":
-            return [name for name, _ in await self.store.find_authors(prefix, limit)]
+            return [name for name, _ in await self._store.find_authors(prefix, limit)]
         return []
 
     async def piece_card(self, piece_id: int) -> PieceCard | None:
-        piece = await self.store.get_piece(piece_id)
+        piece = await self._store.get_piece(piece_id)
         return card_for(piece) if piece else None
 
     def start_delivery(self, sender: Sender) -> DeliveryWorker:
         worker = DeliveryWorker(
-            self.store, sender, metrics=self.metrics, election=self._sender_election(sender)
+            self._store, sender, metrics=self.metrics, election=self._sender_election(sender)
         )
         self.workers[sender.platform] = worker
         self.started_platforms[sender.platform] = sender
@@ -183,7 +388,7 @@ class Core:
 
     def _sender_election(self, sender: Sender) -> Election | None:
         """On a shared database, one process per bot token sends (its rate budget is one)."""
-        make_lock = getattr(self.store, "session_lock", None)
+        make_lock = getattr(self._store, "session_lock", None)
         secret = {
             "telegram": self.settings.telegram_bot_token,
             "discord": self.settings.discord_bot_token,
@@ -204,7 +409,7 @@ class Core:
             worker.wake()
 
     async def start_polling(self) -> None:
-        await self.scheduler.start()
+        await self._scheduler.start()
         self._polling_started = True
 
     # --- what operators watch ---------------------------------------------------------------
@@ -212,26 +417,26 @@ class Core:
         """The facts `commentary-bot status` and the owners' /status show (one source of truth)."""
         running = bool(self.started_platforms) or self._polling_started
         return await collect_status(
-            self.store,
-            next_run=self.scheduler.next_run,
+            self._store,
+            next_run=self._scheduler.next_run,
             running_since=self.services.started_at.replace(microsecond=0) if running else None,
         )
 
     async def record_start(self) -> None:
         """Note the start in the database, so `status` from another process can say it."""
         started = self.services.started_at.isoformat(timespec="seconds")
-        await self.store.set_value(STARTED_KEY, started)
+        await self._store.set_value(STARTED_KEY, started)
 
     async def record_stop(self) -> None:
-        await self.store.set_value(STOPPED_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
+        await self._store.set_value(STOPPED_KEY, datetime.now(UTC).isoformat(timespec="seconds"))
 
     async def health(self) -> list[str]:
         """Why the bot is not healthy (an empty list when it is): loops, database, platforms."""
         problems: list[str] = []
-        if self._polling_started and not self.scheduler.running:
+        if self._polling_started and not self._scheduler.running:
             problems.append("scheduler: stopped")
         try:
-            await asyncio.wait_for(self.store.ping(), DB_HEALTH_TIMEOUT)
+            await asyncio.wait_for(self._store.ping(), DB_HEALTH_TIMEOUT)
         except TimeoutError:
             problems.append(f"database: no answer within {DB_HEALTH_TIMEOUT:g}s")
         except Exception as exc:  # noqa: BLE001 - any failure is the reason shown
@@ -250,7 +455,7 @@ class Core:
 
     async def refresh_queue_metrics(self) -> None:
         """Read the outbox depth into the gauge (at scrape time: the database is the truth)."""
-        rows = await self.store.outbox_by_platform()
+        rows = await self._store.outbox_by_platform()
         self.metrics.set_queue_depth((platform, state, n) for platform, state, n, _ in rows)
 
 
@@ -258,5 +463,5 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
-
-__all__ = ["COMMANDS", "Core"]
+    def stop_polling(self) -> None:
+        self._scheduler.shutdown()

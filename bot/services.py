@@ -1,4 +1,4 @@
-"""What handlers get to work with: one object, so handlers never reach into adapters."""
+"""What handlers get to work with (``Services``), and the reports of the core's operations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
-from bot.types import ExtractedPiece, Source, SourceKind, Summary, SummaryLength
+from bot.types import Chat, ExtractedPiece, Source, SourceKind, Summary, SummaryLength
 
 if TYPE_CHECKING:
     from bot.status import StatusReport
@@ -39,10 +39,23 @@ class PollReport:
     skipped: int = 0  # entries given up this round after their last try (reported once)
 
 
-class SourceControl(Protocol):
-    """Live source management (the scheduler adds, removes and reschedules jobs at once)."""
+@dataclass
+class RemovedSource:
+    source: Source
+    chats_told: int  # chats whose subscription ended with it, each sent a notice
 
-    async def add(
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already there (name or URL)
+
+
+class SourceControl(Protocol):
+    """Live source management; the running bot's scheduler follows every change at once."""
+
+    async def add_source(
         self,
         url: str,
         *,
@@ -52,19 +65,29 @@ class SourceControl(Protocol):
         selector: str | None = None,
         trusted: bool = True,
         added_by: str | None = None,
-    ) -> AddSourceReport: ...
+    ) -> AddSourceReport:
+        """Detect the kind, store the source, poll it once; ``SourceError`` says why not."""
+        ...
 
-    async def remove(self, name: str) -> bool: ...
+    async def remove_source(self, name: str) -> RemovedSource | None:
+        """Stop following it; its subscribed chats are told. None if there is no such source."""
+        ...
 
-    async def pause(self, name: str) -> Source | None: ...
+    async def pause_source(self, name: str) -> Source | None: ...
 
-    async def resume(self, name: str) -> Source | None: ...
+    async def resume_source(self, name: str) -> Source | None: ...
 
     async def set_interval(self, name: str, seconds: int) -> Source | None: ...
 
     async def poll_now(self, name: str | None = None) -> list[PollReport]: ...
 
     def next_run(self, source_id: int) -> datetime | None: ...
+
+
+class DigestControl(Protocol):
+    async def request_digest(self, chat: Chat) -> int:
+        """Ask for the chat's held digest now; how many pieces it will carry."""
+        ...
 
 
 class Summarizer(Protocol):
@@ -92,11 +115,54 @@ class RateLimiter:
         return True
 
 
+class Services(Protocol):
+    """What a handler gets: settings, storage, and the core's operations (never an adapter)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Storage: ...
+
+    @property
+    def sources(self) -> SourceControl: ...
+
+    @property
+    def digests(self) -> DigestControl: ...
+
+    @property
+    def summarizer(self) -> Summarizer: ...
+
+    @property
+    def started_at(self) -> datetime: ...
+
+    @property
+    def summary_limiter(self) -> RateLimiter: ...
+
+    @property
+    def search_limiter(self) -> RateLimiter: ...
+
+    @property
+    def status(self) -> Callable[[], Awaitable[StatusReport]] | None:
+        """The core's status report (/status reads the same facts as the command line)."""
+        ...
+
+    @property
+    def extra_owners(self) -> set[str]:
+        """Owners besides COMMENTARY_OWNERS (the terminal's operator)."""
+        ...
+
+    def is_owner(self, user_key: str) -> bool: ...
+
+
 @dataclass
-class Services:
+class CoreServices:
+    """The ``Services`` the core hands to handlers."""
+
     settings: Settings
     store: Storage
     sources: SourceControl
+    digests: DigestControl
     summarizer: Summarizer
     started_at: datetime
     summary_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(10))

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.durations import format_duration
-from bot.types import Source
 
 if TYPE_CHECKING:
     from storage import Storage
@@ -21,17 +20,6 @@ STATE_ORDER = ("failing", "paused", "new", "ok")
 HEADINGS = {"failing": "Failing", "paused": "Paused", "new": "New (not polled yet)", "ok": "OK"}
 STARTED_KEY = "bot.started_at"
 STOPPED_KEY = "bot.stopped_at"
-
-
-def source_state(source: Source) -> str:
-    """``new`` (never polled, no error), ``ok``, ``failing`` or ``paused``."""
-    if source.paused:
-        return "paused"
-    if source.consecutive_failures:
-        return "failing"
-    if not source.first_poll_done and not source.last_error:
-        return "new"
-    return "ok"
 
 
 @dataclass
@@ -210,7 +198,7 @@ async def collect_status(
     items = []
     by_state: dict[str, int] = {}
     for source in sources:
-        state = source_state(source)
+        state = source.state
         by_state[state] = by_state.get(state, 0) + 1
         upcoming = None if source.paused else (next_run(source.id) if next_run else None)
         items.append(
@@ -227,10 +215,10 @@ async def collect_status(
             )
         )
     outbox: dict[str, PlatformOutbox] = {}
-    for platform, state, count, oldest in await store.outbox_by_platform():
+    for platform, row_state, count, oldest in await store.outbox_by_platform():
         entry = outbox.setdefault(platform, PlatformOutbox(platform))
-        setattr(entry, state, count)
-        if state in ("pending", "sending") and oldest:
+        setattr(entry, row_state, count)
+        if row_state in ("pending", "sending") and oldest:
             when = datetime.fromisoformat(oldest)
             if entry.oldest_pending_at is None or when < entry.oldest_pending_at:
                 entry.oldest_pending_at = when

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 SourceKind = Literal["feed", "page"]
+SourceState = Literal["new", "ok", "failing", "paused"]
 SummaryLength = Literal["short", "standard", "long"]
 ChatKind = Literal["private", "group", "channel", "thread"]
 SubscriptionKind = Literal["source", "author", "keyword"]
@@ -87,6 +88,17 @@ class Source:
     trusted: bool = True  # operator-added (CLI, config); chat-added sources are SSRF-guarded
     added_by: str | None = None
     created_at: datetime | None = None
+
+    @property
+    def state(self) -> SourceState:
+        """The one reading of a source's health, shown by `sources list`, /sources, /status."""
+        if self.paused:
+            return "paused"
+        if self.consecutive_failures:
+            return "failing"
+        if not self.first_poll_done and not self.last_error:
+            return "new"
+        return "ok"
 
 
 @dataclass
@@ -188,6 +200,24 @@ class Delivery:
     reason: str | None = None  # why filtered / skipped, for /why
     created_at: datetime | None = None
     sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RouteCandidate:
+    """A subscription that may pick a piece, with its chat (storage supplies these)."""
+
+    subscription: Subscription
+    chat: Chat
+
+
+@dataclass(frozen=True)
+class Route:
+    """Routing's verdict for one chat: the delivery row storage writes."""
+
+    chat_id: int
+    subscription_id: int
+    state: DeliveryState
+    reason: str | None = None
 
 
 @dataclass

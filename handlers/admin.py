@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.durations import format_duration, parse_duration
 from bot.errors import InvalidDuration, SourceError, UsageError, UserError
+from bot.messages import Request, Response
 from bot.services import PollReport
 from bot.types import Source
 from handlers.common import plural
@@ -18,7 +19,6 @@ from handlers.limits import (
 )
 from handlers.lookup import clip, find_source, source_hint
 from handlers.registry import Option, command
-from handlers.types import Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -98,7 +98,7 @@ async def addsource(request: Request, services: Services) -> Response:
     if interval is not None and interval > MAX_INTERVAL:
         raise UsageError(f"The longest interval is {format_duration(MAX_INTERVAL)}.")
     try:
-        report = await services.sources.add(
+        report = await services.sources.add_source(
             url,
             name=name,
             interval=interval or max(DEFAULT_INTERVAL, floor),
@@ -146,18 +146,13 @@ async def removesource(request: Request, services: Services) -> Response:
     found = await _source_or_hint(services, request.args)
     if isinstance(found, Response):
         return found
-    chat_ids = await services.store.subscribed_chat_ids_for_source(found.id)
-    if not await services.sources.remove(found.name):
+    removed = await services.sources.remove_source(found.name)
+    if removed is None:
         return Response.error(f"{found.name} was already gone.")
-    # Subscriptions go with the source (ON DELETE CASCADE); the chats deserve to know why.
-    for chat_id in chat_ids:
-        await services.store.add_notice(
-            chat_id,
-            f"The source {found.name} is no longer followed, so this chat's "
-            "subscription to it has ended. /sources lists what is left.",
-        )
     log.info("source %s removed by %s", found.name, request.user_key)
-    told = f"; {len(chat_ids)} chat(s) lost their subscription and are told" if chat_ids else ""
+    told = ""
+    if removed.chats_told:
+        told = f"; {removed.chats_told} chat(s) lost their subscription and are told"
     return Response.text(f"Removed {found.name}{told}.")
 
 
@@ -176,7 +171,7 @@ async def pausesource(request: Request, services: Services) -> Response:
     if found.paused:
         why = found.paused_reason or "no reason given"
         return Response.text(f"{found.name} is already paused ({why}).")
-    await services.sources.pause(found.name)
+    await services.sources.pause_source(found.name)
     return Response.text(f"Paused {found.name}; /resumesource {found.name} starts it again.")
 
 
@@ -194,7 +189,7 @@ async def resumesource(request: Request, services: Services) -> Response:
         return found
     if not found.paused:
         return Response.text(f"{found.name} is not paused.")
-    await services.sources.resume(found.name)
+    await services.sources.resume_source(found.name)
     return Response.text(
         f"Resumed {found.name}; it is polled now and then every "
         f"{format_duration(found.interval_seconds)}."

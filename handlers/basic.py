@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.messages import Request, Response
 from handlers.registry import COMMANDS, command, load_all
-from handlers.types import Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services

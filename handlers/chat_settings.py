@@ -10,18 +10,17 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.errors import UsageError
+from bot.messages import Request, Response
 from bot.types import Chat, ChatSettings, SummaryLength
-from handlers.common import current_chat, post_for
+from handlers.common import current_chat, plural
 from handlers.lookup import clip
 from handlers.registry import Option, command
-from handlers.types import Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-DIGEST_BATCH = 10  # pieces per /digest, so one command never floods a chat
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 LENGTHS: tuple[SummaryLength, ...] = ("short", "standard", "long")
@@ -185,17 +184,9 @@ async def settings(request: Request, services: Services) -> Response:
 )
 async def digest(request: Request, services: Services) -> Response:
     chat = await current_chat(request, services)
-    store = services.store
-    piece_ids = await store.digest_pieces(chat.id)
-    if not piece_ids:
+    # The delivery worker posts it, rendered as the daily one, and marks it sent once posted.
+    held = await services.digests.request_digest(chat)
+    if not held:
         note = "" if chat.settings.mode == "digest" else " (this chat gets pieces as they arrive)"
         return Response.text(f"Nothing is waiting for this chat's digest{note}.")
-    batch, left = piece_ids[:DIGEST_BATCH], len(piece_ids) - DIGEST_BATCH
-    pieces = [p for p in [await store.get_piece(i) for i in batch] if p is not None]
-    head = f"Digest: {len(pieces)} piece{'s' if len(pieces) != 1 else ''}"
-    if left > 0:
-        head += f"; {left} more held, send /digest again for them"
-    # Marked sent before the adapter posts: a crash in between loses at most this batch from
-    # the digest (the pieces stay readable via /latest), and never posts it twice.
-    await store.mark_digest_sent(chat.id, batch, "")
-    return Response([Reply(text=head + "."), *(post_for(p, chat.settings.length) for p in pieces)])
+    return Response.text(f"Sending this chat's digest now: {plural(held, 'piece')}.")

@@ -5,21 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.errors import UsageError
+from bot.messages import Request
 from bot.types import Chat, Piece
-from handlers.types import Action, PieceCard, Reply, Request
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 MAX_PIECE_ID = 2**63 - 1  # SQLite's largest integer: a bigger one cannot even be looked up
-
-POST_ACTIONS = (
-    ("More", "more"),
-    ("Full text", "full"),
-    ("Author", "author"),
-    ("Similar", "similar"),
-    ("Follow author", "follow"),
-)
 
 
 async def current_chat(request: Request, services: Services) -> Chat:
@@ -31,56 +23,6 @@ async def current_chat(request: Request, services: Services) -> Chat:
         thread_id=request.thread_id,
         title=request.chat_title,
     )
-
-
-def summary_for(piece: Piece, length: str) -> str | None:
-    if length == "short":
-        return piece.summary_short or piece.summary
-    if length == "long":
-        return piece.summary_long or piece.summary
-    return piece.summary
-
-
-def card_for(
-    piece: Piece,
-    length: str = "standard",
-    *,
-    summary: str | None = None,
-    method: str | None = None,
-) -> PieceCard:
-    """The piece as a card; ``summary``/``method`` replace its stored summary (snippets)."""
-    return PieceCard(
-        piece_id=piece.id,
-        title=piece.title,
-        url=piece.url,
-        authors=list(piece.authors),
-        outlet=piece.outlet,
-        published=piece.published,
-        summary=summary if summary is not None else summary_for(piece, length),
-        summary_method=method or piece.summary_method,
-        # A second address at the same outlet is not syndication worth announcing.
-        also_in=[(o, u) for o, u in piece.also_in if not o or o != piece.outlet],
-        standfirst=piece.standfirst,
-    )
-
-
-def post_for(piece: Piece, length: str = "standard") -> Reply:
-    """A piece as the bot posts it: a card with the action buttons."""
-    actions = [Action(label, cmd, piece.id) for label, cmd in POST_ACTIONS]
-    if not piece.authors:
-        actions = [a for a in actions if a.command not in ("author", "follow")]
-    return Reply(card=card_for(piece, length), actions=actions, piece_id=piece.id)
-
-
-def byline(piece: Piece) -> str:
-    parts = []
-    if piece.authors:
-        parts.append(", ".join(piece.authors))
-    if piece.outlet:
-        parts.append(piece.outlet)
-    if piece.published:
-        parts.append(piece.published.strftime("%Y-%m-%d"))
-    return " · ".join(parts)
 
 
 async def piece_from_request(request: Request, services: Services) -> Piece:

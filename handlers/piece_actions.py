@@ -7,10 +7,10 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from bot.errors import LimitReached, SubscriptionExists
-from handlers.common import byline, card_for, current_chat, piece_from_request, post_for
+from bot.messages import Action, Reply, Request, Response, card_for, piece_byline, post_for
+from handlers.common import current_chat, piece_from_request
 from handlers.limits import max_subscriptions
 from handlers.registry import command
-from handlers.types import Action, Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -52,7 +52,7 @@ async def full(request: Request, services: Services) -> Response:
                 )
             ]
         )
-    head = piece.title + (f"\n{byline(piece)}" if byline(piece) else "")
+    head = piece.title + (f"\n{piece_byline(piece)}" if piece_byline(piece) else "")
     body = piece.text or "(The page had no text I could extract.)"
     if len(body) > FULL_TEXT_CHARS:
         # A few messages, not a thousand: the rest is one click away.

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from bot.durations import format_duration
 from bot.errors import InvalidSearch, SearchTooBroad, UsageError
-from handlers.common import card_for, current_chat, parse_count, post_for
+from bot.messages import PieceCard, Reply, Request, Response, card_for, post_for
+from handlers.common import current_chat, parse_count
 from handlers.registry import Option, command
-from handlers.types import PieceCard, Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from handlers.types import Request, Response
+from bot.messages import Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services

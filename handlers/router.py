@@ -6,8 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.errors import StorageBusy, UsageError
+from bot.messages import Request, Response
 from handlers.registry import lookup
-from handlers.types import Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from bot.errors import LimitReached, SubscriptionExists, UsageError
 from bot.matching import normalize, parse_terms
+from bot.messages import Request, Response
 from bot.types import Chat, Subscription, SubscriptionKind
 from handlers.common import current_chat
 from handlers.limits import max_subscriptions
 from handlers.lookup import author_hint, clip, find_author, find_source, source_hint
 from handlers.registry import Option, command
-from handlers.types import Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services

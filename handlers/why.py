@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.delivery.routing import route
 from bot.durations import format_duration
 from bot.errors import UsageError
-from bot.matching import MatchText, keyword_matches
+from bot.messages import Reply, Request, Response, piece_byline
 from bot.sources.urls import canonicalize_url
-from bot.types import Chat, ChatSettings, Delivery, Piece, Source, Subscription
-from handlers.common import byline, current_chat
+from bot.types import Chat, ChatSettings, Delivery, Piece, Source
+from handlers.common import current_chat
 from handlers.lookup import clip
 from handlers.registry import Option, command
-from handlers.types import Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -86,31 +86,13 @@ async def _not_fetched(services: Services, chat: Chat, url: str) -> str:
     return "\n".join(lines)
 
 
-def _matching_subscriptions(piece: Piece, subs: list[Subscription]) -> list[Subscription]:
-    """This chat's subscriptions that would pick the piece (before filters)."""
-    authors = {a.casefold() for a in piece.authors}
-    text = MatchText.of(piece.title, piece.standfirst, piece.text, " ".join(piece.authors))
-    found = []
-    for sub in subs:
-        if (
-            (
-                sub.kind == "source"
-                and sub.source_id is not None
-                and sub.source_id == piece.source_id
-            )
-            or (sub.kind == "author" and sub.target.casefold() in authors)
-            or (sub.kind == "keyword" and keyword_matches(sub.target, text))
-        ):
-            found.append(sub)
-    return found
-
-
 async def _no_delivery(services: Services, chat: Chat, piece: Piece) -> str:
-    subs = await services.store.list_subscriptions(chat.id)
-    if not subs:
+    candidates = await services.store.chat_candidates(chat.id)
+    if not candidates:
         return "This chat follows nothing, so nothing is posted here. See /subscribe."
-    matching = _matching_subscriptions(piece, subs)
-    if not matching:
+    # Routing's own verdict for this chat: the same rule the fan-out applied.
+    routes = route(piece, candidates)
+    if not routes:
         origin = []
         if piece.source_id is not None:
             source = await services.store.get_source_by_id(piece.source_id)
@@ -123,7 +105,8 @@ async def _no_delivery(services: Services, chat: Chat, piece: Piece) -> str:
             f"No subscription of this chat matches it{where}. /subscriptions shows what this "
             "chat follows."
         )
-    sub = matching[0]
+    by_id = {c.subscription.id: c.subscription for c in candidates}
+    sub = by_id[routes[0].subscription_id]
     if sub.created_at and piece.fetched_at and sub.created_at > piece.fetched_at:
         return (
             f"It arrived {when(piece.fetched_at, chat.settings)}, before subscription "
@@ -206,7 +189,7 @@ async def why(request: Request, services: Services) -> Response:
     piece = await store.get_piece(piece_id)
     if piece is None:  # deleted between the two reads
         return Response.text(await _not_fetched(services, chat, canonical))
-    head = f"{piece.title}" + (f" — {byline(piece)}" if byline(piece) else "")
+    head = f"{piece.title}" + (f" — {piece_byline(piece)}" if piece_byline(piece) else "")
     lines = [head]
     copies = {u for _, u in piece.also_in}
     if canonical != piece.url and canonical in copies:

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from bot.errors import LimitReached, NotFound, SubscriptionExists
-from bot.types import Chat, ChatKind, ChatSettings, Subscription, SubscriptionKind
+from bot.types import (
+    Chat,
+    ChatKind,
+    ChatSettings,
+    RouteCandidate,
+    Subscription,
+    SubscriptionKind,
+)
 from storage.db import Queries
 from storage.rows import (
     chat_from_row,
@@ -204,3 +212,23 @@ class ChatsMixin(Queries):
             [source_id],
         )
         return [r["chat_id"] for r in rows]
+
+    def _chats_by_id(self, chat_ids: set[int]) -> dict[int, Chat]:
+        """Chats by id, read in batches (a fan-out touches thousands)."""
+        found: dict[int, Chat] = {}
+        ids = sorted(chat_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._all(f"SELECT * FROM chats WHERE id IN ({marks})", chunk):
+                found[row["id"]] = chat_from_row(row)
+        return found
+
+    def _candidates(self, where: str, params: list[Any]) -> list[RouteCandidate]:
+        """Subscriptions matching ``where`` (on ``subscriptions``) with their chats, by id."""
+        subs = [
+            subscription_from_row(r)
+            for r in self._all(f"SELECT * FROM subscriptions WHERE {where} ORDER BY id", params)
+        ]
+        chats = self._chats_by_id({s.chat_id for s in subs})
+        return [RouteCandidate(s, chats[s.chat_id]) for s in subs if s.chat_id in chats]

@@ -9,98 +9,32 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.matching import MatchText, filter_verdict, keyword_matches
-from bot.types import Chat, Delivery
+from bot.types import Chat, Delivery, Route
 from storage.chats import ChatsMixin
-from storage.rows import (
-    chat_from_row,
-    delivery_from_row,
-    subscription_from_row,
-    to_text,
-    utcnow,
-)
+from storage.rows import chat_from_row, delivery_from_row, to_text, utcnow
 
 
 class OutboxMixin(ChatsMixin):
-    def _fan_out(self, piece_id: int, *, only_source_id: int | None = None) -> int:
-        """Write one delivery row per matching chat (inside the caller's transaction).
-
-        ``only_source_id``: just the chats following that source (a syndicated copy seen at
-        another outlet reaches that outlet's followers; the unique row prevents a second post).
-        """
-        piece = self._one("SELECT * FROM pieces WHERE id = ?", [piece_id])
-        if piece is None:
-            return 0
-        authors = [
-            r["name"]
-            for r in self._all(
-                "SELECT a.name FROM piece_authors pa JOIN authors a ON a.id = pa.author_id"
-                " WHERE pa.piece_id = ?",
-                [piece_id],
-            )
-        ]
-        text = MatchText.of(piece["title"], piece["standfirst"], piece["text"], " ".join(authors))
-        marks = ",".join("?" * len(authors)) or "NULL"
-        if only_source_id is not None:
-            candidates = self._all(
-                "SELECT s.*, c.id AS c_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
-                " WHERE s.kind = 'source' AND s.source_id = ? ORDER BY s.id",
-                [only_source_id],
-            )
-        else:
-            candidates = self._all(
-                "SELECT s.*, c.id AS c_id FROM subscriptions s JOIN chats c ON c.id = s.chat_id"
-                " WHERE (s.kind = 'source' AND s.source_id = ?)"
-                f" OR (s.kind = 'author' AND s.target IN ({marks}))"
-                " OR s.kind = 'keyword' ORDER BY s.id",
-                [piece["source_id"], *authors],
-            )
-        # chat id -> (state, subscription id, reason); a passing match beats a filtered one.
-        verdicts: dict[int, tuple[str, int, str | None]] = {}
-        for row in candidates:
-            sub = subscription_from_row(row)
-            if sub.kind == "keyword" and not keyword_matches(sub.target, text):
-                continue
-            reason = filter_verdict(sub.include, sub.exclude, text)
-            state = "filtered" if reason else "pending"
-            previous = verdicts.get(sub.chat_id)
-            if previous is None or (previous[0] == "filtered" and state == "pending"):
-                verdicts[sub.chat_id] = (state, sub.id, reason)
-        now = utcnow()
+    def _write_routes(self, piece_id: int, routes: list[Route], chats: dict[int, Chat]) -> int:
+        """One delivery row per route (inside the caller's transaction); how many will post."""
+        now = to_text(utcnow())
         created = 0
-        for chat_id, (state, sub_id, reason) in verdicts.items():
-            chat = self.get_chat_by_id(chat_id)
-            if chat is None:
-                continue
-            if not chat.active:
-                state, reason = "skipped", f"chat inactive: {chat.inactive_reason or 'unknown'}"
-            elif (
-                state == "pending"
-                and chat.settings.language
-                and piece["language"]
-                and (chat.settings.language.lower() != piece["language"].lower()[:2])
-            ):
-                state, reason = (
-                    "filtered",
-                    f"language {piece['language']} is not {chat.settings.language}",
-                )
-            elif state == "pending" and chat.settings.mode == "digest":
-                state = "digest"
+        for found in routes:
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO deliveries (piece_id, chat_id, subscription_id, platform,"
                 " state, next_attempt_at, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     piece_id,
-                    chat_id,
-                    sub_id,
-                    chat.platform,
-                    state,
-                    to_text(now),
-                    reason,
-                    to_text(now),
+                    found.chat_id,
+                    found.subscription_id,
+                    chats[found.chat_id].platform,
+                    found.state,
+                    now,
+                    found.reason,
+                    now,
                 ],
             )
-            created += cursor.rowcount if state == "pending" else 0
+            created += cursor.rowcount if found.state == "pending" else 0
         return created
 
     # --- the worker's cycle ----------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.types import Piece, PieceDraft, SaveResult
+from bot.types import Piece, PieceDraft, RouteCandidate, SaveResult
 from storage.outbox import OutboxMixin
+from storage.protocols import Router
 from storage.rows import piece_from_row, to_text, utcnow
 from storage.search import RANK_WINDOW, SearchTooBroad, search_ids
 
@@ -66,7 +67,7 @@ class PiecesMixin(OutboxMixin):
 
     # --- saving ---------------------------------------------------------------------------
     def save_piece(
-        self, draft: PieceDraft, *, fan_out: bool = True, duplicate_of: int | None = None
+        self, draft: PieceDraft, *, route: Router | None = None, duplicate_of: int | None = None
     ) -> SaveResult:
         """Store a piece once; write its deliveries in the same transaction.
 
@@ -82,28 +83,58 @@ class PiecesMixin(OutboxMixin):
                 existing = self.piece_id_for_guid(draft.guid, draft.source_id)
             if existing is not None:
                 result = self._update_existing(existing, draft)
-                if fan_out and draft.source_id is not None:
+                if route is not None and draft.source_id is not None:
                     # Met again in another source's feed: that source's followers get it too
                     # (the unique delivery row keeps chats that follow both at one post).
                     owner = self._one("SELECT source_id FROM pieces WHERE id = ?", [existing])
                     if owner and owner["source_id"] != draft.source_id:
-                        result.deliveries = self._fan_out(existing, only_source_id=draft.source_id)
+                        result.deliveries = self._fan_out(
+                            existing, route, only_source_id=draft.source_id
+                        )
             elif duplicate_of is not None:
                 self._add_links(duplicate_of, draft, syndicated=True)
                 count = 0
-                if fan_out and draft.source_id is not None:
-                    count = self._fan_out(duplicate_of, only_source_id=draft.source_id)
+                if route is not None and draft.source_id is not None:
+                    count = self._fan_out(duplicate_of, route, only_source_id=draft.source_id)
                 result = SaveResult(
                     duplicate_of, "duplicate", deliveries=count, duplicate_of=duplicate_of
                 )
             else:
                 piece_id = self._insert_piece(draft)
-                count = self._fan_out(piece_id) if fan_out else 0
+                count = self._fan_out(piece_id, route) if route is not None else 0
                 result = SaveResult(piece_id, "new", deliveries=count)
             if draft.source_id is not None:
                 for key in filter(None, [draft.entry_key, *draft.extra_keys]):
                     self._mark_seen(draft.source_id, key, result.piece_id)
         return result
+
+    def _fan_out(self, piece_id: int, route: Router, *, only_source_id: int | None = None) -> int:
+        """Write the delivery rows ``route`` decides on (inside the caller's transaction).
+
+        The candidates are every subscription that may pick the piece: its source's, its
+        authors' (the name compared case-insensitively; routing has the last word) and every
+        keyword one. ``only_source_id``: just that source's followers (a copy met in another
+        source's feed reaches them; the unique row keeps chats that follow both at one post).
+        Returns how many rows will be posted.
+        """
+        piece = self.get_piece(piece_id)
+        if piece is None:
+            return 0
+        if only_source_id is not None:
+            candidates = self._candidates("kind = 'source' AND source_id = ?", [only_source_id])
+        else:
+            marks = ",".join("?" * len(piece.authors)) or "NULL"
+            candidates = self._candidates(
+                "(kind = 'source' AND source_id = ?)"
+                f" OR (kind = 'author' AND target COLLATE NOCASE IN ({marks})) OR kind = 'keyword'",
+                [piece.source_id, *piece.authors],
+            )
+        routes = route(piece, candidates, seen_in=only_source_id)
+        chats = {c.chat.id: c.chat for c in candidates}
+        return self._write_routes(piece_id, routes, chats)
+
+    def chat_candidates(self, chat_id: int) -> list[RouteCandidate]:
+        return self._candidates("chat_id = ?", [chat_id])
 
     def _insert_piece(self, draft: PieceDraft) -> int:
         p = draft.piece

@@ -32,12 +32,23 @@ from bot.types import (
     EntryFailure,
     Piece,
     PieceDraft,
+    Route,
+    RouteCandidate,
     SaveResult,
     Source,
     SourceKind,
     Subscription,
     SubscriptionKind,
 )
+
+
+class Router(Protocol):
+    """Decides which chats get a piece (``bot.delivery.routing.route``); storage calls it
+    inside the piece's transaction with the candidates it found, and writes its routes."""
+
+    def __call__(
+        self, piece: Piece, candidates: list[RouteCandidate], *, seen_in: int | None = None
+    ) -> list[Route]: ...
 
 
 class SourceChanges(TypedDict, total=False):
@@ -175,9 +186,17 @@ class PieceStore(Protocol):
         ...
 
     async def save_piece(
-        self, draft: PieceDraft, *, fan_out: bool = True, duplicate_of: int | None = None
+        self, draft: PieceDraft, *, route: Router | None = None, duplicate_of: int | None = None
     ) -> SaveResult:
-        """Store a piece once, with its index entry, seen keys and deliveries, atomically."""
+        """Store a piece once, with its index entry, seen keys and deliveries, atomically.
+
+        ``route`` decides the deliveries (none are written without it): storage supplies the
+        candidate subscriptions and their chats and writes one row per route returned.
+        """
+        ...
+
+    async def chat_candidates(self, chat_id: int) -> list[RouteCandidate]:
+        """One chat's subscriptions as routing candidates (``/why`` asks routing with them)."""
         ...
 
     async def get_piece(self, piece_id: int) -> Piece | None: ...

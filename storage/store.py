@@ -31,6 +31,7 @@ from bot.types import (
     EntryFailure,
     Piece,
     PieceDraft,
+    RouteCandidate,
     SaveResult,
     Source,
     SourceKind,
@@ -39,7 +40,7 @@ from bot.types import (
 )
 from storage.db import connect, open_database
 from storage.entry_failures import EntryFailuresMixin
-from storage.protocols import SourceChanges, Storage
+from storage.protocols import Router, SourceChanges, Storage
 from storage.sources import SourcesMixin
 
 log = logging.getLogger(__name__)
@@ -307,11 +308,12 @@ class AsyncStore(Storage):
         return await self._run(self.sync.mark_seen_many, source_id, keys)
 
     async def save_piece(
-        self, draft: PieceDraft, *, fan_out: bool = True, duplicate_of: int | None = None
+        self, draft: PieceDraft, *, route: Router | None = None, duplicate_of: int | None = None
     ) -> SaveResult:
-        return await self._run(
-            self.sync.save_piece, draft, fan_out=fan_out, duplicate_of=duplicate_of
-        )
+        return await self._run(self.sync.save_piece, draft, route=route, duplicate_of=duplicate_of)
+
+    async def chat_candidates(self, chat_id: int) -> list[RouteCandidate]:
+        return await self._run(self.sync.chat_candidates, chat_id)
 
     async def get_piece(self, piece_id: int) -> Piece | None:
         return await self._run(self.sync.get_piece, piece_id)

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app import open_core as open_app_core
 from bot.config import Settings
 from bot.core import Core
+from bot.delivery.routing import route
 from bot.types import ExtractedPiece, PieceDraft, Summary
 
 _counter = itertools.count(1)
@@ -29,7 +31,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 @asynccontextmanager
 async def open_core(tmp_path: Path, **overrides: Any) -> AsyncIterator[Core]:
     """A Core on a temp DB; the scheduler is not started (tests poll explicitly)."""
-    async with Core.open(make_settings(tmp_path, **overrides)) as core:
+    async with open_app_core(make_settings(tmp_path, **overrides)) as core:
         yield core
 
 
@@ -54,9 +56,11 @@ async def add_piece(
     n = next(_counter)
     source_id = None
     if source:
-        found = await core.store.get_source(source)
+        found = await core.services.store.get_source(source)
         if found is None:
-            found = await core.store.add_source(source, f"https://{source}.example/feed-{n}.xml")
+            found = await core.services.store.add_source(
+                source, f"https://{source}.example/feed-{n}.xml"
+            )
         source_id = found.id
     piece = ExtractedPiece(
         title=title or f"Test piece {n}",
@@ -79,6 +83,6 @@ async def add_piece(
         summary_short=made.text[:120],
         summary_long=text[:1200],
     )
-    result = await core.store.save_piece(draft, fan_out=fan_out)
+    result = await core.services.store.save_piece(draft, route=route if fan_out else None)
     core.wake_delivery()
     return result.piece_id

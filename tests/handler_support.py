@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import Core
+from bot.messages import Request, Response
 from handlers.router import dispatch
-from handlers.types import Request, Response
 
 OWNER = "owner-1"  # console:owner-1 is an owner in the cores these tests open
 OWNERS = f"console:{OWNER}"
@@ -46,4 +46,4 @@ async def owner_says(core: Core, command: str, args: str = "", **kwargs: Any) ->
 
 async def chat_of(core: Core, chat: str = "chat-1"):  # type: ignore[no-untyped-def]
     """The stored Chat for a console chat id."""
-    return await core.store.ensure_chat("console", chat)
+    return await core.services.store.ensure_chat("console", chat)

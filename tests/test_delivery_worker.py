@@ -9,17 +9,16 @@ from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, Permanent
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
 from bot.delivery.sender import PlatformLimits
 from bot.delivery.worker import DeliveryWorker
+from bot.messages import Reply
 from bot.types import Chat, ChatSettings
-from handlers.types import Reply
 from tests.factories import add_piece
 
 
 class RecordingSender:
     """A platform that records posts and can be told to fail the next sends."""
 
-    platform = "fake"
-
-    def __init__(self, limits: PlatformLimits | None = None) -> None:
+    def __init__(self, limits: PlatformLimits | None = None, *, platform: str = "fake") -> None:
+        self.platform = platform
         self.limits = limits or PlatformLimits(1000.0, 1000.0, 60000.0)
         self.posts: list[tuple[str, Reply]] = []
         self.failures: list[Exception] = []
@@ -34,13 +33,13 @@ class RecordingSender:
 
 
 async def subscribe_chats(core, count: int, *, kind: str = "private", source: str = "demo"):
-    found = await core.store.get_source(source)
+    found = await core.services.store.get_source(source)
     if found is None:
-        found = await core.store.add_source(source, f"https://{source}.example/feed.xml")
+        found = await core.services.store.add_source(source, f"https://{source}.example/feed.xml")
     chats = []
     for i in range(count):
-        chat = await core.store.ensure_chat("fake", f"chat-{i}", kind=kind)
-        await core.store.add_subscription(chat.id, "source", source, source_id=found.id)
+        chat = await core.services.store.ensure_chat("fake", f"chat-{i}", kind=kind)
+        await core.services.store.add_subscription(chat.id, "source", source, source_id=found.id)
         chats.append(chat)
     return chats
 
@@ -56,14 +55,17 @@ async def test_every_chat_gets_the_piece_once_and_ids_are_stored(core) -> None:
     await subscribe_chats(core, 25)
     sender = RecordingSender()
     piece_id = await add_piece(core, title="One piece")
-    worker = DeliveryWorker(core.store, sender)
+    worker = DeliveryWorker(core.services.store, sender)
     await run_until_idle(worker)
     await run_until_idle(worker)
     assert sorted(chat for chat, _ in sender.posts) == sorted(f"chat-{i}" for i in range(25))
-    assert await core.store.count_deliveries(piece_id, "sent") == 25
-    assert await core.store.piece_for_message("fake", "chat-3", "msg-1") in (piece_id, None)
+    assert await core.services.store.count_deliveries(piece_id, "sent") == 25
+    assert await core.services.store.piece_for_message("fake", "chat-3", "msg-1") in (
+        piece_id,
+        None,
+    )
     sent = [
-        await core.store.piece_for_message("fake", f"chat-{i}", f"msg-{n}")
+        await core.services.store.piece_for_message("fake", f"chat-{i}", f"msg-{n}")
         for i in range(25)
         for n in range(1, 26)
     ]
@@ -96,18 +98,18 @@ async def test_chat_gone_marks_inactive_and_keeps_subscription(core) -> None:
     sender = RecordingSender()
     sender.failures = [ChatGone("bot was blocked by the user")]
     await add_piece(core)
-    worker = DeliveryWorker(core.store, sender)
+    worker = DeliveryWorker(core.services.store, sender)
     await run_until_idle(worker)
-    chat = await core.store.get_chat_by_id(chats[0].id)
+    chat = await core.services.store.get_chat_by_id(chats[0].id)
     assert not chat.active and "blocked" in chat.inactive_reason
-    assert len(await core.store.list_subscriptions(chat.id)) == 1
+    assert len(await core.services.store.list_subscriptions(chat.id)) == 1
     # Later pieces are not queued for the gone chat; coming back resumes.
     second = await add_piece(core)
-    assert (await core.store.delivery_for(second, chat.id)).state == "skipped"
+    assert (await core.services.store.delivery_for(second, chat.id)).state == "skipped"
     await core.chat_seen("fake", "chat-0", "private")
     third = await add_piece(core)
     await run_until_idle(worker)
-    assert (await core.store.delivery_for(third, chat.id)).state == "sent"
+    assert (await core.services.store.delivery_for(third, chat.id)).state == "sent"
 
 
 async def test_migrated_chat_is_retried_at_its_new_id(core) -> None:
@@ -115,7 +117,7 @@ async def test_migrated_chat_is_retried_at_its_new_id(core) -> None:
     sender = RecordingSender()
     sender.failures = [ChatMigrated("-100777")]
     await add_piece(core)
-    worker = DeliveryWorker(core.store, sender)
+    worker = DeliveryWorker(core.services.store, sender)
     await run_until_idle(worker)
     await run_until_idle(worker)
     assert [chat for chat, _ in sender.posts] == ["-100777"]
@@ -126,17 +128,17 @@ async def test_retry_later_and_errors_postpone_without_losing(core) -> None:
     sender = RecordingSender()
     sender.failures = [RetryLater(30)]
     piece_id = await add_piece(core)
-    worker = DeliveryWorker(core.store, sender)
+    worker = DeliveryWorker(core.services.store, sender)
     await run_until_idle(worker)
-    delivery = await core.store.delivery_for(piece_id, chats[0].id)
+    delivery = await core.services.store.delivery_for(piece_id, chats[0].id)
     assert delivery.state == "pending" and delivery.next_attempt_at > datetime.now(UTC)
     assert delivery.attempts == 0  # a platform's wait is not a failed attempt
     # The platform's wait holds every send of this worker back; a fresh worker (a restart)
     # meets a network error instead.
     sender.failures = [DeliveryError("network down")]
-    await core.store.postpone(delivery.id, datetime.now(UTC), "test")
-    await run_until_idle(DeliveryWorker(core.store, sender))
-    delivery = await core.store.delivery_for(piece_id, chats[0].id)
+    await core.services.store.postpone(delivery.id, datetime.now(UTC), "test")
+    await run_until_idle(DeliveryWorker(core.services.store, sender))
+    delivery = await core.services.store.delivery_for(piece_id, chats[0].id)
     assert delivery.state == "pending" and delivery.attempts == 1
     assert delivery.last_error == "network down"
 
@@ -146,22 +148,22 @@ async def test_permanent_error_fails_the_delivery(core) -> None:
     sender = RecordingSender()
     sender.failures = [PermanentError("message rejected")]
     piece_id = await add_piece(core)
-    await run_until_idle(DeliveryWorker(core.store, sender))
-    delivery = await core.store.delivery_for(piece_id, chats[0].id)
+    await run_until_idle(DeliveryWorker(core.services.store, sender))
+    delivery = await core.services.store.delivery_for(piece_id, chats[0].id)
     assert delivery.state == "failed" and delivery.last_error == "message rejected"
 
 
 async def test_restart_resends_only_what_was_in_flight(core) -> None:
     await subscribe_chats(core, 3)
     piece_id = await add_piece(core)
-    claimed = await core.store.claim_due("fake", limit=1)  # a crash right after claiming
+    claimed = await core.services.store.claim_due("fake", limit=1)  # a crash right after claiming
     assert len(claimed) == 1
     sender = RecordingSender()
-    worker = DeliveryWorker(core.store, sender)
-    await core.store.reset_in_flight("fake")
+    worker = DeliveryWorker(core.services.store, sender)
+    await core.services.store.reset_in_flight("fake")
     await run_until_idle(worker)
     assert len(sender.posts) == 3
-    assert await core.store.count_deliveries(piece_id, "sent") == 3
+    assert await core.services.store.count_deliveries(piece_id, "sent") == 3
 
 
 async def test_quiet_hours_delay_never_drop(core) -> None:
@@ -171,12 +173,12 @@ async def test_quiet_hours_delay_never_drop(core) -> None:
     end = (now + timedelta(hours=1)).strftime("%H:%M")
     chat = chats[0]
     chat.settings.quiet_start, chat.settings.quiet_end = start, end
-    await core.store.update_chat_settings(chat.id, chat.settings)
+    await core.services.store.update_chat_settings(chat.id, chat.settings)
     piece_id = await add_piece(core)
     sender = RecordingSender()
-    await run_until_idle(DeliveryWorker(core.store, sender))
+    await run_until_idle(DeliveryWorker(core.services.store, sender))
     assert sender.posts == []
-    delivery = await core.store.delivery_for(piece_id, chat.id)
+    delivery = await core.services.store.delivery_for(piece_id, chat.id)
     assert delivery.state == "pending" and delivery.next_attempt_at > now
     assert quiet_until(chat.settings, now) is not None
     assert (
@@ -193,11 +195,11 @@ async def test_digest_sends_one_message_at_its_time(core) -> None:
     chat = chats[0]
     chat.settings.mode = "digest"
     chat.settings.digest_time = "00:00"  # always due today
-    await core.store.update_chat_settings(chat.id, chat.settings)
+    await core.services.store.update_chat_settings(chat.id, chat.settings)
     for n in range(3):
         await add_piece(core, title=f"Digest piece {n}")
     sender = RecordingSender()
-    worker = DeliveryWorker(core.store, sender)
+    worker = DeliveryWorker(core.services.store, sender)
     await run_until_idle(worker)
     assert len(sender.posts) == 1
     text = sender.posts[0][1].text

@@ -72,8 +72,8 @@ async def bot(
 
 async def demo_source(core: Any, name: str = "demo") -> None:
     """The source the tests subscribe to (add_piece would create it, but only later)."""
-    if await core.store.get_source(name) is None:
-        await core.store.add_source(name, f"https://{name}.example/feed.xml")
+    if await core.services.store.get_source(name) is None:
+        await core.services.store.add_source(name, f"https://{name}.example/feed.xml")
 
 
 async def answer(fake: FakeDiscord, interaction_id: str, count: int = 1) -> list[Recorded]:
@@ -288,7 +288,7 @@ async def test_admin_and_owner_commands_refused_for_members(
         assert reply.ephemeral
         assert "administrators" in reply.content
         chat = await core_chat(core, channel["id"])
-        assert chat is None or not await core.store.list_subscriptions(chat.id)
+        assert chat is None or not await core.services.store.list_subscriptions(chat.id)
         # A member with Manage Server is the chat's admin ...
         iid = await fake.slash(channel, "subscribe", {"what": "demo"}, user=member, admin=True)
         [reply] = await answer(fake, iid)
@@ -297,7 +297,7 @@ async def test_admin_and_owner_commands_refused_for_members(
         iid = await fake.slash(channel, "removesource", {"name": "demo"}, user=member, admin=True)
         [reply] = await answer(fake, iid)
         assert reply.ephemeral and "owners only" in reply.content
-        assert await core.store.get_source("demo") is not None
+        assert await core.services.store.get_source("demo") is not None
 
 
 async def test_slow_command_is_deferred_then_edited(tmp_path: Path, fake: FakeDiscord) -> None:
@@ -404,7 +404,7 @@ async def test_posts_to_channel_and_thread_with_persistent_buttons(
         # On Discord a thread is a channel: its own id is the chat id.
         chat = await core_chat(core, thread["id"])
         assert chat.kind == "thread" and not chat.thread_id
-        assert await core.store.count_deliveries(piece_id, "sent") == 2
+        assert await core.services.store.count_deliveries(piece_id, "sent") == 2
 
 
 async def test_buttons_keep_working_after_a_restart(tmp_path: Path, fake: FakeDiscord) -> None:
@@ -567,7 +567,7 @@ async def test_one_piece_reaches_many_channels_once_each(tmp_path: Path, fake: F
             [post] = fake.messages(channel["id"])
             assert [e["title"] for e in post.embeds] == ["Fan out"]
         assert len(fake.messages()) == channels
-        assert await core.store.count_deliveries(piece_id) == channels
+        assert await core.services.store.count_deliveries(piece_id) == channels
 
 
 async def test_rate_limit_with_retry_after_is_retried_by_discord_py(
@@ -637,7 +637,7 @@ async def wait_for_delivery(
     """Wait until ``count`` deliveries of the piece are in ``state`` in the database."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while (found := await core.store.count_deliveries(piece_id, state)) < count:
+    while (found := await core.services.store.count_deliveries(piece_id, state)) < count:
         if loop.time() > deadline:
             raise AssertionError(f"{found} of {count} deliveries {state}")
         await asyncio.sleep(0.05)

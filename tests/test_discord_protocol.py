@@ -22,9 +22,9 @@ from bot.adapters import discord_adapter
 from bot.adapters.discord_adapter import DiscordAdapter
 from bot.config import Settings
 from bot.delivery.errors import ChatGone
+from bot.messages import Reply, Request, Response
 from bot.types import Chat
 from handlers.registry import CommandSpec, Option
-from handlers.types import Reply, Request, Response
 from tests.fakes.discord_api import FakeDiscord, RestError
 
 TOKEN = "OTk5.stub-core.discord-token-that-must-not-leak"

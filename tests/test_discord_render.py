@@ -9,7 +9,7 @@ import pytest
 
 from bot.adapters import discord_render as render
 from bot.adapters.discord_adapter import PieceButton, _post_reference, render_reply
-from handlers.types import Action, PieceCard, Reply
+from bot.messages import Action, PieceCard, Reply
 
 
 def card(**overrides: object) -> PieceCard:

@@ -76,7 +76,7 @@ async def test_non_owners_are_refused(core: Core, command: str, args: str) -> No
     # Even a chat admin in a private chat is not a bot owner.
     response = await say(core, command, args, user="someone")
     assert response.is_error and "owners only" in response.plain_text()
-    assert await core.store.get_value(MAX_SUBSCRIPTIONS_KEY) is None
+    assert await core.services.store.get_value(MAX_SUBSCRIPTIONS_KEY) is None
 
 
 # --- /addsource --------------------------------------------------------------------------------
@@ -85,9 +85,9 @@ async def test_addsource_reports_title_kind_entries(core: Core, site: LocalHTTPS
     assert not response.is_error, response.plain_text()
     text = response.plain_text()
     assert "Added local: “Local Opinion”, a feed with 2 entries, polled every 45m" in text
-    source = await core.store.get_source("local")
+    source = await core.services.store.get_source("local")
     assert (source.interval_seconds, source.added_by) == (2700, f"console:{OWNER}")
-    assert await core.store.count_pieces() == 2
+    assert await core.services.store.count_pieces() == 2
     assert site.hits["/feed.xml"] >= 1
 
 
@@ -99,17 +99,17 @@ async def test_addsource_guards_against_private_addresses(
     ) as core:
         response = await owner_says(core, "addsource", site.url("/feed.xml"))
         assert response.is_error and response.plain_text().startswith("Not added:")
-        assert await core.store.list_sources() == []
+        assert await core.services.store.list_sources() == []
         assert site.hits["/feed.xml"] == 0
 
 
 async def test_addsource_interval_floor(core: Core) -> None:
     response = await owner_says(core, "addsource", "https://example.com/feed.xml news 5m")
     assert response.is_error and "at most every 30m" in response.plain_text()
-    await core.store.set_value(MIN_CHAT_INTERVAL_KEY, "3600")
+    await core.services.store.set_value(MIN_CHAT_INTERVAL_KEY, "3600")
     response = await owner_says(core, "addsource", "https://example.com/feed.xml news 45m")
     assert response.is_error and "at most every 1h" in response.plain_text()
-    assert await core.store.list_sources() == []
+    assert await core.services.store.list_sources() == []
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ async def test_addsource_bad_arguments(core: Core, args: str, hint: str) -> None
 async def test_addsource_refuses_other_schemes(core: Core) -> None:
     response = await owner_says(core, "addsource", "file:///etc/passwd")
     assert response.is_error and "http" in response.plain_text()
-    assert await core.store.list_sources() == []
+    assert await core.services.store.list_sources() == []
 
 
 async def test_addsource_duplicate(core: Core, site: LocalHTTPServer) -> None:
@@ -141,21 +141,21 @@ async def test_addsource_duplicate(core: Core, site: LocalHTTPServer) -> None:
 
 # --- remove / pause / resume / interval --------------------------------------------------------
 async def test_removesource_ends_subscriptions_and_tells_chats(core: Core) -> None:
-    await core.store.add_source("guardian", "https://guardian.example/feed.xml")
+    await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
     await say(core, "subscribe", "guardian", chat="reader")
     response = await owner_says(core, "removesource", "Guardian")
     assert "Removed guardian; 1 chat(s) lost their subscription" in response.plain_text()
-    assert await core.store.get_source("guardian") is None
+    assert await core.services.store.get_source("guardian") is None
     reader = await chat_of(core, "reader")
-    assert await core.store.list_subscriptions(reader.id) == []
-    notices = await core.store.claim_notices("console")
+    assert await core.services.store.list_subscriptions(reader.id) == []
+    notices = await core.services.store.claim_notices("console")
     assert [(chat.id, "guardian is no longer followed" in text) for _, chat, text in notices] == [
         (reader.id, True)
     ]
 
 
 async def test_unknown_source_names_get_hints(core: Core) -> None:
-    await core.store.add_source("guardian", "https://guardian.example/feed.xml")
+    await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
     for command in ("removesource", "pausesource", "resumesource", "poll"):
         response = await owner_says(core, command, "guardain")
         assert response.is_error, command
@@ -171,30 +171,30 @@ async def test_source_commands_need_a_name(core: Core, command: str) -> None:
 
 
 async def test_pause_and_resume(core: Core) -> None:
-    await core.store.add_source("guardian", "https://guardian.example/feed.xml")
+    await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
     assert "Paused guardian" in (await owner_says(core, "pausesource", "guardian")).plain_text()
-    assert (await core.store.get_source("guardian")).paused
+    assert (await core.services.store.get_source("guardian")).paused
     assert "already paused" in (await owner_says(core, "pausesource", "guardian")).plain_text()
     # Resuming polls at once; the unreachable feed only records an error.
     assert "Resumed guardian" in (await owner_says(core, "resumesource", "guardian")).plain_text()
-    assert not (await core.store.get_source("guardian")).paused
+    assert not (await core.services.store.get_source("guardian")).paused
     assert "not paused" in (await owner_says(core, "resumesource", "guardian")).plain_text()
 
 
 async def test_interval(core: Core) -> None:
-    await core.store.add_source("the guardian", "https://guardian.example/feed.xml")
+    await core.services.store.add_source("the guardian", "https://guardian.example/feed.xml")
     response = await owner_says(core, "interval", "the guardian 2h")
     assert "the guardian is now polled every 2h" in response.plain_text()
-    assert (await core.store.get_source("the guardian")).interval_seconds == 7200
+    assert (await core.services.store.get_source("the guardian")).interval_seconds == 7200
     bad = await owner_says(core, "interval", "the guardian soon")
     assert bad.is_error and "is not a duration" in bad.plain_text()
     assert (await owner_says(core, "interval", "the guardian 10s")).is_error
     assert (await owner_says(core, "interval", "2h")).is_error  # no source named
-    assert (await core.store.get_source("the guardian")).interval_seconds == 7200
+    assert (await core.services.store.get_source("the guardian")).interval_seconds == 7200
 
 
 async def test_interval_floor_for_chat_added_sources(core: Core) -> None:
-    await core.store.add_source(
+    await core.services.store.add_source(
         "chatty", "https://c.example/f", added_by="telegram:5", trusted=False
     )
     response = await owner_says(core, "interval", "chatty 10m")
@@ -203,9 +203,9 @@ async def test_interval_floor_for_chat_added_sources(core: Core) -> None:
 
 # --- status / admins / limits / poll -----------------------------------------------------------
 async def test_status(core: Core) -> None:
-    await core.store.add_source("guardian", "https://guardian.example/feed.xml")
-    broken = await core.store.add_source("broken", "https://broken.example/feed.xml")
-    await core.store.record_fetch_error(broken.id, "HTTP 500 from broken.example")
+    await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
+    broken = await core.services.store.add_source("broken", "https://broken.example/feed.xml")
+    await core.services.store.record_fetch_error(broken.id, "HTTP 500 from broken.example")
     await say(core, "subscribe", "guardian")
     await add_piece(core, source="guardian")
     await core.record_start()
@@ -229,8 +229,8 @@ async def test_limits_show_set_and_reset(core: Core) -> None:
     assert "At most 50 subscriptions per chat" in shown and "every 30m" in shown
     changed = await owner_says(core, "limits", "subscriptions 3 interval 1h")
     assert "At most 3 subscriptions per chat" in changed.plain_text()
-    assert await core.store.get_value(MAX_SUBSCRIPTIONS_KEY) == "3"
-    assert await core.store.get_value(MIN_CHAT_INTERVAL_KEY) == "3600"
+    assert await core.services.store.get_value(MAX_SUBSCRIPTIONS_KEY) == "3"
+    assert await core.services.store.get_value(MIN_CHAT_INTERVAL_KEY) == "3600"
     await owner_says(core, "limits", "subscriptions default")
     assert "At most 50" in (await owner_says(core, "limits")).plain_text()
 
@@ -252,11 +252,11 @@ async def test_limits_show_set_and_reset(core: Core) -> None:
 async def test_limits_bad_values_change_nothing(core: Core, args: str, hint: str) -> None:
     response = await owner_says(core, "limits", args)
     assert response.is_error and hint in response.plain_text()
-    assert await core.store.get_value(MAX_SUBSCRIPTIONS_KEY) is None
+    assert await core.services.store.get_value(MAX_SUBSCRIPTIONS_KEY) is None
 
 
 async def test_limit_applies_to_subscribe(core: Core) -> None:
-    await core.store.add_source("guardian", "https://guardian.example/feed.xml")
+    await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
     await owner_says(core, "limits", "subscriptions 1")
     assert not (await say(core, "subscribe", "guardian")).is_error
     assert (await say(core, "subscribe", "keyword trains")).is_error
@@ -264,7 +264,7 @@ async def test_limit_applies_to_subscribe(core: Core) -> None:
 
 async def test_poll_reports_per_source(core: Core, site: LocalHTTPServer) -> None:
     await owner_says(core, "addsource", f"{site.url('/feed.xml')} local")
-    await core.store.add_source("gone", site.url("/missing.xml"))
+    await core.services.store.add_source("gone", site.url("/missing.xml"))
     text = (await owner_says(core, "poll")).plain_text()
     assert text.startswith("Polled 2 sources: 0 new pieces, 1 error.")
     assert "• gone: error:" in text
@@ -281,13 +281,13 @@ async def test_database_locked_past_the_busy_timeout_says_try_again(core, tmp_pa
     """Another process holding the write lock longer than 5 s: a clear answer, no crash."""
     import sqlite3
 
+    from bot.messages import Request
     from handlers.router import dispatch
-    from handlers.types import Request
     from storage import db as storage_db
 
     blocker = sqlite3.connect(tmp_path / "test.db", timeout=0)
     blocker.execute("BEGIN EXCLUSIVE")
-    core.store.sync.db.conn.execute("PRAGMA busy_timeout = 200")  # not 5 s, in a test
+    core.services.store.sync.db.conn.execute("PRAGMA busy_timeout = 200")  # not 5 s, in a test
     try:
         request = Request(
             platform="console",
@@ -301,5 +301,7 @@ async def test_database_locked_past_the_busy_timeout_says_try_again(core, tmp_pa
     finally:
         blocker.rollback()
         blocker.close()
-        core.store.sync.db.conn.execute(f"PRAGMA busy_timeout = {storage_db.BUSY_TIMEOUT_MS}")
+        core.services.store.sync.db.conn.execute(
+            f"PRAGMA busy_timeout = {storage_db.BUSY_TIMEOUT_MS}"
+        )
     assert response.is_error and "busy" in response.plain_text()

@@ -8,14 +8,17 @@ from pathlib import Path
 import pytest
 
 from bot.core import Core
+from bot.delivery.errors import DeliveryError
+from bot.delivery.worker import DeliveryWorker
 from tests.factories import add_piece, open_core
 from tests.handler_support import OWNERS, chat_of, say
+from tests.test_delivery_worker import RecordingSender
 
 
 @pytest.fixture
 async def core(tmp_path: Path) -> AsyncIterator[Core]:
     async with open_core(tmp_path, commentary_owners=OWNERS) as opened:
-        await opened.store.add_source("opinion", "https://opinion.example/feed.xml")
+        await opened.services.store.add_source("opinion", "https://opinion.example/feed.xml")
         yield opened
 
 
@@ -120,33 +123,41 @@ async def test_four_thousand_characters(core: Core) -> None:
 
 
 # --- /digest -----------------------------------------------------------------------------------
-async def test_digest_sends_held_pieces_and_marks_them_sent(core: Core) -> None:
+async def test_digest_is_posted_by_the_worker_and_marked_sent_after(core: Core) -> None:
     await say(core, "settings", "mode digest 08:00")
     await say(core, "subscribe", "opinion")
     ids = [await add_piece(core, source="opinion", title=f"Piece {i}") for i in range(3)]
     chat = await chat_of(core)
-    assert await core.store.digest_pieces(chat.id) == ids
+    assert await core.services.store.digest_pieces(chat.id) == ids
     response = await say(core, "digest")
-    assert response.messages[0].text == "Digest: 3 pieces."
-    cards = response.messages[1:]
-    assert [m.piece_id for m in cards] == ids  # piece ids let the adapter record message ids
-    assert [m.card.title for m in cards] == ["Piece 0", "Piece 1", "Piece 2"]
-    assert all(m.actions for m in cards)
-    assert await core.store.digest_pieces(chat.id) == []
-    assert {(await core.store.delivery_for(i, chat.id)).state for i in ids} == {"sent"}
+    assert response.plain_text() == "Sending this chat's digest now: 3 pieces."
+    # Nothing is marked sent before the post went out.
+    assert await core.services.store.digest_pieces(chat.id) == ids
+    sender = RecordingSender(platform="console")
+    await DeliveryWorker(core.services.store, sender).run_once()
+    [(chat_id, post)] = sender.posts
+    assert chat_id == "chat-1" and post.text.startswith("Your digest: 3 pieces")
+    assert all(f"Piece {i}" in post.text for i in range(3))  # the daily digest's rendering
+    assert await core.services.store.digest_pieces(chat.id) == []
+    states = {(await core.services.store.delivery_for(i, chat.id)).state for i in ids}
+    assert states == {"sent"}
     again = await say(core, "digest")
     assert "Nothing is waiting" in again.plain_text()
 
 
-async def test_digest_in_batches(core: Core) -> None:
-    await say(core, "settings", "mode digest")
+async def test_digest_that_fails_to_post_stays_held(core: Core) -> None:
+    await say(core, "settings", "mode digest 08:00")
     await say(core, "subscribe", "opinion")
-    for _ in range(12):
-        await add_piece(core, source="opinion")
-    first = await say(core, "digest")
-    assert len(first.messages) == 11 and "2 more held" in first.messages[0].text
-    second = await say(core, "digest")
-    assert len(second.messages) == 3 and second.messages[0].text == "Digest: 2 pieces."
+    ids = [await add_piece(core, source="opinion") for _ in range(2)]
+    chat = await chat_of(core)
+    await say(core, "digest")
+    sender = RecordingSender(platform="console")
+    sender.failures.append(DeliveryError("network down"))
+    worker = DeliveryWorker(core.services.store, sender)
+    await worker.run_once()
+    assert sender.posts == [] and await core.services.store.digest_pieces(chat.id) == ids
+    await worker.run_once()  # asked for, so the next round tries again
+    assert len(sender.posts) == 1 and await core.services.store.digest_pieces(chat.id) == []
 
 
 async def test_digest_when_instant(core: Core) -> None:
@@ -162,7 +173,7 @@ async def test_digest_needs_admin_in_a_group(core: Core) -> None:
     await add_piece(core, source="opinion")
     refused = await say(core, "digest", kind="group", admin=False)
     assert refused.is_error
-    assert len(await core.store.digest_pieces((await chat_of(core)).id)) == 1
+    assert len(await core.services.store.digest_pieces((await chat_of(core)).id)) == 1
 
 
 async def test_switching_to_instant_releases_held_pieces(core: Core) -> None:
@@ -172,4 +183,4 @@ async def test_switching_to_instant_releases_held_pieces(core: Core) -> None:
     response = await say(core, "settings", "mode instant")
     assert "The 1 held piece will be posted now" in response.plain_text()
     chat = await chat_of(core)
-    assert (await core.store.delivery_for(piece_id, chat.id)).state == "pending"
+    assert (await core.services.store.delivery_for(piece_id, chat.id)).state == "pending"

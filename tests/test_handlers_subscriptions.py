@@ -16,13 +16,13 @@ from tests.handler_support import OWNERS, chat_of, say
 @pytest.fixture
 async def core(tmp_path: Path) -> AsyncIterator[Core]:
     async with open_core(tmp_path, commentary_owners=OWNERS) as opened:
-        await opened.store.add_source("guardian", "https://guardian.example/feed.xml")
-        await opened.store.add_source("spectator", "https://spectator.example/feed.xml")
+        await opened.services.store.add_source("guardian", "https://guardian.example/feed.xml")
+        await opened.services.store.add_source("spectator", "https://spectator.example/feed.xml")
         yield opened
 
 
 async def subs_of(core: Core, chat: str = "chat-1"):  # type: ignore[no-untyped-def]
-    return await core.store.list_subscriptions((await chat_of(core, chat)).id)
+    return await core.services.store.list_subscriptions((await chat_of(core, chat)).id)
 
 
 # --- /subscribe --------------------------------------------------------------------------------
@@ -31,14 +31,14 @@ async def test_subscribe_to_a_source_by_name_in_any_case(core: Core) -> None:
     assert not response.is_error
     assert "Subscribed: #1 source guardian" in response.plain_text()
     (sub,) = await subs_of(core)
-    source = await core.store.get_source("guardian")
+    source = await core.services.store.get_source("guardian")
     assert (sub.kind, sub.target, sub.source_id) == ("source", "guardian", source.id)
     assert sub.created_by == "console:user-1"
 
 
 async def test_subscribe_by_feed_title(core: Core) -> None:
-    source = await core.store.get_source("spectator")
-    await core.store.update_source(source.id, title="The Spectator")
+    source = await core.services.store.get_source("spectator")
+    await core.services.store.update_source(source.id, title="The Spectator")
     response = await say(core, "subscribe", "source the spectator")
     assert "source spectator" in response.plain_text()
 
@@ -131,14 +131,14 @@ async def test_arabic_author_name(core: Core) -> None:
 async def test_non_admin_in_a_group_is_refused(core: Core) -> None:
     response = await say(core, "subscribe", "guardian", kind="group", admin=False)
     assert response.is_error and "administrators" in response.plain_text()
-    assert await core.store.count_subscriptions() == 0
+    assert await core.services.store.count_subscriptions() == 0
     # The bot's owners may act in any chat.
     ok = await say(core, "subscribe", "guardian", kind="group", admin=False, user="owner-1")
     assert not ok.is_error
 
 
 async def test_per_chat_limit_from_kv(core: Core) -> None:
-    await core.store.set_value(MAX_SUBSCRIPTIONS_KEY, "2")
+    await core.services.store.set_value(MAX_SUBSCRIPTIONS_KEY, "2")
     assert not (await say(core, "subscribe", "guardian")).is_error
     assert not (await say(core, "subscribe", "spectator")).is_error
     refused = await say(core, "subscribe", "keyword budget")
@@ -150,7 +150,7 @@ async def test_per_chat_limit_from_kv(core: Core) -> None:
 
 async def test_per_chat_limit_default_from_settings(tmp_path: Path) -> None:
     async with open_core(tmp_path, commentary_max_subscriptions_per_chat=1) as core:
-        await core.store.add_source("guardian", "https://guardian.example/feed.xml")
+        await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
         assert not (await say(core, "subscribe", "guardian")).is_error
         assert (await say(core, "subscribe", "keyword x")).is_error
 
@@ -173,8 +173,8 @@ async def test_subscriptions_when_empty(core: Core) -> None:
 
 async def test_subscriptions_marks_paused_sources(core: Core) -> None:
     await say(core, "subscribe", "guardian")
-    source = await core.store.get_source("guardian")
-    await core.store.update_source(source.id, paused=True)
+    source = await core.services.store.get_source("guardian")
+    await core.services.store.update_source(source.id, paused=True)
     assert "(source paused)" in (await say(core, "subscriptions")).plain_text()
 
 
@@ -221,7 +221,7 @@ async def test_unsubscribe_needs_admin_in_a_group(core: Core) -> None:
     await say(core, "subscribe", "guardian", kind="group", admin=True)
     response = await say(core, "unsubscribe", "1", kind="group", admin=False)
     assert response.is_error
-    assert len(await core.store.list_subscriptions((await chat_of(core)).id)) == 1
+    assert len(await core.services.store.list_subscriptions((await chat_of(core)).id)) == 1
 
 
 # --- /filter -----------------------------------------------------------------------------------
@@ -284,10 +284,10 @@ async def test_filter_decides_a_delivery(core: Core) -> None:
     kept = await add_piece(core, source="guardian", text="The climate bill is overdue.")
     dropped = await add_piece(core, source="guardian", text="Climate and football, again.")
     missing = await add_piece(core, source="guardian", text="Taxes should rise.")
-    assert (await core.store.delivery_for(kept, chat.id)).state == "pending"
-    out = await core.store.delivery_for(dropped, chat.id)
+    assert (await core.services.store.delivery_for(kept, chat.id)).state == "pending"
+    out = await core.services.store.delivery_for(dropped, chat.id)
     assert (out.state, out.reason) == ("filtered", 'filter -"football" matched')
-    out = await core.store.delivery_for(missing, chat.id)
+    out = await core.services.store.delivery_for(missing, chat.id)
     assert (out.state, out.reason) == ("filtered", 'filter +"climate" not found')
 
 
@@ -297,11 +297,11 @@ async def test_unknown_command(core: Core) -> None:
 
 
 async def test_subscribing_in_a_chat_marked_gone_says_posting_is_paused(core) -> None:
+    from bot.messages import Request
     from handlers.router import dispatch
-    from handlers.types import Request
 
-    await core.store.add_source("paused-demo", "https://paused.example/feed.xml")
-    await core.store.ensure_chat("telegram", "-100500", kind="group")
+    await core.services.store.add_source("paused-demo", "https://paused.example/feed.xml")
+    await core.services.store.ensure_chat("telegram", "-100500", kind="group")
     await core.chat_gone("telegram", "-100500", "bot was kicked")
     request = Request(
         platform="telegram",

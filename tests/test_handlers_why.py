@@ -20,8 +20,8 @@ URL = "https://opinion.example/2024/05/the-case-for-trains"
 @pytest.fixture
 async def core(tmp_path: Path) -> AsyncIterator[Core]:
     async with open_core(tmp_path, commentary_owners=OWNERS) as opened:
-        await opened.store.add_source("opinion", "https://opinion.example/feed.xml")
-        await opened.store.add_source("other", "https://other.example/feed.xml")
+        await opened.services.store.add_source("opinion", "https://opinion.example/feed.xml")
+        await opened.services.store.add_source("other", "https://other.example/feed.xml")
         yield opened
 
 
@@ -32,7 +32,7 @@ async def why(core: Core, url: str = URL, **kwargs) -> str:  # type: ignore[no-u
 
 
 async def delivery(core: Core, piece_id: int):  # type: ignore[no-untyped-def]
-    return await core.store.delivery_for(piece_id, (await chat_of(core)).id)
+    return await core.services.store.delivery_for(piece_id, (await chat_of(core)).id)
 
 
 @pytest.mark.parametrize("args", ["", "https://a.example/x https://b.example/y"])
@@ -111,26 +111,28 @@ async def test_filtered_by_language(core: Core) -> None:
 async def test_sent(core: Core) -> None:
     await say(core, "subscribe", "opinion")
     piece_id = await add_piece(core, source="opinion", url=URL)
-    await core.store.mark_sent((await delivery(core, piece_id)).id, "m-1")
+    await core.services.store.mark_sent((await delivery(core, piece_id)).id, "m-1")
     assert "Posted here 20" in await why(core)
 
 
 async def test_failed_says_why(core: Core) -> None:
     await say(core, "subscribe", "opinion")
     piece_id = await add_piece(core, source="opinion", url=URL)
-    await core.store.mark_failed((await delivery(core, piece_id)).id, "Forbidden: bot was blocked")
+    await core.services.store.mark_failed(
+        (await delivery(core, piece_id)).id, "Forbidden: bot was blocked"
+    )
     assert "Posting failed after 1 attempt: Forbidden: bot was blocked" in await why(core)
 
 
 async def test_retry_and_quiet_hours(core: Core) -> None:
     await say(core, "subscribe", "opinion")
     retried = await add_piece(core, source="opinion", url=URL)
-    await core.store.mark_retry((await delivery(core, retried)).id, "timed out", 120)
+    await core.services.store.mark_retry((await delivery(core, retried)).id, "timed out", 120)
     text = await why(core)
     assert "Queued for another try" in text and "attempt 1 failed: timed out" in text
     held = await add_piece(core, source="opinion", url=URL + "-2")
     later = datetime.now(UTC) + timedelta(hours=3)
-    await core.store.postpone((await delivery(core, held)).id, later, "quiet hours")
+    await core.services.store.postpone((await delivery(core, held)).id, later, "quiet hours")
     text = await why(core, URL + "-2")
     assert "held until" in text and text.endswith("UTC: quiet hours.")
 
@@ -146,7 +148,7 @@ async def test_digest_mode(core: Core) -> None:
 
 async def test_skipped_for_an_inactive_chat(core: Core) -> None:
     await say(core, "subscribe", "opinion")
-    await core.store.set_chat_active("console", "chat-1", False, "bot was removed")
+    await core.services.store.set_chat_active("console", "chat-1", False, "bot was removed")
     await add_piece(core, source="opinion", url=URL)
     assert "Skipped: chat inactive: bot was removed" in await why(core)
 
@@ -158,7 +160,7 @@ async def test_syndicated_copy_names_the_first_piece(core: Core) -> None:
     draft = PieceDraft(
         url=copy, piece=ExtractedPiece(title="Trains, again", text="x", outlet="Syndicate")
     )
-    result = await core.store.save_piece(draft, duplicate_of=first)
+    result = await core.services.store.save_piece(draft, duplicate_of=first)
     assert result.status == "duplicate"
     text = await why(core, copy)
     assert f"syndicated copy of piece #{first} ({URL})" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -53,42 +54,42 @@ async def test_first_poll_backlog_then_conditional_get_then_one_new_entry(
     http_server.add("/feed.xml", handler=etag_resource(rss(items), '"v1"', last_modified=lm))
     parses = counting_parse(monkeypatch)
     async with open_core(tmp_path) as core:
-        source = await core.store.add_source("opinion", http_server.url("/feed.xml"))
+        source = await core.services.store.add_source("opinion", http_server.url("/feed.xml"))
         chat_id = await subscribed_chat(core, "opinion")
 
-        [report] = await core.scheduler.poll_now("opinion")
+        [report] = await core.poll_now("opinion")
         assert (report.status, report.new, report.entries) == ("ok", FIRST_POLL_BACKLOG, 15)
-        assert await core.store.count_pieces() == FIRST_POLL_BACKLOG
+        assert await core.services.store.count_pieces() == FIRST_POLL_BACKLOG
         # Only the newest piece is posted; the rest is stored for /latest and search.
         rows = await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id)
         assert rows == 1
-        [newest] = await core.store.latest_pieces(1, source_id=source.id)
+        [newest] = await core.services.store.latest_pieces(1, source_id=source.id)
         assert newest.title == items[-1].title
-        assert await core.store.count_deliveries(newest.id) == 1
+        assert await core.services.store.count_deliveries(newest.id) == 1
         assert http_server.requests_for("/feed.xml")[0].headers.get("If-None-Match") is None
 
         # Second round: validators are sent, the 304 costs no parsing and stores nothing.
         assert len(parses) == 1
-        [report] = await core.scheduler.poll_now("opinion")
+        [report] = await core.poll_now("opinion")
         assert report.status == "not_modified"
         request = http_server.requests_for("/feed.xml")[-1]
         assert request.headers.get("If-None-Match") == '"v1"'
         assert request.headers.get("If-Modified-Since") == lm
         assert len(parses) == 1
-        assert await core.store.count_pieces() == FIRST_POLL_BACKLOG
+        assert await core.services.store.count_pieces() == FIRST_POLL_BACKLOG
 
         # A new entry: exactly one new piece and one delivery. The five entries older than
         # the first poll's backlog are not dug up now.
         items.append(item(base, 16))
         http_server.add("/feed.xml", handler=etag_resource(rss(items), '"v2"'))
-        [report] = await core.scheduler.poll_now("opinion")
+        [report] = await core.poll_now("opinion")
         assert (report.status, report.new) == ("ok", 1)
-        assert await core.store.count_pieces() == FIRST_POLL_BACKLOG + 1
+        assert await core.services.store.count_pieces() == FIRST_POLL_BACKLOG + 1
         rows = await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id)
         assert rows == 2
-        [newest] = await core.store.latest_pieces(1, source_id=source.id)
+        [newest] = await core.services.store.latest_pieces(1, source_id=source.id)
         assert newest.title == items[-1].title
-        fresh = await core.store.get_source_by_id(source.id)
+        fresh = await core.services.store.get_source_by_id(source.id)
         assert fresh.etag == '"v2"' and fresh.title == "Test Opinion"
 
 
@@ -111,16 +112,16 @@ async def test_same_entry_twice_and_utm_tagged_url_are_stored_once(
     ]
     http_server.add("/feed.xml", rss(entries), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:
-        report = await core.scheduler.add(http_server.url("/feed.xml"), name="streets")
+        report = await core.add_source(http_server.url("/feed.xml"), name="streets")
         assert report.error is None
-        assert await core.store.count_pieces() == 1
+        assert await core.services.store.count_pieces() == 1
         # A later entry for the same article under yet another tagged URL: still one piece.
         entries.append(item(base, 3, full=False, link=plain + "?utm_campaign=x#comments"))
         http_server.add("/feed.xml", rss(entries), headers=RSS_TYPE)
-        [again] = await core.scheduler.poll_now("streets")
+        [again] = await core.poll_now("streets")
         assert again.new == 0 and again.status == "ok"
-        assert await core.store.count_pieces() == 1
-        [piece] = await core.store.latest_pieces(5)
+        assert await core.services.store.count_pieces() == 1
+        [piece] = await core.services.store.latest_pieces(5)
         assert piece.url == plain
 
 
@@ -144,12 +145,12 @@ async def test_syndicated_copy_at_another_outlet_becomes_also_in(
         headers=RSS_TYPE,
     )
     async with open_core(tmp_path) as core:
-        await core.scheduler.add(http_server.url("/a/feed.xml"), name="alpha")
-        beta = await core.scheduler.add(http_server.url("/b/feed.xml"), name="beta")
+        await core.add_source(http_server.url("/a/feed.xml"), name="alpha")
+        beta = await core.add_source(http_server.url("/b/feed.xml"), name="beta")
         beta_chat = await subscribed_chat(core, "beta")
         assert beta.error is None
-        assert await core.store.count_pieces() == 1
-        [piece] = await core.store.latest_pieces(5)
+        assert await core.services.store.count_pieces() == 1
+        [piece] = await core.services.store.latest_pieces(5)
         assert piece.outlet == "Alpha Daily"
         assert ("Beta Weekly", copy) in piece.also_in
         assert (
@@ -164,10 +165,10 @@ async def test_edited_entry_updates_the_text_without_posting_again(
     first, second = item(base, 1), item(base, 2)
     http_server.add("/feed.xml", handler=etag_resource(rss([first]), '"1"'))
     async with open_core(tmp_path) as core:
-        await core.scheduler.add(http_server.url("/feed.xml"), name="edits")
+        await core.add_source(http_server.url("/feed.xml"), name="edits")
         chat_id = await subscribed_chat(core, "edits")
         http_server.add("/feed.xml", handler=etag_resource(rss([first, second]), '"2"'))
-        [report] = await core.scheduler.poll_now("edits")
+        [report] = await core.poll_now("edits")
         assert report.new == 1
         deliveries = await count(core, "SELECT count(*) FROM deliveries")
         assert deliveries == 1
@@ -178,13 +179,13 @@ async def test_edited_entry_updates_the_text_without_posting_again(
             body=[*second.body[:-1], "Correction: an earlier version misstated the budget."],
         )
         http_server.add("/feed.xml", handler=etag_resource(rss([first, edited]), '"3"'))
-        [report] = await core.scheduler.poll_now("edits")
+        [report] = await core.poll_now("edits")
         assert (report.new, report.updated) == (0, 1)
-        piece_id = await core.store.piece_id_for_guid(second.guid, None)
-        piece = await core.store.get_piece(piece_id)
+        piece_id = await core.services.store.piece_id_for_guid(second.guid, None)
+        piece = await core.services.store.get_piece(piece_id)
         assert piece.title == "Piece number 2 (corrected)"
         assert "misstated the budget" in piece.text
-        assert await core.store.count_pieces() == 2
+        assert await core.services.store.count_pieces() == 2
         assert (
             await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id)
             == deliveries
@@ -192,7 +193,7 @@ async def test_edited_entry_updates_the_text_without_posting_again(
 
         # The same edited feed again (no validators honoured): nothing to do.
         http_server.add("/feed.xml", rss([first, edited]), headers=RSS_TYPE)
-        [report] = await core.scheduler.poll_now("edits")
+        [report] = await core.poll_now("edits")
         assert (report.new, report.updated) == (0, 0)
 
 
@@ -214,19 +215,19 @@ async def test_full_content_entries_are_not_fetched_but_teasers_are_once(
         )
     http_server.add("/feed.xml", rss(full + teasers), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:
-        await core.scheduler.add(http_server.url("/feed.xml"), name="mixed")
-        assert await core.store.count_pieces() == 5
+        await core.add_source(http_server.url("/feed.xml"), name="mixed")
+        assert await core.services.store.count_pieces() == 5
         for n in (1, 2, 3):
             assert http_server.hits[f"/opinion/2024/05/piece-number-{n}-on-civic-life"] == 0
         assert http_server.hits["/t/opinion-teaser-piece-4"] == 1
         assert http_server.hits["/t/opinion-teaser-piece-5"] == 1
         # The server ignores validators and sends the same feed: nothing is fetched again.
-        await core.scheduler.poll_now("mixed")
-        await core.scheduler.poll_now("mixed")
+        await core.poll_now("mixed")
+        await core.poll_now("mixed")
         assert http_server.hits["/t/opinion-teaser-piece-4"] == 1
         assert http_server.hits["/feed.xml"] == 3  # add (its first poll reuses it), two rounds
-        teaser = await core.store.get_piece(
-            await core.store.piece_id_for_url(f"{base}/t/opinion-teaser-piece-4")
+        teaser = await core.services.store.get_piece(
+            await core.services.store.piece_id_for_url(f"{base}/t/opinion-teaser-piece-4")
         )
         assert teaser.title == "Teaser piece 4"
         assert prose(4)[0][:60] in teaser.text
@@ -245,17 +246,17 @@ async def test_entries_without_link_title_or_date_survive(
     ]
     http_server.add("/feed.xml", rss(entries), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:
-        source = await core.store.add_source("sparse", http_server.url("/feed.xml"))
-        [report] = await core.scheduler.poll_now("sparse")
+        source = await core.services.store.add_source("sparse", http_server.url("/feed.xml"))
+        [report] = await core.poll_now("sparse")
         assert report.status == "ok" and report.error is None
         assert (report.entries, report.new) == (5, 5)
-        pieces = await core.store.latest_pieces(10, source_id=source.id)
+        pieces = await core.services.store.latest_pieces(10, source_id=source.id)
         assert len(pieces) == 5
         assert all(p.text and p.title for p in pieces)
         assert len({p.url for p in pieces}) == 5
         # Entries without identity get stable keys: polling again stores nothing new.
-        [again] = await core.scheduler.poll_now("sparse")
-        assert again.new == 0 and await core.store.count_pieces() == 5
+        [again] = await core.poll_now("sparse")
+        assert again.new == 0 and await core.services.store.count_pieces() == 5
 
 
 async def test_http_410_pauses_at_once_and_tells_each_chat_once(
@@ -263,24 +264,24 @@ async def test_http_410_pauses_at_once_and_tells_each_chat_once(
 ) -> None:
     http_server.add("/gone.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
     async with open_core(tmp_path, commentary_owners="telegram:999") as core:
-        await core.scheduler.add(http_server.url("/gone.xml"), name="gone")
+        await core.add_source(http_server.url("/gone.xml"), name="gone")
         first = await subscribed_chat(core, "gone", "100")
         second = await subscribed_chat(core, "gone", "200")
-        owner = await core.store.ensure_chat("telegram", "999", kind="private")
+        owner = await core.services.store.ensure_chat("telegram", "999", kind="private")
         http_server.add("/gone.xml", "gone", status=410)
-        [report] = await core.scheduler.poll_now("gone")
+        [report] = await core.poll_now("gone")
         assert report.status == "paused"
-        source = await core.store.get_source("gone")
+        source = await core.services.store.get_source("gone")
         assert source.paused and "410" in (source.paused_reason or "")
         for chat_id in (first, second, owner.id):
             notices = await count(core, "SELECT count(*) FROM notices WHERE chat_id = ?", chat_id)
             assert notices == 1
         # A manual poll of the paused source does not tell everyone again.
-        await core.scheduler.poll_now("gone")
+        await core.poll_now("gone")
         assert await count(core, "SELECT count(*) FROM notices") == 3
         # Paused sources are not in the all-sources round.
         before = http_server.hits["/gone.xml"]
-        assert await core.scheduler.poll_now() == []
+        assert await core.poll_now() == []
         assert http_server.hits["/gone.xml"] == before
 
 
@@ -289,19 +290,19 @@ async def test_ten_failures_in_a_row_pause_the_source(
 ) -> None:
     http_server.add("/flaky.xml", "oops", status=500)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("flaky", http_server.url("/flaky.xml"))
+        await core.services.store.add_source("flaky", http_server.url("/flaky.xml"))
         chat_id = await subscribed_chat(core, "flaky")
         for n in range(1, PAUSE_AFTER_FAILURES):
-            [report] = await core.scheduler.poll_now("flaky")
+            [report] = await core.poll_now("flaky")
             assert report.status == "error" and "HTTP 500" in report.error
-            source = await core.store.get_source("flaky")
+            source = await core.services.store.get_source("flaky")
             assert source.consecutive_failures == n and not source.paused
         assert await count(core, "SELECT count(*) FROM notices") == 0
-        [report] = await core.scheduler.poll_now("flaky")
+        [report] = await core.poll_now("flaky")
         assert report.status == "paused"
-        source = await core.store.get_source("flaky")
+        source = await core.services.store.get_source("flaky")
         assert source.paused and source.paused_reason == "10 failures in a row"
-        [(text,)] = core.store.sync.db.execute(
+        [(text,)] = core.services.store.sync.db.execute(
             "SELECT text FROM notices WHERE chat_id = ?", [chat_id]
         ).fetchall()
         assert "flaky" in text and "HTTP 500" in text
@@ -312,15 +313,15 @@ async def test_success_resets_the_failure_count(
 ) -> None:
     http_server.add("/f.xml", "oops", status=503)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("f", http_server.url("/f.xml"))
+        await core.services.store.add_source("f", http_server.url("/f.xml"))
         for _ in range(PAUSE_AFTER_FAILURES - 1):
-            await core.scheduler.poll_now("f")
+            await core.poll_now("f")
         http_server.add("/f.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
-        [report] = await core.scheduler.poll_now("f")
+        [report] = await core.poll_now("f")
         assert report.status == "ok"
         http_server.add("/f.xml", "oops", status=503)
-        [report] = await core.scheduler.poll_now("f")
-        source = await core.store.get_source("f")
+        [report] = await core.poll_now("f")
+        source = await core.services.store.get_source("f")
         assert report.status == "error" and source.consecutive_failures == 1
 
 
@@ -332,13 +333,13 @@ async def test_permanent_redirect_updates_the_stored_url(
     http_server.add("/temp.xml", handler=redirect("/new2.xml", status=302))
     http_server.add("/new2.xml", rss([item(http_server.base, 2)]), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("moved", http_server.url("/old.xml"))
-        await core.store.add_source("temp", http_server.url("/temp.xml"))
-        reports = await core.scheduler.poll_now()
+        await core.services.store.add_source("moved", http_server.url("/old.xml"))
+        await core.services.store.add_source("temp", http_server.url("/temp.xml"))
+        reports = await core.poll_now()
         assert [r.status for r in reports] == ["ok", "ok"]
-        assert (await core.store.get_source("moved")).url == http_server.url("/new.xml")
-        assert (await core.store.get_source("temp")).url == http_server.url("/temp.xml")
-        await core.scheduler.poll_now("moved")
+        assert (await core.services.store.get_source("moved")).url == http_server.url("/new.xml")
+        assert (await core.services.store.get_source("temp")).url == http_server.url("/temp.xml")
+        await core.poll_now("moved")
         assert http_server.hits["/old.xml"] == 1 and http_server.hits["/new.xml"] == 2
 
 
@@ -357,18 +358,18 @@ async def test_one_bad_source_does_not_stop_the_others(
             url = http_server.url(f"/{name}.xml")
             if name == "refused":
                 url = "http://127.0.0.1:9/feed.xml"  # nothing listens on the discard port
-            await core.store.add_source(name, url)
-        crash_id = (await core.store.get_source("crash")).id
-        real = core.scheduler.poller._poll
+            await core.services.store.add_source(name, url)
+        crash_id = (await core.services.store.get_source("crash")).id
+        real = core._scheduler.poller._poll
 
         async def flaky_poll(source, *args):  # type: ignore[no-untyped-def]
             if source.id == crash_id:
                 raise RuntimeError("a bug in one round")
             return await real(source, *args)
 
-        monkeypatch.setattr(core.scheduler.poller, "_poll", flaky_poll)
+        monkeypatch.setattr(core._scheduler.poller, "_poll", flaky_poll)
         seen: list[str] = []
-        reports = await core.scheduler.poll_now(progress=lambda r: seen.append(r.source))
+        reports = await core.poll_now(progress=lambda r: seen.append(r.source))
         by_name = {r.source: r for r in reports}
         assert sorted(seen) == sorted(by_name) and len(by_name) == 6
         assert (by_name["good"].status, by_name["good"].new) == ("ok", 2)
@@ -377,7 +378,7 @@ async def test_one_bad_source_does_not_stop_the_others(
         assert by_name["refused"].status == "error"
         assert by_name["crash"].status == "error" and "bug" in by_name["crash"].error
         assert by_name["broken"].status in ("ok", "error")
-        assert await core.store.count_pieces() == 2
+        assert await core.services.store.count_pieces() == 2
 
 
 async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
@@ -386,30 +387,30 @@ async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
     base = http_server.base
     http_server.add("/feed.xml", handler=etag_resource(rss([item(base, 1)]), '"1"'))
     async with open_core(tmp_path) as core:
-        await core.scheduler.add(http_server.url("/feed.xml"), name="k")
-        source = await core.store.get_source("k")
+        await core.add_source(http_server.url("/feed.xml"), name="k")
+        source = await core.services.store.get_source("k")
         chat_id = await subscribed_chat(core, "k")
         items = [item(base, n) for n in (1, 2, 3, 4)]
         http_server.add("/feed.xml", handler=etag_resource(rss(items), '"2"'))
 
-        store = core.store.sync
+        store = core.services.store.sync
         real_fan_out = store._fan_out
         calls = {"n": 0}
 
-        def dying_fan_out(piece_id: int) -> int:
+        def dying_fan_out(piece_id: int, route: Any, **kwargs: Any) -> int:
             calls["n"] += 1
             if calls["n"] == 2:
-                real_fan_out(piece_id)  # the rows are written ... then the process "dies"
+                real_fan_out(piece_id, route, **kwargs)  # rows written ... then the process "dies"
                 raise RuntimeError("killed mid-save")
-            return real_fan_out(piece_id)
+            return real_fan_out(piece_id, route, **kwargs)
 
         monkeypatch.setattr(store, "_fan_out", dying_fan_out)
-        [report] = await core.scheduler.poll_now("k")
+        [report] = await core.poll_now("k")
         # One entry's failure is that entry's: the round goes on with the others.
         assert report.status == "ok" and report.failed == 1 and "killed" in report.error
         # Newest first: piece 4 committed whole; piece 3's transaction rolled back entirely;
         # piece 2 went on.
-        assert await core.store.count_pieces() == 3
+        assert await core.services.store.count_pieces() == 3
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 2
         keys = {
             r[0]
@@ -427,15 +428,15 @@ async def test_kill_between_entries_leaves_nothing_half_written_or_skipped(
         )
         assert orphans == 0
         # The validators were kept, so the next round is a 304 ...
-        assert (await core.store.get_source("k")).etag == '"2"'
+        assert (await core.services.store.get_source("k")).etag == '"2"'
         monkeypatch.setattr(store, "_fan_out", real_fan_out)
-        [report] = await core.scheduler.poll_now("k")
+        [report] = await core.poll_now("k")
         # ... and the failed entry is retried from its record: piece 3, posted once.
         assert (report.status, report.new) == ("not_modified", 1)
-        assert await core.store.count_pieces() == 4
+        assert await core.services.store.count_pieces() == 4
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", chat_id) == 3
         assert await count(core, "SELECT count(DISTINCT piece_id) FROM deliveries") == 3
-        assert await core.store.pending_entry_failures(source.id) == []
+        assert await core.services.store.pending_entry_failures(source.id) == []
 
 
 async def test_failed_article_is_retried_next_round_even_if_the_feed_is_unchanged(
@@ -449,21 +450,21 @@ async def test_failed_article_is_retried_next_round_even_if_the_feed_is_unchange
     )
     http_server.add("/opinion/a-piece-that-fails-at-first", "busy", status=503)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("retry", http_server.url("/feed.xml"))
-        [report] = await core.scheduler.poll_now("retry")
+        await core.services.store.add_source("retry", http_server.url("/feed.xml"))
+        [report] = await core.poll_now("retry")
         assert report.new == 1 and "failed" in report.error
         http_server.add(
             "/opinion/a-piece-that-fails-at-first",
             article_page("It works now", prose(2)),
             headers=HTML_TYPE,
         )
-        [report] = await core.scheduler.poll_now("retry")
+        [report] = await core.poll_now("retry")
         # The feed's validators were kept: a conditional request, and the entry retried from
         # its failure record.
         assert report.status == "not_modified" and report.new == 1
         assert server_saw_conditional(http_server, "/feed.xml")
-        assert await core.store.piece_id_for_url(link) is not None
-        [report] = await core.scheduler.poll_now("retry")
+        assert await core.services.store.piece_id_for_url(link) is not None
+        [report] = await core.poll_now("retry")
         assert report.status == "not_modified" and report.new == 0
         assert http_server.hits["/opinion/a-piece-that-fails-at-first"] == 2
 
@@ -488,11 +489,11 @@ async def test_page_source_stores_article_pages(
             headers=HTML_TYPE,
         )
     async with open_core(tmp_path) as core:
-        added = await core.scheduler.add(http_server.url("/opinion"))
+        added = await core.add_source(http_server.url("/opinion"))
         assert added.kind == "page" and added.entries == 3 and added.error is None
         assert added.source.name == "opinion-local-paper"
-        assert await core.store.count_pieces() == 3
-        titles = {p.title for p in await core.store.latest_pieces(5)}
+        assert await core.services.store.count_pieces() == 3
+        titles = {p.title for p in await core.services.store.latest_pieces(5)}
         assert titles == {"Column 1", "Column 2", "Column 3"}
 
 
@@ -501,10 +502,12 @@ async def test_bad_selector_counts_as_a_failure_with_a_clear_message(
 ) -> None:
     http_server.add("/list", "<html><body><a href='/x'>x</a></body></html>", headers=HTML_TYPE)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("sel", http_server.url("/list"), kind="page", selector="a[[[")
-        [report] = await core.scheduler.poll_now("sel")
+        await core.services.store.add_source(
+            "sel", http_server.url("/list"), kind="page", selector="a[[["
+        )
+        [report] = await core.poll_now("sel")
         assert report.status == "error" and "invalid CSS selector" in report.error
-        assert (await core.store.get_source("sel")).consecutive_failures == 1
+        assert (await core.services.store.get_source("sel")).consecutive_failures == 1
 
 
 async def test_server_that_ignores_validators_is_not_reparsed(
@@ -520,12 +523,12 @@ async def test_server_that_ignores_validators_is_not_reparsed(
     http_server.add("/feed.xml", handler=no_validators)
     parses = counting_parse(monkeypatch)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("same", http_server.url("/feed.xml"))
+        await core.services.store.add_source("same", http_server.url("/feed.xml"))
         for _ in range(3):
-            [report] = await core.scheduler.poll_now("same")
+            [report] = await core.poll_now("same")
             assert report.status == "ok"
         assert len(calls) == 3 and len(parses) == 1
-        assert await core.store.count_pieces() == 1
+        assert await core.services.store.count_pieces() == 1
 
 
 async def test_feed_rebuilt_on_every_request_is_parsed_only_when_its_entries_change(
@@ -564,12 +567,12 @@ async def test_permanent_redirect_to_a_followed_feed_keeps_the_old_url(
     http_server.add("/new.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
     http_server.add("/old.xml", handler=redirect("/new.xml", status=308))
     async with open_core(tmp_path) as core:
-        await core.store.add_source("new", http_server.url("/new.xml"))
-        await core.store.add_source("old", http_server.url("/old.xml"))
-        reports = await core.scheduler.poll_now()
+        await core.services.store.add_source("new", http_server.url("/new.xml"))
+        await core.services.store.add_source("old", http_server.url("/old.xml"))
+        reports = await core.poll_now()
         assert [r.status for r in reports] == ["ok", "ok"]
-        assert (await core.store.get_source("old")).url == http_server.url("/old.xml")
-        assert await core.store.count_pieces() == 1
+        assert (await core.services.store.get_source("old")).url == http_server.url("/old.xml")
+        assert await core.services.store.count_pieces() == 1
 
 
 async def test_piece_met_in_a_second_source_reaches_that_sources_followers(core) -> None:
@@ -577,14 +580,15 @@ async def test_piece_met_in_a_second_source_reaches_that_sources_followers(core)
     from tests.factories import add_piece
 
     piece_id = await add_piece(core, source="outlet-a", url="https://a.example/op/shared-column")
-    b = await core.store.add_source("outlet-b", "https://b.example/feed.xml")
-    chat_a = await core.store.ensure_chat("console", "follows-a")
-    chat_b = await core.store.ensure_chat("console", "follows-b")
-    a = await core.store.get_source("outlet-a")
-    await core.store.add_subscription(chat_a.id, "source", "outlet-a", source_id=a.id)
-    await core.store.add_subscription(chat_b.id, "source", "outlet-b", source_id=b.id)
-    await core.store.add_subscription(chat_a.id, "source", "outlet-b", source_id=b.id)
-    piece = await core.store.get_piece(piece_id)
+    b = await core.services.store.add_source("outlet-b", "https://b.example/feed.xml")
+    chat_a = await core.services.store.ensure_chat("console", "follows-a")
+    chat_b = await core.services.store.ensure_chat("console", "follows-b")
+    a = await core.services.store.get_source("outlet-a")
+    await core.services.store.add_subscription(chat_a.id, "source", "outlet-a", source_id=a.id)
+    await core.services.store.add_subscription(chat_b.id, "source", "outlet-b", source_id=b.id)
+    await core.services.store.add_subscription(chat_a.id, "source", "outlet-b", source_id=b.id)
+    piece = await core.services.store.get_piece(piece_id)
+    from bot.delivery.routing import route
     from bot.types import ExtractedPiece, PieceDraft
 
     draft = PieceDraft(
@@ -593,8 +597,8 @@ async def test_piece_met_in_a_second_source_reaches_that_sources_followers(core)
         source_id=b.id,
         entry_key="guid:b-1",
     )
-    result = await core.store.save_piece(draft)
+    result = await core.services.store.save_piece(draft, route=route)
     assert result.piece_id == piece_id and result.deliveries == 2
-    again = await core.store.save_piece(draft)
+    again = await core.services.store.save_piece(draft, route=route)
     assert again.deliveries == 0
-    assert await core.store.count_deliveries(piece_id) == 2
+    assert await core.services.store.count_deliveries(piece_id) == 2

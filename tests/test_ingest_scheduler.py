@@ -54,7 +54,7 @@ async def test_add_feed_reports_title_kind_and_entries(
         headers=RSS_TYPE,
     )
     async with open_core(tmp_path) as core:
-        report = await core.scheduler.add(http_server.url("/feed.xml"), interval=600)
+        report = await core.add_source(http_server.url("/feed.xml"), interval=600)
         assert (report.kind, report.title, report.entries, report.error) == (
             "feed",
             "The Daily Column",
@@ -63,20 +63,20 @@ async def test_add_feed_reports_title_kind_and_entries(
         )
         assert report.source.name == "the-daily-column"
         assert report.source.interval_seconds == 600 and report.source.first_poll_done
-        assert await core.store.count_pieces() == 3
+        assert await core.services.store.count_pieces() == 3
         # The same feed again is refused; so is a taken name.
         with pytest.raises(SourceError, match="already followed"):
-            await core.scheduler.add(http_server.url("/feed.xml"))
+            await core.add_source(http_server.url("/feed.xml"))
         http_server.add("/other.xml", rss([item(http_server.base, 4)]), headers=RSS_TYPE)
         with pytest.raises(SourceError, match="already exists"):
-            await core.scheduler.add(http_server.url("/other.xml"), name="the-daily-column")
+            await core.add_source(http_server.url("/other.xml"), name="the-daily-column")
         # Without a name, a taken one gets a number.
         http_server.add(
             "/third.xml",
             rss([item(http_server.base, 5)], title="The Daily Column"),
             headers=RSS_TYPE,
         )
-        third = await core.scheduler.add(http_server.url("/third.xml"))
+        third = await core.add_source(http_server.url("/third.xml"))
         assert third.source.name == "the-daily-column-2"
 
 
@@ -93,7 +93,7 @@ async def test_page_with_alternate_link_becomes_its_feed(
         "/opinion/rss.xml", rss([item(http_server.base, 1)], title="Opinion RSS"), headers=RSS_TYPE
     )
     async with open_core(tmp_path) as core:
-        report = await core.scheduler.add(http_server.url("/opinion"))
+        report = await core.add_source(http_server.url("/opinion"))
         assert (report.kind, report.title, report.entries) == ("feed", "Opinion RSS", 1)
         assert report.source.url == http_server.url("/opinion/rss.xml")
         assert report.source.kind == "feed"
@@ -105,10 +105,10 @@ async def test_listing_without_feed_becomes_a_page_source(
     http_server.add("/columns", LISTING, headers=HTML_TYPE)
     serve_listing_articles(http_server)
     async with open_core(tmp_path) as core:
-        report = await core.scheduler.add(http_server.url("/columns"), name="crier")
+        report = await core.add_source(http_server.url("/columns"), name="crier")
         assert (report.kind, report.entries, report.error) == ("page", 2, None)
         assert report.title == "Columns | The Town Crier"
-        urls = {p.url for p in await core.store.latest_pieces(10)}
+        urls = {p.url for p in await core.services.store.latest_pieces(10)}
         assert urls == {
             http_server.url("/opinion/2024/05/12/why-cities-should-tax-empty-homes"),
             http_server.url("/opinion/columns/the-quiet-death-of-the-op-ed"),
@@ -119,12 +119,12 @@ async def test_listing_with_css_selector(tmp_path: Path, http_server: LocalHTTPS
     http_server.add("/columns", LISTING, headers=HTML_TYPE)
     serve_listing_articles(http_server)
     async with open_core(tmp_path) as core:
-        report = await core.scheduler.add(
+        report = await core.add_source(
             http_server.url("/columns"), name="picks", kind="page", selector="div.pick a"
         )
         assert (report.kind, report.entries, report.error) == ("page", 2, None)
         assert report.source.selector == "div.pick a"
-        urls = {p.url for p in await core.store.latest_pieces(10)}
+        urls = {p.url for p in await core.services.store.latest_pieces(10)}
         assert urls == {http_server.url("/x1"), http_server.url("/x2")}
 
 
@@ -134,17 +134,17 @@ async def test_chat_added_private_address_is_refused(
     http_server.add("/feed.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
     async with open_core(tmp_path, commentary_allow_private_urls=False) as core:
         with pytest.raises(SourceError, match="private or local addresses are not allowed"):
-            await core.scheduler.add(
+            await core.add_source(
                 http_server.url("/feed.xml"), trusted=False, added_by="telegram:5"
             )
         with pytest.raises(SourceError, match="local addresses are not allowed"):
-            await core.scheduler.add(f"http://localhost:{http_server.port}/feed.xml", trusted=False)
+            await core.add_source(f"http://localhost:{http_server.port}/feed.xml", trusted=False)
         with pytest.raises(SourceError, match="Only http"):
-            await core.scheduler.add("file:///etc/passwd", trusted=False)
+            await core.add_source("file:///etc/passwd", trusted=False)
         assert http_server.hits["/feed.xml"] == 0
-        assert await core.store.list_sources() == []
+        assert await core.services.store.list_sources() == []
         # An operator (trusted) may follow a private address on purpose.
-        report = await core.scheduler.add(http_server.url("/feed.xml"), name="intranet")
+        report = await core.add_source(http_server.url("/feed.xml"), name="intranet")
         assert report.error is None and report.entries == 1
 
 
@@ -153,11 +153,11 @@ async def test_add_with_failing_first_fetch_keeps_the_source_and_says_why(
 ) -> None:
     http_server.add("/feed.xml", "busy", status=503, headers={"Retry-After": "120"})
     async with open_core(tmp_path) as core:
-        report = await core.scheduler.add(http_server.url("/feed.xml"), name="later")
+        report = await core.add_source(http_server.url("/feed.xml"), name="later")
         assert report.kind == "feed" and "503" in (report.error or "")
-        assert (await core.store.get_source("later")) is not None
+        assert (await core.services.store.get_source("later")) is not None
         with pytest.raises(SourceError, match="shortest interval"):
-            await core.scheduler.add(http_server.url("/x.xml"), interval=MIN_INTERVAL - 1)
+            await core.add_source(http_server.url("/x.xml"), interval=MIN_INTERVAL - 1)
 
 
 async def test_jobs_follow_add_pause_resume_interval_and_remove(
@@ -166,7 +166,7 @@ async def test_jobs_follow_add_pause_resume_interval_and_remove(
     for name in ("a", "b"):
         http_server.add(f"/{name}.xml", rss([item(http_server.base, 1)]), headers=RSS_TYPE)
     async with open_core(tmp_path) as core:
-        sched = core.scheduler
+        sched = core._scheduler
         await sched.start()
         try:
             assert sched.scheduler is not None and sched.scheduler.get_jobs() == []
@@ -184,7 +184,7 @@ async def test_jobs_follow_add_pause_resume_interval_and_remove(
                 seconds=3600
             )
             assert 3000 < seconds_until(sched.next_run(a.id)) <= 3600
-            assert (await core.store.get_source("a")).interval_seconds == 3600
+            assert (await core.services.store.get_source("a")).interval_seconds == 3600
 
             paused = await sched.pause("a")
             assert paused.paused and sched.next_run(a.id) is None
@@ -202,7 +202,7 @@ async def test_jobs_follow_add_pause_resume_interval_and_remove(
 
             assert await sched.remove("b")
             assert sched.next_run(b.id) is None
-            assert await core.store.get_source("b") is None
+            assert await core.services.store.get_source("b") is None
             assert not await sched.remove("b")
             assert await sched.pause("nope") is None
         finally:
@@ -213,22 +213,22 @@ async def test_start_schedules_active_sources_only(
     tmp_path: Path, http_server: LocalHTTPServer
 ) -> None:
     async with open_core(tmp_path) as core:
-        store = core.store
+        store = core.services.store
         fresh = await store.add_source("fresh", http_server.url("/f.xml"))
         known = await store.add_source("known", http_server.url("/k.xml"), interval_seconds=900)
         due = datetime.now(UTC) + timedelta(seconds=300)
         await store.update_source(known.id, first_poll_done=True, next_run_at=due)
         stopped = await store.add_source("stopped", http_server.url("/s.xml"))
         await store.update_source(stopped.id, paused=True)
-        core.scheduler.jitter = False
-        await core.scheduler.start()
+        core._scheduler.jitter = False
+        await core._scheduler.start()
         try:
-            assert core.scheduler.next_run(stopped.id) is None
-            assert seconds_until(core.scheduler.next_run(fresh.id)) <= 1
+            assert core.next_run(stopped.id) is None
+            assert seconds_until(core.next_run(fresh.id)) <= 1
             # A known source keeps its rhythm across a restart.
-            assert 290 < seconds_until(core.scheduler.next_run(known.id)) <= 300
+            assert 290 < seconds_until(core.next_run(known.id)) <= 300
         finally:
-            core.scheduler.shutdown()
+            core._scheduler.shutdown()
 
 
 async def test_scheduled_run_honours_retry_after_on_429(
@@ -236,24 +236,24 @@ async def test_scheduled_run_honours_retry_after_on_429(
 ) -> None:
     http_server.add("/busy.xml", "slow down", status=429, headers={"Retry-After": "7200"})
     async with open_core(tmp_path) as core:
-        source = await core.store.add_source(
+        source = await core.services.store.add_source(
             "busy", http_server.url("/busy.xml"), interval_seconds=60
         )
-        await core.scheduler.start()  # never polled: its job is due at once
+        await core._scheduler.start()  # never polled: its job is due at once
         try:
             for _ in range(200):
-                fresh = await core.store.get_source_by_id(source.id)
+                fresh = await core.services.store.get_source_by_id(source.id)
                 if fresh.next_run_at is not None:
                     break
                 await asyncio.sleep(0.01)
             assert http_server.hits["/busy.xml"] == 1
             assert fresh.consecutive_failures == 1 and "429" in fresh.last_error
-            wait = seconds_until(core.scheduler.next_run(source.id))
+            wait = seconds_until(core.next_run(source.id))
             assert 7100 < wait <= 7200  # not the 60 s interval
             stored = fresh.next_run_at
-            assert abs((stored - core.scheduler.next_run(source.id)).total_seconds()) < 1
+            assert abs((stored - core.next_run(source.id)).total_seconds()) < 1
         finally:
-            core.scheduler.shutdown()
+            core._scheduler.shutdown()
 
 
 async def test_manual_poll_pushes_the_job_back_after_errors_and_unschedules_paused(
@@ -262,18 +262,18 @@ async def test_manual_poll_pushes_the_job_back_after_errors_and_unschedules_paus
     http_server.add("/busy.xml", "slow down", status=429, headers={"Retry-After": "3000"})
     http_server.add("/gone.xml", "gone", status=410)
     async with open_core(tmp_path) as core:
-        busy = await core.store.add_source(
+        busy = await core.services.store.add_source(
             "busy", http_server.url("/busy.xml"), interval_seconds=60
         )
-        gone = await core.store.add_source("gone", http_server.url("/gone.xml"))
+        gone = await core.services.store.add_source("gone", http_server.url("/gone.xml"))
         for source in (busy, gone):
-            await core.store.update_source(source.id, first_poll_done=True)
-        await core.scheduler.start()
+            await core.services.store.update_source(source.id, first_poll_done=True)
+        await core._scheduler.start()
         try:
-            assert seconds_until(core.scheduler.next_run(busy.id)) <= 60
-            reports = {r.source: r for r in await core.scheduler.poll_now()}
+            assert seconds_until(core.next_run(busy.id)) <= 60
+            reports = {r.source: r for r in await core.poll_now()}
             assert reports["busy"].status == "error" and reports["gone"].status == "paused"
-            assert 2900 < seconds_until(core.scheduler.next_run(busy.id)) <= 3000
-            assert core.scheduler.next_run(gone.id) is None
+            assert 2900 < seconds_until(core.next_run(busy.id)) <= 3000
+            assert core.next_run(gone.id) is None
         finally:
-            core.scheduler.shutdown()
+            core._scheduler.shutdown()

@@ -122,10 +122,10 @@ HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
 
 async def subscribed_chat(core: Core, source_name: str, chat_id: str = "100") -> int:
     """A Telegram group that follows ``source_name``; returns the chat's row id."""
-    source = await core.store.get_source(source_name)
+    source = await core.services.store.get_source(source_name)
     assert source is not None, source_name
-    chat = await core.store.ensure_chat("telegram", chat_id, kind="group", title="Readers")
-    await core.store.add_subscription(chat.id, "source", source.name, source_id=source.id)
+    chat = await core.services.store.ensure_chat("telegram", chat_id, kind="group", title="Readers")
+    await core.services.store.add_subscription(chat.id, "source", source.name, source_id=source.id)
     return chat.id
 
 
@@ -133,6 +133,6 @@ async def count(core: Core, sql: str, *params: object) -> int:
     """A count from the test database (read-only peek for assertions)."""
 
     def run() -> int:
-        return core.store.sync.db.execute(sql, list(params)).fetchone()[0]
+        return core.services.store.sync.db.execute(sql, list(params)).fetchone()[0]
 
-    return await core.store.run(run)
+    return await core.services.store.run(run)

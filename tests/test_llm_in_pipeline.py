@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.adapters.console import render_reply
 from bot.app import demo_feed_url
-from handlers.common import post_for
+from bot.messages import post_for
 from tests.factories import open_core
 from tests.httpserver import LocalHTTPServer
 
@@ -32,9 +32,9 @@ async def test_pieces_record_llm_summaries_and_chats_label_them(tmp_path, caplog
         async with open_core(
             tmp_path, llm_base_url=server.url("/v1"), llm_api_key=KEY, llm_model="tiny"
         ) as core:
-            source = await core.store.add_source("demo", demo_feed_url())
-            await core.scheduler.poller.poll(source)
-            pieces = await core.store.latest_pieces(10)
+            source = await core.services.store.add_source("demo", demo_feed_url())
+            await core._scheduler.poller.poll(source)
+            pieces = await core.services.store.latest_pieces(10)
     assert calls and all(c == f"Bearer {KEY}" for c in calls)
     by_title = {p.title: p for p in pieces}
     car_park = by_title["Cities should stop building car parks and start building schools"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.app import open_core as open_app_core
 from bot.app import run_bot
 from bot.core import Core
 from bot.delivery.errors import DeliveryError, PermanentError
@@ -77,15 +78,17 @@ def metric(text: str, name: str, **labels: str) -> float | None:
 
 async def seed(core: Core) -> None:
     """Three sources in three states, and one message each sent, retried and failed."""
-    broken = await core.store.add_source("broken", "https://broken.example/feed.xml")
-    await core.store.record_fetch_error(broken.id, "HTTP 500 from broken.example")
-    held = await core.store.add_source("held", "https://held.example/feed.xml")
-    await core.store.update_source(held.id, paused=True, paused_reason="paused by an owner")
+    broken = await core.services.store.add_source("broken", "https://broken.example/feed.xml")
+    await core.services.store.record_fetch_error(broken.id, "HTTP 500 from broken.example")
+    held = await core.services.store.add_source("held", "https://held.example/feed.xml")
+    await core.services.store.update_source(
+        held.id, paused=True, paused_reason="paused by an owner"
+    )
     await subscribe_chats(core, 3, source="fine")
     await add_piece(core, source="fine", title="Three chats follow this")
     sender = RecordingSender()
     sender.failures = [DeliveryError("timed out"), PermanentError("message too long")]
-    worker = DeliveryWorker(core.store, sender, metrics=core.metrics)
+    worker = DeliveryWorker(core.services.store, sender, metrics=core.metrics)
     await run_until_idle(worker)
     await core.record_start()
 
@@ -118,7 +121,7 @@ def _without_times(text: str) -> str:
 
 async def test_cli_status_and_chat_status_agree(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, commentary_owners=OWNERS)
-    async with Core.open(settings) as core:
+    async with open_app_core(settings) as core:
         await seed(core)
         chat_text = (await owner_says(core, "status")).plain_text()
         core_json = (await core.status()).to_json()
@@ -224,9 +227,11 @@ async def test_telegram_bot_health_turns_503_with_the_reason(tmp_path: Path) -> 
             base = f"http://127.0.0.1:{endpoint.port}"
             async with aiohttp.ClientSession() as session:
                 assert await _get(session, base + "/healthz") == (200, "ok\n", _TEXT)
-                chat = await core.store.ensure_chat("telegram", "10")
-                source = await core.store.add_source("ops", "https://ops.example/feed.xml")
-                await core.store.add_subscription(chat.id, "source", "ops", source_id=source.id)
+                chat = await core.services.store.ensure_chat("telegram", "10")
+                source = await core.services.store.add_source("ops", "https://ops.example/feed.xml")
+                await core.services.store.add_subscription(
+                    chat.id, "source", "ops", source_id=source.id
+                )
                 fake.fail_next(
                     "sendMessage", 429, "Too Many Requests: retry after 1", {"retry_after": 1}
                 )
@@ -257,10 +262,10 @@ _TEXT = "text/plain; charset=utf-8"
 async def test_healthz_names_a_database_that_does_not_answer(tmp_path: Path) -> None:
     async with open_core(tmp_path) as core:
         assert await core.health() == []
-        core.store.sync.db.conn.close()  # what a vanished or broken database looks like
+        core.services.store.sync.db.conn.close()  # what a vanished or broken database looks like
         problems = await core.health()
         # A fresh connection, so closing the core at the end of the test works.
-        core.store.sync.db.conn = sqlite3.connect(":memory:", check_same_thread=False)
+        core.services.store.sync.db.conn = sqlite3.connect(":memory:", check_same_thread=False)
     assert len(problems) == 1 and problems[0].startswith("database: ")
 
 

@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from handlers.types import Request
 
 from bot.adapters.telegram import TelegramAdapter
+from bot.app import open_core as open_app_core
 from bot.core import Core
 from handlers.piece_actions import FULL_TEXT_CHARS
-from handlers.types import Request
+from bot.messages import Request
 from tests.factories import add_piece, make_settings
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 from tests.httpserver import LocalHTTPServer
@@ -28,7 +30,7 @@ OWNER = "telegram:1"
 
 @asynccontextmanager
 async def chat_core(tmp_path: Path) -> AsyncIterator[Core]:
-    async with Core.open(make_settings(tmp_path, commentary_owners=OWNER)) as core:
+    async with open_app_core(make_settings(tmp_path, commentary_owners=OWNER)) as core:
         yield core
 
 
@@ -79,13 +81,13 @@ async def test_addsource_on_a_full_disk_says_it_was_added(
     for i in range(3):
         http_server.add(f"/a{i}", article_html(i), headers={"Content-Type": "text/html"})
     async with chat_core(tmp_path) as core:
-        db = core.store.sync.db
+        db = core.services.store.sync.db
         # SQLite's own "database or disk is full": the file may not grow by one more page.
         pages = db.execute("PRAGMA page_count").fetchone()[0]
-        await core.store.run(lambda: db.execute(f"PRAGMA max_page_count = {pages}"))
+        await core.services.store.run(lambda: db.execute(f"PRAGMA max_page_count = {pages}"))
         response = await core.handle(ask("addsource", http_server.url("/feed") + " full"))
         text = response.plain_text()
-        sources = await core.store.list_sources()
+        sources = await core.services.store.list_sources()
     assert [s.name for s in sources] == ["full"]
     assert text.startswith("Added full"), text
     assert "full" in text and "Not added" not in text
@@ -106,7 +108,7 @@ async def telegram_bot(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[C
     settings = make_settings(
         tmp_path, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url
     )
-    async with Core.open(settings) as core:
+    async with open_app_core(settings) as core:
         adapter = TelegramAdapter(core, poll_timeout=0.5)
         await adapter.start()
         try:
@@ -123,7 +125,7 @@ async def test_full_is_capped_and_group_admins_can_turn_it_off(
     paragraph = "The council should publish every contract before the vote, critics say. " * 12
     text = "\n\n".join([paragraph] * 5_000)  # about 4.5 million characters
     async with telegram_bot(tmp_path, tg) as core:
-        await core.store.add_source("demo", "https://demo.example/feed.xml")
+        await core.services.store.add_source("demo", "https://demo.example/feed.xml")
         tg.push_command(group, admin, "/subscribe demo")
         await tg.wait_sent(1, chat_id=-100500)
         await add_piece(core, source="demo", text=text, url="https://opinion.test/long-column")
@@ -140,7 +142,7 @@ async def test_full_is_capped_and_group_admins_can_turn_it_off(
         tg.push_command(group, admin, "/settings full off")
         [answer] = (await tg.wait_sent(3 + len(parts), chat_id=-100500))[-1:]
         assert "/full is off here" in answer.plain, answer.plain
-        chat = await core.store.get_chat("telegram", "-100500")
+        chat = await core.services.store.get_chat("telegram", "-100500")
         assert chat.settings.full_text is False
 
         tg.push_command(group, member, "/full", reply_to=post)
@@ -150,5 +152,5 @@ async def test_full_is_capped_and_group_admins_can_turn_it_off(
         tg.push_command(group, member, "/settings full on")
         [denied] = (await tg.wait_sent(5 + len(parts), chat_id=-100500))[-1:]
         assert "administrators" in denied.plain
-        chat = await core.store.get_chat("telegram", "-100500")
+        chat = await core.services.store.get_chat("telegram", "-100500")
         assert chat.settings.full_text is False

@@ -35,13 +35,13 @@ OWNER = "telegram:7"
 
 
 async def owner_chat(core) -> int:  # type: ignore[no-untyped-def]
-    chat = await core.store.ensure_chat("telegram", "7", kind="private", title="Owner")
+    chat = await core.services.store.ensure_chat("telegram", "7", kind="private", title="Owner")
     return chat.id
 
 
 async def notices(core, chat_id: int) -> list[str]:  # type: ignore[no-untyped-def]
-    rows = await core.store.run(
-        lambda: core.store.sync.db.execute(
+    rows = await core.services.store.run(
+        lambda: core.services.store.sync.db.execute(
             "SELECT text FROM notices WHERE chat_id = ? ORDER BY id", [chat_id]
         ).fetchall()
     )
@@ -80,29 +80,31 @@ async def test_poisoned_entries_are_skipped_retried_then_reported_once(
     serve_articles(http_server)
     caplog.set_level(logging.INFO, logger="bot.ingest.poller")
     async with open_core(tmp_path, commentary_owners=OWNER) as core:
-        await core.store.add_source("poisoned", http_server.url("/feed.xml"))
+        await core.services.store.add_source("poisoned", http_server.url("/feed.xml"))
         readers = await subscribed_chat(core, "poisoned")
         owner = await owner_chat(core)
-        source = await core.store.get_source("poisoned")
+        source = await core.services.store.get_source("poisoned")
         # A first poll already happened: this round's new entries are posted.
-        await core.store.update_source(source.id, first_poll_done=True)
+        await core.services.store.update_source(source.id, first_poll_done=True)
 
-        [report] = await core.scheduler.poll_now("poisoned")
+        [report] = await core.poll_now("poisoned")
         # The good entries (and the page with a bad canonical, read at its own URL) went on.
         assert report.status == "ok" and report.new == 3, report
         assert report.failed == 3 and report.skipped == 0
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", readers) == 3
-        assert await core.store.piece_id_for_url(f"{base}/opinion/page-with-a-bad-canonical")
+        assert await core.services.store.piece_id_for_url(
+            f"{base}/opinion/page-with-a-bad-canonical"
+        )
         # Validators kept although entries failed.
-        assert (await core.store.get_source("poisoned")).etag == '"v1"'
+        assert (await core.services.store.get_source("poisoned")).etag == '"v1"'
 
         for round_number in range(2, MAX_ENTRY_TRIES + 1):
-            [report] = await core.scheduler.poll_now("poisoned")
+            [report] = await core.poll_now("poisoned")
             assert conditional(http_server, "/feed.xml"), round_number
             assert report.status == "not_modified" and report.new == 0
         # The last try gave the three up, each reported once.
         assert report.skipped == 3 and "skipped entry" in report.error
-        state = await core.store.get_source("poisoned")
+        state = await core.services.store.get_source("poisoned")
         assert state.consecutive_failures == 0 and "skipped entry" in state.last_error
         told = await notices(core, owner)
         assert len(told) == 3 and all("poisoned" in t and "skipped entry" in t for t in told)
@@ -114,18 +116,18 @@ async def test_poisoned_entries_are_skipped_retried_then_reported_once(
 
         # Left alone afterwards: not fetched, not reported again; still a conditional GET.
         for _ in range(2):
-            [report] = await core.scheduler.poll_now("poisoned")
+            [report] = await core.poll_now("poisoned")
             assert report.status == "not_modified" and report.error is None
         assert http_server.hits["/opinion/this-piece-always-fails"] == MAX_ENTRY_TRIES
         assert len(await notices(core, owner)) == 3
-        assert len(await core.store.skipped_entries(source.id)) == 3
-        assert await core.store.pending_entry_failures(source.id) == []
+        assert len(await core.services.store.skipped_entries(source.id)) == 3
+        assert await core.services.store.pending_entry_failures(source.id) == []
         # A good entry that appears later is stored and posted as usual.
         http_server.add(
             "/feed.xml",
             handler=etag_resource(poisoned_rss(base).replace("</channel>", _extra(base)), '"v2"'),
         )
-        [report] = await core.scheduler.poll_now("poisoned")
+        [report] = await core.poll_now("poisoned")
         assert report.status == "ok" and report.new == 1 and report.failed == 0, report
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", readers) == 4
 
@@ -171,22 +173,22 @@ async def test_json_feed_with_a_lone_surrogate_id_and_dates_out_of_range(
         handler=etag_resource(json_feed(base, items), '"j1"', content_type="application/json"),
     )
     async with open_core(tmp_path) as core:
-        added = await core.scheduler.add(http_server.url("/feed.json"), name="jf")
+        added = await core.add_source(http_server.url("/feed.json"), name="jf")
         # `add` polls at once; the good entries are stored, nothing raised.
         assert added.entries >= 3
-        source = await core.store.get_source("jf")
-        titles = {p.title for p in await core.store.latest_pieces(10)}
+        source = await core.services.store.get_source("jf")
+        titles = {p.title for p in await core.services.store.latest_pieces(10)}
         assert {"JSON piece 1", "JSON piece 3", "JSON piece 4"} <= titles
         assert source.first_poll_done and source.etag == '"j1"'
         # The malformed link could not even be read: given up at once (same bytes, same fault).
-        skipped = await core.store.skipped_entries(source.id)
+        skipped = await core.services.store.skipped_entries(source.id)
         assert [s.label for s in skipped] == ["j5"]
         for _ in range(MAX_ENTRY_TRIES):
-            [report] = await core.scheduler.poll_now("jf")
+            [report] = await core.poll_now("jf")
             assert report.status == "not_modified"
-        skipped = {s.label for s in await core.store.skipped_entries(source.id)}
+        skipped = {s.label for s in await core.services.store.skipped_entries(source.id)}
         assert len(skipped) == 2 and "j5" in skipped
-        assert await core.store.pending_entry_failures(source.id) == []
+        assert await core.services.store.pending_entry_failures(source.id) == []
 
 
 async def test_first_poll_with_a_failing_newest_entry_posts_one_and_later_ones(
@@ -198,17 +200,17 @@ async def test_first_poll_with_a_failing_newest_entry_posts_one_and_later_ones(
     feed = rss([item(base, n) for n in (1, 2, 3)] + [newest_fails])
     http_server.add("/feed.xml", handler=etag_resource(feed, '"1"'))
     async with open_core(tmp_path) as core:
-        await core.store.add_source("fp", http_server.url("/feed.xml"))
+        await core.services.store.add_source("fp", http_server.url("/feed.xml"))
         readers = await subscribed_chat(core, "fp")
-        [report] = await core.scheduler.poll_now("fp")
+        [report] = await core.poll_now("fp")
         assert report.new == 3 and report.failed == 1
         # The next newest took the failed one's place: one post for the first poll.
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", readers) == 1
-        assert (await core.store.get_source("fp")).first_poll_done
+        assert (await core.services.store.get_source("fp")).first_poll_done
         # A piece that appears later is posted (not taken for a first poll's silent backlog).
         feed = rss([item(base, n) for n in (1, 2, 3, 10)] + [newest_fails])
         http_server.add("/feed.xml", handler=etag_resource(feed, '"2"'))
-        [report] = await core.scheduler.poll_now("fp")
+        [report] = await core.poll_now("fp")
         assert report.new == 1
         assert await count(core, "SELECT count(*) FROM deliveries WHERE chat_id = ?", readers) == 2
 
@@ -237,9 +239,9 @@ async def test_listing_page_with_overflowing_time_and_a_bad_href(
             headers=HTML_TYPE,
         )
     async with open_core(tmp_path) as core:
-        added = await core.scheduler.add(http_server.url("/opinion"), kind="page")
+        added = await core.add_source(http_server.url("/opinion"), kind="page")
         assert added.error is None and added.entries == 2
-        titles = {p.title for p in await core.store.latest_pieces(5)}
+        titles = {p.title for p in await core.services.store.latest_pieces(5)}
         assert titles == {"Column 1", "Column 3"}
 
 
@@ -252,8 +254,8 @@ async def test_malformed_feed_with_no_entries_counts_as_a_failure(
     )
     http_server.add("/broken.xml", broken, headers={"Content-Type": "application/rss+xml"})
     async with open_core(tmp_path) as core:
-        await core.store.add_source("broken", http_server.url("/broken.xml"))
-        [report] = await core.scheduler.poll_now("broken")
+        await core.services.store.add_source("broken", http_server.url("/broken.xml"))
+        [report] = await core.poll_now("broken")
         assert report.status == "error" and "malformed" in report.error
-        source = await core.store.get_source("broken")
+        source = await core.services.store.get_source("broken")
         assert source.consecutive_failures == 1 and source.last_error

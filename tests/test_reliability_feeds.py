@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from bot import caps
+from bot.app import open_core as open_app_core
 from bot.core import Core
+from bot.messages import Request
 from bot.sources.http import Fetcher
 from bot.sources.ssrf import UnsafeURLError, check_url
-from handlers.types import Request
 from tests.factories import make_settings
 from tests.httpserver import LocalHTTPServer
 from tests.support.reliability import article_html
@@ -32,7 +33,7 @@ RSS = {"Content-Type": "application/rss+xml"}
 async def core(tmp_path: Path) -> AsyncIterator[Core]:
     settings = make_settings(tmp_path)
     fetcher = Fetcher(user_agent="commentary-bot-test/feeds", total_timeout=5)
-    async with fetcher, Core.open(settings, fetcher=fetcher) as opened:
+    async with fetcher, open_app_core(settings, fetcher=fetcher) as opened:
         yield opened
 
 

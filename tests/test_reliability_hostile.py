@@ -26,11 +26,12 @@ import pytest
 
 from bot.adapters.console import render_reply as console_render
 from bot.adapters.telegram import TelegramAdapter
+from bot.app import open_core
 from bot.core import Core
+from bot.messages import Reply, Request, Response
 from bot.sources.http import Fetcher
 from bot.sources.ssrf import is_public_ip
 from bot.types import Piece
-from handlers.types import Reply, Request, Response
 from tests.factories import add_piece, make_settings
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 from tests.httpserver import LocalHTTPServer, big_body, gzip_bomb, redirect, slow_drip
@@ -72,7 +73,7 @@ async def core_with(
         transport=transport,
         **fetcher_hooks,
     )
-    async with fetcher, Core.open(settings, fetcher=fetcher) as core:
+    async with fetcher, open_core(settings, fetcher=fetcher) as core:
         yield core
 
 
@@ -316,10 +317,10 @@ async def test_hostile_source_never_crashes_the_poller(
     case.serve(http_server)
     serve_control(http_server)
     async with core_with(tmp_path) as core:
-        hostile = await core.store.add_source("hostile", http_server.url("/h/feed"))
-        control = await core.store.add_source("control", http_server.url("/control/feed"))
+        hostile = await core.services.store.add_source("hostile", http_server.url("/h/feed"))
+        control = await core.services.store.add_source("control", http_server.url("/control/feed"))
         started = time.monotonic()
-        reports = {r.source: r for r in await core.scheduler.poll_now()}
+        reports = {r.source: r for r in await core.poll_now()}
         elapsed = time.monotonic() - started
         report = reports["hostile"]
         assert elapsed < case.seconds, f"the round took {elapsed:.1f}s"
@@ -330,18 +331,18 @@ async def test_hostile_source_never_crashes_the_poller(
             assert report.error is None, report
         # The other source of the same round is unaffected.
         assert reports["control"].status == "ok" and reports["control"].new == 1
-        [(control_title,)] = await core.store.run(
-            lambda: core.store.sync.db.execute(
+        [(control_title,)] = await core.services.store.run(
+            lambda: core.services.store.sync.db.execute(
                 "SELECT title FROM pieces WHERE source_id = ?", [control.id]
             ).fetchall()
         )
         assert control_title == CONTROL_TITLE
-        ids = await core.store.run(
-            lambda: [r[0] for r in core.store.sync.db.execute(
+        ids = await core.services.store.run(
+            lambda: [r[0] for r in core.services.store.sync.db.execute(
                 "SELECT id FROM pieces WHERE source_id = ? ORDER BY id", [hostile.id]
             )]
         )  # fmt: skip
-        pieces = [await core.store.get_piece(i) for i in ids]
+        pieces = [await core.services.store.get_piece(i) for i in ids]
         if case.pieces is not None:
             assert len(pieces) == case.pieces, [p.title for p in pieces]
         for piece in pieces:
@@ -349,16 +350,16 @@ async def test_hostile_source_never_crashes_the_poller(
             assert "\x00" not in piece.title + piece.text
         if case.check is not None:
             case.check(pieces)
-        source = await core.store.get_source("hostile")
+        source = await core.services.store.get_source("hostile")
         if case.status != "ok":
             assert source.last_error and source.consecutive_failures == 1
         assert (case.status == "paused") == source.paused
         # A second round behaves the same (no half-state left behind, nothing stored twice).
-        again = {r.source: r for r in await core.scheduler.poll_now()}
+        again = {r.source: r for r in await core.poll_now()}
         assert again["control"].status in ("ok", "not_modified") and again["control"].new == 0
         if case.pieces is not None and case.status == "ok":
-            count = await core.store.run(
-                lambda: core.store.sync.db.execute(
+            count = await core.services.store.run(
+                lambda: core.services.store.sync.db.execute(
                     "SELECT count(*) FROM pieces WHERE source_id = ?", [hostile.id]
                 ).fetchone()[0]
             )
@@ -465,7 +466,7 @@ async def test_chat_urls_to_private_addresses_are_refused(
     async with guarded_core(tmp_path, monkeypatch, public_test_server=False) as (core, transport):
         response = await core.handle(owner_request(command, url))
         assert_refused(response, url)
-        assert not await core.store.list_sources()
+        assert not await core.services.store.list_sources()
     assert transport.hosts == [] and http_server.hits["/secret"] == 0
 
 
@@ -497,7 +498,7 @@ async def test_public_url_redirecting_to_private_is_refused(
     async with guarded_core(tmp_path, monkeypatch, public_test_server=True) as (core, transport):
         response = await core.handle(owner_request(command, http_server.url("/go")))
         assert_refused(response, target)
-        assert not await core.store.list_sources()
+        assert not await core.services.store.list_sources()
     assert http_server.hits["/hop"] == 1 and http_server.hits["/secret"] == 0
     assert set(transport.hosts) == {"127.0.0.1"}
 
@@ -514,7 +515,7 @@ async def test_guarded_urls_still_work_when_public(
         assert not summary.is_error and "A public column" in summary.plain_text()
         added = await core.handle(owner_request("addsource", http_server.url("/control/feed")))
         assert not added.is_error, added.plain_text()
-        [source] = await core.store.list_sources()
+        [source] = await core.services.store.list_sources()
         assert not source.trusted
     assert set(transport.hosts) == {"127.0.0.1"}
 
@@ -554,9 +555,9 @@ async def test_markup_in_titles_authors_and_arguments_is_shown_as_text(
     ann = tg.add_user(10, "Ann")
     chat = tg.add_private(ann)
     async with telegram_bot(tmp_path, tg) as core:
-        source = await core.store.add_source("demo", "https://demo.example/feed.xml")
-        local = await core.store.ensure_chat("telegram", "10")
-        await core.store.add_subscription(local.id, "source", "demo", source_id=source.id)
+        source = await core.services.store.add_source("demo", "https://demo.example/feed.xml")
+        local = await core.services.store.ensure_chat("telegram", "10")
+        await core.services.store.add_subscription(local.id, "source", "demo", source_id=source.id)
         piece_id = await add_piece(core, title=MARKUP_TITLE, authors=[MARKUP_AUTHOR])
         [post] = await tg.wait_sent(1, chat_id=10)
         # The fake parses HTML as Telegram does: markup left in the text would have been
@@ -591,10 +592,10 @@ async def test_group_non_admins_cannot_change_subscriptions_or_sources(
     group = tg.add_group(-100500, "Group", admins=(20,))
     tg.add_channel(-100600, "Chan", "chanx", admins=(20,))
     async with telegram_bot(tmp_path, tg) as core:
-        await core.store.add_source("demo", "https://demo.example/feed.xml")
+        await core.services.store.add_source("demo", "https://demo.example/feed.xml")
         tg.push_command(group, admin, "/subscribe demo")
         await tg.wait_sent(1, chat_id=-100500)
-        before = await core.store.count_subscriptions()
+        before = await core.services.store.count_subscriptions()
         attempts = [
             "/unsubscribe demo",
             "/subscribe author Somebody",
@@ -612,22 +613,22 @@ async def test_group_non_admins_cannot_change_subscriptions_or_sources(
         answers = await tg.wait_sent(1 + len(attempts), chat_id=-100500, timeout=10)
         for text, answer in zip(attempts, answers[1:], strict=True):
             assert re.search(r"administrators|owners only", answer.plain), (text, answer.plain)
-        assert await core.store.count_subscriptions() == before
-        [source] = await core.store.list_sources()
+        assert await core.services.store.count_subscriptions() == before
+        [source] = await core.services.store.list_sources()
         assert not source.paused and source.interval_seconds == 1800
-        group_chat = await core.store.get_chat("telegram", "-100500")
+        group_chat = await core.services.store.get_chat("telegram", "-100500")
         assert group_chat.settings.mode == "instant"
         # In a channel, a subscriber's button press that would change subscriptions is refused.
-        chan = await core.store.ensure_chat("telegram", "-100600", kind="channel")
-        src = await core.store.get_source("demo")
-        await core.store.add_subscription(chan.id, "source", "demo", source_id=src.id)
+        chan = await core.services.store.ensure_chat("telegram", "-100600", kind="channel")
+        src = await core.services.store.get_source("demo")
+        await core.services.store.add_subscription(chan.id, "source", "demo", source_id=src.id)
         await add_piece(core, source="demo", authors=["Jane Doe"])
         [post] = await tg.wait_sent(1, chat_id=-100600)
         follow = next(b["callback_data"] for b in post.buttons if ":follow:" in b["callback_data"])
         query = tg.push_callback(member, post, follow)
         answer = await tg.wait_answer(query)
         assert "administrators" in (answer.get("text") or "")
-        assert len(await core.store.list_subscriptions(chan.id)) == 1
+        assert len(await core.services.store.list_subscriptions(chan.id)) == 1
 
 
 async def test_forged_button_data_is_refused(tmp_path: Path, tg: FakeTelegramAPI) -> None:
@@ -635,9 +636,11 @@ async def test_forged_button_data_is_refused(tmp_path: Path, tg: FakeTelegramAPI
     tg.add_private(ann)
     tg.add_private(bob)
     async with telegram_bot(tmp_path, tg) as core:
-        source = await core.store.add_source("demo", "https://demo.example/feed.xml")
-        ann_chat = await core.store.ensure_chat("telegram", "10")
-        await core.store.add_subscription(ann_chat.id, "source", "demo", source_id=source.id)
+        source = await core.services.store.add_source("demo", "https://demo.example/feed.xml")
+        ann_chat = await core.services.store.ensure_chat("telegram", "10")
+        await core.services.store.add_subscription(
+            ann_chat.id, "source", "demo", source_id=source.id
+        )
         posted = await add_piece(core, source="demo", title="Posted to Ann")
         [post] = await tg.wait_sent(1, chat_id=10)
         # A piece never posted to Ann (its own source, nobody subscribed).
@@ -660,10 +663,10 @@ async def test_forged_button_data_is_refused(tmp_path: Path, tg: FakeTelegramAPI
             assert "no longer works" in (answer.get("text") or ""), (data, answer)
         assert len(tg.messages(10)) == 1  # nothing was posted in answer to a forged button
         assert not any("Never posted" in m.plain for m in tg.sent)
-        assert len(await core.store.list_subscriptions(ann_chat.id)) == 1
+        assert len(await core.services.store.list_subscriptions(ann_chat.id)) == 1
         # A button of Bob's message pressed as if it were under Ann's post does not work either.
         real = next(b["callback_data"] for b in post.buttons if ":more:" in b["callback_data"])
         other = tg.make_message(tg.chats[11], None, "x")
         stolen = tg.push_callback(ann, other, real)
         assert "no longer works" in ((await tg.wait_answer(stolen)).get("text") or "")
-        assert await core.store.get_piece(secret) is not None
+        assert await core.services.store.get_piece(secret) is not None

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.app import open_core as open_app_core
 from bot.core import Core
 from bot.sources.http import Fetcher, FetchError
 from bot.sources.ssrf import is_public_ip
@@ -53,7 +54,7 @@ async def operator_core(tmp_path: Path, **overrides: Any) -> AsyncIterator[Core]
         total_timeout=4,
         resolve=fake_dns,
     )
-    async with fetcher, Core.open(settings, fetcher=fetcher) as core:
+    async with fetcher, open_app_core(settings, fetcher=fetcher) as core:
         yield core
 
 
@@ -89,9 +90,11 @@ async def test_operator_feed_links_to_internal_hosts_are_refused(
     http_server.add("/own", article_html(2, title="Column on the operator's host"), headers=HTML)
     feed_linking(http_server, link.format(port=http_server.port), http_server.url("/own"))
     async with operator_core(tmp_path) as core:
-        await core.store.add_source("ops", http_server.url("/feed"))  # trusted: from the CLI
-        [report] = await core.scheduler.poll_now()
-        titles = {p.title for p in await core.store.latest_pieces(10)}
+        await core.services.store.add_source(
+            "ops", http_server.url("/feed")
+        )  # trusted: from the CLI
+        [report] = await core.poll_now()
+        titles = {p.title for p in await core.services.store.latest_pieces(10)}
     assert http_server.hits["/secret"] == 0
     assert "Internal admin page" not in titles
     # Links to the host the operator typed stay trusted, even though it is 127.0.0.1.
@@ -106,9 +109,9 @@ async def test_operator_feed_redirect_to_internal_host_is_refused(
     http_server.add("/hop", handler=redirect(f"http://localhost:{http_server.port}/secret"))
     feed_linking(http_server, http_server.url("/hop"))
     async with operator_core(tmp_path) as core:
-        await core.store.add_source("ops", http_server.url("/feed"))
-        [report] = await core.scheduler.poll_now()
-        assert not await core.store.latest_pieces(10)
+        await core.services.store.add_source("ops", http_server.url("/feed"))
+        [report] = await core.poll_now()
+        assert not await core.services.store.latest_pieces(10)
     assert http_server.hits["/hop"] == 1 and http_server.hits["/secret"] == 0
     assert report.error and "local addresses are not allowed" in report.error
 
@@ -119,9 +122,9 @@ async def test_allow_private_urls_lets_operator_links_through(
     http_server.add("/secret", article_html(1, title="Intranet column"), headers=HTML)
     feed_linking(http_server, f"http://localhost:{http_server.port}/secret")
     async with operator_core(tmp_path, allow_private=True) as core:
-        await core.store.add_source("ops", http_server.url("/feed"))
-        await core.scheduler.poll_now()
-        titles = {p.title for p in await core.store.latest_pieces(10)}
+        await core.services.store.add_source("ops", http_server.url("/feed"))
+        await core.poll_now()
+        titles = {p.title for p in await core.services.store.latest_pieces(10)}
     assert titles == {"Intranet column"}
 
 

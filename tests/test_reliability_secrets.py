@@ -20,8 +20,8 @@ import pytest
 from aiohttp import web
 
 from bot.adapters.telegram import TelegramAdapter
-from bot.core import Core
-from handlers.types import Request
+from bot.app import open_core
+from bot.messages import Request
 from tests.factories import make_settings
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -215,7 +215,7 @@ async def test_in_process_errors_and_replies_carry_no_secret(
     replies: list[str] = []
     async with FakeTelegramAPI(REAL_TELEGRAM) as fake:
         settings.telegram_api_base_url = fake.base_url
-        async with Core.open(settings) as core:
+        async with open_core(settings) as core:
             for mode in ("401", "close"):
                 fake_llm["mode"] = mode
                 response = await core.handle(

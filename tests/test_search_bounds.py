@@ -26,12 +26,12 @@ def _fill(core: Core, pieces: int, words_per_piece: int = 300) -> None:
     """Many pieces with a wide vocabulary, so prefix terms expand to thousands of words."""
     vocabulary = _vocabulary(40_000)
     rng = random.Random(5)
-    store = core.store.sync
+    store = core.services.store.sync
     for n in range(pieces):
         text = " ".join(rng.choices(vocabulary, k=words_per_piece)) + "."
         piece = ExtractedPiece(title=f"Piece {n}", text=text, url=f"https://ex.com/p/{n}")
         draft = PieceDraft(url=piece.url, piece=piece, summary=Summary(text[:100], "extractive"))
-        store.save_piece(draft, fan_out=False)
+        store.save_piece(draft)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ async def test_a_search_past_its_budget_is_interrupted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with open_core(tmp_path) as core:
-        await core.store.run(_fill, core, 200)
+        await core.services.store.run(_fill, core, 200)
         # The shape bounds lifted: only the time budget stands between this query and the DB.
         monkeypatch.setattr(search_module, "MAX_PREFIX_TERMS", 100)
         monkeypatch.setattr(search_module, "MIN_PREFIX_STEM", 1)
@@ -101,7 +101,7 @@ async def test_worst_search_does_not_hold_up_another_chats_latest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with open_core(tmp_path) as core:
-        await core.store.run(_fill, core, 1000)
+        await core.services.store.run(_fill, core, 1000)
         newest = await add_piece(core, title="The newest piece", text="Short and recent.")
         monkeypatch.setattr(search_module, "MAX_PREFIX_TERMS", 100)
         monkeypatch.setattr(search_module, "MIN_PREFIX_STEM", 1)

@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from bot.adapters.telegram import TelegramAdapter, file_base_url, parse_command
 from bot.config import Settings
 from bot.delivery.errors import ChatGone, ChatMigrated, PermanentError, RetryLater
+from bot.messages import Action, PieceCard, Reply, Request, Response
 from bot.types import Chat, ChatSettings
-from handlers.types import Action, PieceCard, Reply, Request, Response
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 
 TOKEN = "987654:AAE-recognisable-SECRET-token_xyz"

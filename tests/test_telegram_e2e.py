@@ -45,11 +45,11 @@ async def running(
 
 
 async def _subscribe(core: Core, chat_id: str, *, kind: str = "private", thread: str | None = None):
-    chat = await core.store.ensure_chat("telegram", chat_id, kind=kind, thread_id=thread)
-    source = await core.store.get_source("demo")
+    chat = await core.services.store.ensure_chat("telegram", chat_id, kind=kind, thread_id=thread)
+    source = await core.services.store.get_source("demo")
     if source is None:
-        source = await core.store.add_source("demo", "https://demo.example/feed.xml")
-    await core.store.add_subscription(chat.id, "source", "demo", source_id=source.id)
+        source = await core.services.store.add_source("demo", "https://demo.example/feed.xml")
+    await core.services.store.add_subscription(chat.id, "source", "demo", source_id=source.id)
     return chat
 
 
@@ -112,7 +112,7 @@ async def test_forum_topic_subscription_posts_into_topic(
     admin = fake.add_user(20, "Admin")
     forum = fake.add_group(-100300, "Forum", forum=True, admins=(20,))
     async with running(tmp_path, fake) as (_, core):
-        await core.store.add_source("demo", "https://demo.example/feed.xml")
+        await core.services.store.add_source("demo", "https://demo.example/feed.xml")
         fake.push_command(forum, admin, "/subscribe demo", thread_id=42)
         [ack] = await fake.wait_sent(1, chat_id=-100300)
         assert ack.thread_id == 42
@@ -124,7 +124,7 @@ async def test_forum_topic_subscription_posts_into_topic(
 async def test_channel_post_subscribes_channel(tmp_path: Path, fake: FakeTelegramAPI) -> None:
     channel = fake.add_channel(-100600, "Chan", "chan")
     async with running(tmp_path, fake) as (_, core):
-        await core.store.add_source("demo", "https://demo.example/feed.xml")
+        await core.services.store.add_source("demo", "https://demo.example/feed.xml")
         fake.push_channel_post(channel, "/subscribe@CommentaryBot demo")
         await fake.wait_sent(1, chat_id=-100600)
         await add_piece(core, source="demo")
@@ -137,7 +137,7 @@ async def test_private_subscribe_for_a_channel(tmp_path: Path, fake: FakeTelegra
     private = fake.add_private(ann)
     fake.add_channel(-100650, "Opinions", "opinionschan", admins=(10,))
     async with running(tmp_path, fake) as (_, core):
-        await core.store.add_source("demo", "https://demo.example/feed.xml")
+        await core.services.store.add_source("demo", "https://demo.example/feed.xml")
         fake.push_command(private, ann, "/subscribe @opinionschan demo")
         [ack] = await fake.wait_sent(1, chat_id=10)
         assert not fake.messages(-100650)
@@ -183,14 +183,14 @@ async def test_blocked_user_and_removed_group(tmp_path: Path, fake: FakeTelegram
         await _subscribe(core, "10")
         fake.push_my_chat_member(group, ann, "left", "member")
         await fake.wait_sent(1, chat_id=-100800)
-        assert (await core.store.get_chat("telegram", "-100800")).active
+        assert (await core.services.store.get_chat("telegram", "-100800")).active
         fake.push_my_chat_member(group, ann, "member", "kicked")
         private.blocked = True
         await add_piece(core, source="demo")
         await fake.wait_until(lambda: any(r[1] == 403 for r in fake.rejected))
         await asyncio.sleep(0.3)
-        assert not (await core.store.get_chat("telegram", "10")).active
-        assert not (await core.store.get_chat("telegram", "-100800")).active
+        assert not (await core.services.store.get_chat("telegram", "10")).active
+        assert not (await core.services.store.get_chat("telegram", "-100800")).active
         # A late update from the group the bot has left: the reply fails quietly.
         fake.push_command(group, ann, "/help@CommentaryBot")
         fake.push_command(private, ann, "/help")

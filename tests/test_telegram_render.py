@@ -15,7 +15,7 @@ from bot.adapters.telegram_render import (
     split_text,
     utf16_len,
 )
-from handlers.types import Action, PieceCard, Reply
+from bot.messages import Action, PieceCard, Reply
 from tests.fakes.telegram_api import ApiError, parse_html
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b> </blockquote> &amp; <a href="javascript:x">'

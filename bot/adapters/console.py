@@ -16,8 +16,8 @@ import threading
 from typing import TYPE_CHECKING, TextIO
 
 from bot.delivery.sender import PlatformLimits
+from bot.messages import PIECE_ACTIONS, PieceCard, Reply, Request, Response
 from bot.types import Chat
-from handlers.types import PieceCard, Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -60,7 +60,7 @@ def render_reply(reply: Reply, message_id: str | None = None) -> str:
         out = [tag + body[0]] + ["    " + line for line in body[1:]]
         if reply.actions:
             # Every reply command works on a post; buttons are only a shortcut elsewhere.
-            names = "/more, /full, /quote, /author, /similar, /source, /follow"
+            names = ", ".join(f"/{a.command}" for a in PIECE_ACTIONS)
             out.append(f"    (reply with: >{message_id or ''} {names})")
         return "\n".join(out)
     prefix = "! " if reply.kind == "error" else ""
@@ -105,12 +105,10 @@ class ConsoleAdapter:
 
     async def chat(self) -> Chat:
         """The terminal's chat; numbering goes on from earlier runs so old ids never collide."""
-        known = await self.core.store.message_ids("console", CHAT_ID)
+        known = await self.core.message_ids("console", CHAT_ID)
         numbers = [int(m[1:]) for m in known if m.startswith("m") and m[1:].isdigit()]
         self._ids = itertools.count(max(numbers, default=0) + 1)
-        return await self.core.store.ensure_chat(
-            "console", CHAT_ID, kind="private", title="terminal", reactivate=True
-        )
+        return await self.core.chat_seen("console", CHAT_ID, "private", title="terminal")
 
     def request_for(self, line: str) -> Request | None:
         line = line.strip()

@@ -44,9 +44,17 @@ from bot.adapters.discord_render import (
 )
 from bot.delivery.errors import ChatGone, DeliveryError, PermanentError, RetryLater
 from bot.delivery.sender import PlatformLimits
+from bot.messages import (
+    PIECE_ACTIONS,
+    Action,
+    Reply,
+    Request,
+    Response,
+    is_piece_action,
+    post_actions,
+)
 from bot.types import Chat, ChatKind
 from handlers.registry import CommandSpec, Option, load_all
-from handlers.types import PIECE_ACTIONS, Action, Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -55,26 +63,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 
-# Discord allows 5 message context-menu commands per app (discord.py enforces it), so of the
-# six reply actions "Source" is left out here: the embed's title already links to the source
-# and `/source post:<link>` does the rest.
-CONTEXT_MENUS: tuple[tuple[str, str], ...] = (
-    ("More", "more"),
-    ("Full text", "full"),
-    ("Quote", "quote"),
-    ("Author", "author"),
-    ("Similar", "similar"),
-    ("Source", "source"),
-)
+# Discord allows 5 message context-menu commands per app (discord.py enforces it): the piece
+# actions marked ``menu`` in bot.messages are those five; "Source" is left out, since the
+# embed's title already links to the source and `/source post:<link>` does the rest.
 MAX_CONTEXT_MENUS = 5
-
-# Buttons under a post when the core sent a card without actions of its own.
-DEFAULT_ACTIONS: tuple[tuple[str, str], ...] = (
-    ("More", "more"),
-    ("Full text", "full"),
-    ("Author", "author"),
-    ("Similar", "similar"),
-)
 
 # Error codes (https://discord.com/developers/docs/topics/opcodes-and-status-codes).
 MISSING_ACCESS = 50001
@@ -159,7 +151,7 @@ def render_reply(reply: Reply) -> list[Outgoing]:
     error = reply.kind == "error"
     # Every kind is split, not only "long": an over-long "info" must still be delivered whole.
     chunks = split_message(escape(reply.text), MESSAGE_LIMIT)
-    actions = tuple(a for a in reply.actions if a.command in PIECE_ACTIONS)
+    actions = tuple(a for a in reply.actions if is_piece_action(a.command))
     out = [Outgoing(content=chunk, piece_id=piece_id, error=error) for chunk in chunks]
     if reply.card is not None:
         embed = piece_embed(reply.card)
@@ -175,10 +167,6 @@ def render_reply(reply: Reply) -> list[Outgoing]:
 
 def render_response(response: Response) -> list[Outgoing]:
     return [item for reply in response.messages for item in render_reply(reply)]
-
-
-def default_actions(piece_id: int) -> list[Action]:
-    return [Action(label, command, piece_id) for label, command in DEFAULT_ACTIONS]
 
 
 # --------------------------------------------------------------------------- persistent buttons
@@ -438,8 +426,9 @@ class DiscordAdapter:
                 continue
             tree.add_command(self._slash_command(spec))
         added = 0
-        for label, name in CONTEXT_MENUS:
-            if name not in commands or added >= MAX_CONTEXT_MENUS:
+        for action in PIECE_ACTIONS:
+            label, name = action.label, action.command
+            if not action.menu or name not in commands or added >= MAX_CONTEXT_MENUS:
                 continue
             tree.add_command(
                 app_commands.ContextMenu(name=label, callback=self._context_callback(name))
@@ -668,7 +657,7 @@ class DiscordAdapter:
     ) -> None:
         """A press on a post's button; answered privately so a busy channel is not flooded."""
         if (
-            action not in PIECE_ACTIONS
+            not is_piece_action(action)
             or not piece_ref.isdigit()
             or not 0 < int(piece_ref) <= _MAX_SNOWFLAKE
         ):
@@ -914,7 +903,9 @@ class DiscordSender:
         if not target.isdigit() or not 0 < int(target) <= _MAX_SNOWFLAKE:
             raise ChatGone(f"invalid Discord channel id {target[:30]!r}")
         if post.card is not None and not post.actions:
-            post = dataclasses.replace(post, actions=default_actions(post.card.piece_id))
+            card = post.card
+            actions = post_actions(card.piece_id, has_author=bool(card.authors))
+            post = dataclasses.replace(post, actions=actions)
         channel = client.get_partial_messageable(int(target))
         outgoing = render_reply(post)
         if not outgoing:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import discord
 
-from handlers.types import PieceCard
+from bot.messages import PieceCard
 
 # Discord's documented limits.
 MESSAGE_LIMIT = 2000

@@ -70,9 +70,9 @@ from bot.delivery.errors import (
 )
 from bot.delivery.sender import PlatformLimits
 from bot.logs import install_redaction
+from bot.messages import Reply, Request, Response
 from bot.types import Chat, ChatKind
 from handlers.registry import COMMANDS, load_all, lookup
-from handlers.types import Reply, Request, Response
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from handlers.types import PIECE_ACTIONS, Action, PieceCard, Reply
+from bot.messages import Action, PieceCard, Reply, is_piece_action
 
 MAX_MESSAGE = 4096
 # Split a little under the limit: the server's count and ours may differ on odd characters.
@@ -83,7 +83,7 @@ def parse_callback_data(data: str | None) -> tuple[str, int] | None:
     if not data or len(data) > MAX_CALLBACK_DATA:
         return None
     parts = data.split(":")
-    if len(parts) != 3 or parts[0] != CALLBACK_PREFIX or parts[1] not in PIECE_ACTIONS:
+    if len(parts) != 3 or parts[0] != CALLBACK_PREFIX or not is_piece_action(parts[1]):
         return None
     if not parts[2].isdigit() or len(parts[2]) > 18:
         return None

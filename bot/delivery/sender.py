@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.messages import Reply
 from bot.types import Chat
-from handlers.types import Reply
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
 from bot.delivery.sender import Sender
+from bot.messages import Reply, digest_for, post_for
 from bot.metrics import Metrics
 from bot.types import Chat, Delivery, Piece
-from handlers.common import byline, post_for, summary_for
-from handlers.types import Reply
 
 if TYPE_CHECKING:
     from storage import Storage
@@ -262,24 +261,31 @@ class DeliveryWorker:
                 log.info("notice to chat %s not sent: %s", chat.id, exc)
 
     async def _send_digests(self) -> None:
+        """Each chat's digest when its time comes, or at once when someone asked (/digest)."""
         for chat in await self.store.digest_chats():
             if chat.platform != self.platform:
                 continue
+            asked = await self.store.get_value(digest_request_key(chat.id)) is not None
             last = await self.store.get_value(f"digest.last.{chat.id}")
             day = digest_due(chat.settings, last)
-            if day is None or quiet_until(chat.settings) is not None:
+            if (day is None and not asked) or quiet_until(chat.settings) is not None:
                 continue
-            await self.send_digest(chat)
-            await self.store.set_value(f"digest.last.{chat.id}", day)
+            if await self.send_digest(chat) and day is not None:
+                await self.store.set_value(f"digest.last.{chat.id}", day)
 
     async def send_digest(self, chat: Chat) -> int:
-        """Send the chat's held pieces as one message; return how many it carried."""
+        """Post the chat's held pieces as one digest; mark them sent once it is posted.
+
+        Returns how many pieces it carried (0 when nothing was held or the post failed; the
+        pieces stay held and the next round tries again: at least once, like every post).
+        """
         piece_ids = await self.store.digest_pieces(chat.id)
         if not piece_ids:
+            await self.store.set_value(digest_request_key(chat.id), None)
             return 0
-        reply = await digest_reply(self.store, piece_ids, chat.settings.length)
+        pieces = [p for p in [await self.store.get_piece(i) for i in piece_ids] if p is not None]
         try:
-            message_id = await self.sender.send_post(chat, reply)
+            message_id = await self.sender.send_post(chat, digest_for(pieces, chat.settings.length))
         except ChatGone as exc:
             await self.store.set_chat_active(
                 self.platform, chat.platform_chat_id, False, exc.reason
@@ -289,22 +295,10 @@ class DeliveryWorker:
             log.info("digest for chat %s not sent (will retry): %s", chat.id, exc)
             return 0
         await self.store.mark_digest_sent(chat.id, piece_ids, message_id)
+        await self.store.set_value(digest_request_key(chat.id), None)
         return len(piece_ids)
 
 
-async def digest_reply(store: Storage, piece_ids: list[int], length: str) -> Reply:
-    """One message listing the pieces: title, byline, short summary, link."""
-    blocks = [f"Your digest: {len(piece_ids)} piece{'s' if len(piece_ids) != 1 else ''}"]
-    for piece_id in piece_ids:
-        piece = await store.get_piece(piece_id)
-        if piece is None:
-            continue
-        block = [f"• {piece.title}"]
-        if byline(piece):
-            block.append(f"  {byline(piece)}")
-        summary = summary_for(piece, "short" if length == "short" else "standard")
-        if summary:
-            block.append(f"  {summary}")
-        block.append(f"  {piece.url}")
-        blocks.append("\n".join(block))
-    return Reply(text="\n\n".join(blocks), kind="long")
+def digest_request_key(chat_id: int) -> str:
+    """The key/value mark that asks the worker for a chat's digest now (set by /digest)."""
+    return f"digest.asap.{chat_id}"

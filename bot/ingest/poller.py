@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot import caps
+from bot.delivery.routing import route
 from bot.ingest.articles import ArticleBuilder
 from bot.metrics import Metrics
 from bot.pipeline.text import clean_line
@@ -578,7 +579,9 @@ class Poller:
                     if near(value, other):
                         duplicate_of = piece_id
                         break
-            result = await self.store.save_piece(draft, fan_out=fan_out, duplicate_of=duplicate_of)
+            result = await self.store.save_piece(
+                draft, route=route if fan_out else None, duplicate_of=duplicate_of
+            )
             if value is not None and result.status == "new":
                 fingerprints.insert(0, (result.piece_id, value))
                 del fingerprints[FINGERPRINT_WINDOW:]

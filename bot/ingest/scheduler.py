@@ -37,6 +37,9 @@ MAX_BACKOFF = 24 * 3600
 MIN_INTERVAL = MIN_SOURCE_INTERVAL
 # Stored values above the bound (older versions let them in) are scheduled at the bound.
 MAX_INTERVAL = MAX_SOURCE_INTERVAL
+# How often the running bot re-reads the sources table, so a source added, edited or removed
+# by another process (the command line) is followed within one tick.
+SYNC_SECONDS = 3.0
 
 
 def page_title(content: bytes) -> str | None:
@@ -71,16 +74,44 @@ def _slug(text: str, limit: int = 40) -> str:
     return slug or "source"
 
 
+def _first_in(source: Source, now: datetime, *, starting: bool = False) -> float | None:
+    """Seconds until a source's first run in this process (None: one interval from now).
+
+    A source polled before keeps its rhythm across restarts (an overdue one runs at once);
+    one never polled runs now. One polled but never scheduled (no next run stored) waits an
+    interval at start (it was just polled before polling started), and runs now when it
+    appears later (another process, the command line, added it).
+    """
+    if not source.first_poll_done:
+        return 0.0
+    if source.next_run_at is None:
+        return None if starting else 0.0
+    due = (
+        source.next_run_at if source.next_run_at.tzinfo else source.next_run_at.replace(tzinfo=UTC)
+    )
+    return min(max((due - now).total_seconds(), 0.0), float(source.interval_seconds))
+
+
 class SourceScheduler:
     """Implements ``bot.services.SourceControl`` over the store, the poller and APScheduler."""
 
-    def __init__(self, store: Storage, poller: Poller, *, jitter: bool = True) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        poller: Poller,
+        *,
+        jitter: bool = True,
+        sync_seconds: float = SYNC_SECONDS,
+    ) -> None:
         self.store = store
         self.poller = poller
         self.jitter = jitter
+        self.sync_seconds = sync_seconds
         self.scheduler: AsyncIOScheduler | None = None
         # Several processes on one PostgreSQL database: the table is the schedule (leases.py).
         self.leased: LeasedPolling | None = None
+        self._intervals: dict[int, int] = {}  # source id -> the interval its job runs at
+        self._sync_task: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -96,25 +127,59 @@ class SourceScheduler:
             return
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.start()
-        now = datetime.now(UTC)
-        for source in await self.store.list_sources(active_only=True):
-            first_in: float | None = 0
-            if source.first_poll_done and source.next_run_at is not None:
-                # Keep the rhythm across restarts; an overdue source runs at once.
-                due = source.next_run_at
-                due = due if due.tzinfo else due.replace(tzinfo=UTC)
-                first_in = max((due - now).total_seconds(), 0.0)  # _schedule caps it
-            elif source.first_poll_done:
-                first_in = None
-            self._schedule(source, first_in=first_in)
+        await self.sync(starting=True)
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="source-sync")
 
     def shutdown(self) -> None:
         if self.leased is not None:
             self.leased.cancel()
             self.leased = None
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            self._sync_task = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
+        self._intervals.clear()
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sync_seconds)
+            try:
+                await self.sync()
+            except Exception:  # a busy database this tick; the next one catches up
+                log.exception("re-reading the sources failed")
+
+    async def sync(self, *, starting: bool = False) -> None:
+        """Make the jobs match the sources table: new ones scheduled, gone or paused ones
+        dropped, a changed interval applied. Changes made here are already applied; this
+        catches those made by other processes (a source one of them added runs at once)."""
+        if self.scheduler is None:
+            return
+        now = datetime.now(UTC)
+        active = {s.id: s for s in await self.store.list_sources(active_only=True)}
+        for source_id in [i for i in self._intervals if i not in active]:
+            self._unschedule(source_id)
+        for source in active.values():
+            known = self._intervals.get(source.id)
+            if known is None:
+                self._schedule(source, first_in=_first_in(source, now, starting=starting))
+            elif known != max(source.interval_seconds, MIN_INTERVAL):
+                self._schedule(source)
+
+    def follow(self, source: Source) -> None:
+        """Schedule a source stored by someone else (an import) if polling is running."""
+        if self.scheduler is not None:
+            self._schedule(source, first_in=_first_in(source, datetime.now(UTC)))
+
+    async def poll_new(self, timeout: float) -> None:
+        """Poll the active sources that were never polled, each within ``timeout`` seconds."""
+        for source in await self.store.list_sources(active_only=True):
+            if not source.first_poll_done:
+                try:
+                    await asyncio.wait_for(self.poller.poll(source), timeout)
+                except Exception as exc:  # the scheduler retries it; start anyway
+                    log.info("first poll of %s did not finish: %s", source.name, exc)
 
     def _job_id(self, source_id: int) -> str:
         return f"source:{source_id}"
@@ -127,6 +192,7 @@ class SourceScheduler:
         next_run = datetime.now(UTC) + timedelta(
             seconds=first_in if first_in is not None else interval
         )
+        self._intervals[source.id] = interval
         self.scheduler.add_job(
             self._run_job,
             "interval",
@@ -142,6 +208,7 @@ class SourceScheduler:
         )
 
     def _unschedule(self, source_id: int) -> None:
+        self._intervals.pop(source_id, None)
         if self.scheduler is None:
             return
         try:

@@ -17,8 +17,10 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.database_url import PostgresURL
+from bot.types import Piece
 from storage.db import StorageError
 from storage.postgres import schema
+from storage.protocols import Router
 
 # Every statement has a ceiling, so nothing a user asks for holds a connection for long;
 # /search sets its own, shorter one (storage.search.SEARCH_BUDGET).
@@ -96,9 +98,13 @@ class PgBase:
         raise NotImplementedError
 
     async def _fan_out(
-        self, conn: Conn, piece_id: int, *, only_source_id: int | None = None
+        self, conn: Conn, piece_id: int, route: Router, *, only_source_id: int | None = None
     ) -> int:
         """Write a piece's delivery rows in the caller's transaction (the outbox's job)."""
+        raise NotImplementedError
+
+    async def _piece_in(self, conn: Conn, piece_id: int) -> Piece | None:
+        """A piece read in the caller's transaction (the pieces concern's job)."""
         raise NotImplementedError
 
     @staticmethod

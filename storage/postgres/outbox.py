@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.matching import MatchText, filter_verdict, keyword_matches
-from bot.types import Chat, Delivery
+from bot.types import Chat, Delivery, RouteCandidate
 from storage.postgres.db import Conn, PgBase
+from storage.protocols import Router
 from storage.rows import chat_from_row, delivery_from_row, subscription_from_row, to_text, utcnow
 
 DELIVERY_LEASE_SECONDS = 120.0
@@ -24,82 +24,68 @@ class PgOutbox(PgBase):
     worker_id: str
     lease_seconds: float = DELIVERY_LEASE_SECONDS
 
-    async def _fan_out(
-        self, conn: Conn, piece_id: int, *, only_source_id: int | None = None
-    ) -> int:
-        """Write one delivery row per matching chat (inside the caller's transaction)."""
-        piece = await self._one(conn, "SELECT * FROM pieces WHERE id = %s", [piece_id])
-        assert piece is not None
-        authors = [
-            r["name"]
+    async def _candidates(self, conn: Conn, where: str, params: list[Any]) -> list[RouteCandidate]:
+        """Subscriptions matching ``where`` with their chats (routing's candidates)."""
+        subs = [
+            subscription_from_row(r)
             for r in await self._all(
-                conn,
-                "SELECT a.name FROM piece_authors pa JOIN authors a ON a.id = pa.author_id"
-                " WHERE pa.piece_id = %s ORDER BY pa.position",
-                [piece_id],
+                conn, f"SELECT * FROM subscriptions WHERE {where} ORDER BY id", params
             )
         ]
-        text = MatchText.of(piece["title"], piece["standfirst"], piece["text"], " ".join(authors))
-        if only_source_id is not None:
-            candidates = await self._all(
-                conn,
-                "SELECT s.* FROM subscriptions s WHERE s.kind = 'source' AND s.source_id = %s"
-                " ORDER BY s.id",
-                [only_source_id],
-            )
-        else:
-            candidates = await self._all(
-                conn,
-                "SELECT s.* FROM subscriptions s WHERE (s.kind = 'source' AND s.source_id = %s)"
-                " OR (s.kind = 'author' AND lower(s.target) = ANY(%s)) OR s.kind = 'keyword'"
-                " ORDER BY s.id",
-                [piece["source_id"], [a.lower() for a in authors]],
-            )
-        verdicts: dict[int, tuple[str, int, str | None]] = {}
-        for row in candidates:
-            sub = subscription_from_row(row)
-            if sub.kind == "keyword" and not keyword_matches(sub.target, text):
-                continue
-            reason = filter_verdict(sub.include, sub.exclude, text)
-            state = "filtered" if reason else "pending"
-            previous = verdicts.get(sub.chat_id)
-            if previous is None or (previous[0] == "filtered" and state == "pending"):
-                verdicts[sub.chat_id] = (state, sub.id, reason)
-        if not verdicts:
-            return 0
+        if not subs:
+            return []
         chats = {
             r["id"]: chat_from_row(r)
             for r in await self._all(
-                conn, "SELECT * FROM chats WHERE id = ANY(%s)", [list(verdicts)]
+                conn, "SELECT * FROM chats WHERE id = ANY(%s)", [list({s.chat_id for s in subs})]
             )
         }
+        return [RouteCandidate(s, chats[s.chat_id]) for s in subs if s.chat_id in chats]
+
+    async def _fan_out(
+        self, conn: Conn, piece_id: int, route: Router, *, only_source_id: int | None = None
+    ) -> int:
+        """Write the delivery rows ``route`` decides on (inside the caller's transaction)."""
+        piece = await self._piece_in(conn, piece_id)
+        if piece is None:
+            return 0
+        if only_source_id is not None:
+            candidates = await self._candidates(
+                conn, "kind = 'source' AND source_id = %s", [only_source_id]
+            )
+        else:
+            candidates = await self._candidates(
+                conn,
+                "(kind = 'source' AND source_id = %s)"
+                " OR (kind = 'author' AND lower(target) = ANY(%s)) OR kind = 'keyword'",
+                [piece.source_id, [a.lower() for a in piece.authors]],
+            )
+        chats = {c.chat.id: c.chat for c in candidates}
         now = utcnow()
         created = 0
-        for chat_id, (state, sub_id, reason) in verdicts.items():
-            chat = chats[chat_id]
-            if not chat.active:
-                state, reason = "skipped", f"chat inactive: {chat.inactive_reason or 'unknown'}"
-            elif (
-                state == "pending"
-                and chat.settings.language
-                and piece["language"]
-                and (chat.settings.language.lower() != piece["language"].lower()[:2])
-            ):
-                state, reason = (
-                    "filtered",
-                    f"language {piece['language']} is not {chat.settings.language}",
-                )
-            elif state == "pending" and chat.settings.mode == "digest":
-                state = "digest"
+        for found in route(piece, candidates, seen_in=only_source_id):
             count = await self._run(
                 conn,
                 "INSERT INTO deliveries (piece_id, chat_id, subscription_id, platform, state,"
                 " next_attempt_at, reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (piece_id, chat_id) DO NOTHING",
-                [piece_id, chat_id, sub_id, chat.platform, state, now, reason, now],
+                [
+                    piece_id,
+                    found.chat_id,
+                    found.subscription_id,
+                    chats[found.chat_id].platform,
+                    found.state,
+                    now,
+                    found.reason,
+                    now,
+                ],
             )
-            created += count if state == "pending" else 0
+            created += count if found.state == "pending" else 0
         return created
+
+    async def chat_candidates(self, chat_id: int) -> list[RouteCandidate]:
+        async with self._tx() as conn:
+            return await self._candidates(conn, "chat_id = %s", [chat_id])
 
     # --- the worker's cycle ----------------------------------------------------------------
     async def reset_in_flight(self, platform: str | None = None) -> int:

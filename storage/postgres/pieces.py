@@ -12,6 +12,7 @@ from bot.types import Piece, PieceDraft, SaveResult
 from storage.postgres import search as fts
 from storage.postgres.db import Conn, PgBase
 from storage.postgres.sources import like_escape
+from storage.protocols import Router
 from storage.rows import piece_from_row, utcnow
 from storage.search import (
     RANK_WINDOW,
@@ -112,7 +113,7 @@ class PgPieces(PgBase):
 
     # --- saving ---------------------------------------------------------------------------
     async def save_piece(
-        self, draft: PieceDraft, *, fan_out: bool = True, duplicate_of: int | None = None
+        self, draft: PieceDraft, *, route: Router | None = None, duplicate_of: int | None = None
     ) -> SaveResult:
         """Store a piece once; write its deliveries in the same transaction (see SQLite's)."""
         async with self._tx() as conn:
@@ -125,25 +126,27 @@ class PgPieces(PgBase):
                 existing = await self._piece_id_for_guid(conn, draft.guid, draft.source_id)
             if existing is not None:
                 result = await self._update_existing(conn, existing, draft)
-                if fan_out and draft.source_id is not None:
+                if route is not None and draft.source_id is not None:
                     owner = await self._one(
                         conn, "SELECT source_id FROM pieces WHERE id = %s", [existing]
                     )
                     if owner and owner["source_id"] != draft.source_id:
                         result.deliveries = await self._fan_out(
-                            conn, existing, only_source_id=draft.source_id
+                            conn, existing, route, only_source_id=draft.source_id
                         )
             elif duplicate_of is not None:
                 await self._add_links(conn, duplicate_of, draft, syndicated=True)
                 count = 0
-                if fan_out and draft.source_id is not None:
-                    count = await self._fan_out(conn, duplicate_of, only_source_id=draft.source_id)
+                if route is not None and draft.source_id is not None:
+                    count = await self._fan_out(
+                        conn, duplicate_of, route, only_source_id=draft.source_id
+                    )
                 result = SaveResult(
                     duplicate_of, "duplicate", deliveries=count, duplicate_of=duplicate_of
                 )
             else:
                 piece_id = await self._insert_piece(conn, draft)
-                count = await self._fan_out(conn, piece_id) if fan_out else 0
+                count = await self._fan_out(conn, piece_id, route) if route is not None else 0
                 result = SaveResult(piece_id, "new", deliveries=count)
             if draft.source_id is not None:
                 keys = [k for k in [draft.entry_key, *draft.extra_keys] if k]
@@ -252,8 +255,11 @@ class PgPieces(PgBase):
     # --- reading --------------------------------------------------------------------------
     async def get_piece(self, piece_id: int) -> Piece | None:
         async with self._tx() as conn:
-            row = await self._one(conn, "SELECT * FROM pieces WHERE id = %s", [piece_id])
-            return (await self._hydrate(conn, [row]))[0] if row else None
+            return await self._piece_in(conn, piece_id)
+
+    async def _piece_in(self, conn: Conn, piece_id: int) -> Piece | None:
+        row = await self._one(conn, "SELECT * FROM pieces WHERE id = %s", [piece_id])
+        return (await self._hydrate(conn, [row]))[0] if row else None
 
     async def count_pieces(self) -> int:
         async with self._tx() as conn:

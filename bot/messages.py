@@ -1,0 +1,237 @@
+"""The platform-neutral conversation and how a piece is shown in it.
+
+A command arrives as a ``Request`` (built by an adapter) and is answered with a ``Response``
+of ``Reply`` messages; a delivered post is a ``Reply`` too. All text here is plain and
+untrusted: adapters escape it for their markup (Telegram HTML, Discord markdown) and never
+interpret it. This module also owns the one list of piece actions (reply commands and the
+buttons under posts) and the neutral rendering of a piece as a card, a post and a digest, so
+the handlers, the delivery worker and every adapter show a piece the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from bot.types import ChatKind, Piece, SummaryLength
+
+ReplyKind = Literal["info", "error", "long"]
+
+
+# --- piece actions -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PieceAction:
+    """A reply command that acts on one piece, and how platforms offer it."""
+
+    command: str
+    label: str
+    button: bool = False  # a button under every post
+    needs_author: bool = False  # offered only for pieces with a known author
+    menu: bool = False  # a message context-menu entry (Discord allows five)
+
+
+# The one list: reply commands, buttons, callback data and context menus all read it.
+PIECE_ACTIONS: tuple[PieceAction, ...] = (
+    PieceAction("more", "More", button=True, menu=True),
+    PieceAction("full", "Full text", button=True, menu=True),
+    PieceAction("quote", "Quote", menu=True),
+    PieceAction("author", "Author", button=True, needs_author=True, menu=True),
+    PieceAction("similar", "Similar", button=True, menu=True),
+    PieceAction("source", "Source"),
+    PieceAction("follow", "Follow author", button=True, needs_author=True),
+)
+ACTION_COMMANDS: frozenset[str] = frozenset(a.command for a in PIECE_ACTIONS)
+
+
+def is_piece_action(command: str) -> bool:
+    return command in ACTION_COMMANDS
+
+
+# --- the conversation --------------------------------------------------------------------------
+@dataclass
+class Request:
+    """One command from a chat, already parsed by the adapter."""
+
+    platform: str  # "console" | "telegram" | "discord"
+    chat_id: str  # the platform's chat id (channel id on Discord)
+    user_id: str  # the platform's user id ("" when unknown, e.g. an anonymous channel post)
+    command: str  # lower-case, without "/" and without "@BotName"
+    args: str = ""  # the raw argument text after the command
+    chat_kind: ChatKind = "private"
+    thread_id: str | None = None  # Telegram forum topic / Discord thread the command came from
+    chat_title: str | None = None
+    is_chat_admin: bool = False  # the adapter's verdict; a private chat's user is its admin
+    # The platform id of the message this one replies to (reply commands).
+    reply_to_message_id: str | None = None
+    piece_id: int | None = None  # set when a button (callback) names the piece directly
+
+    @property
+    def user_key(self) -> str:
+        """The ``platform:user_id`` form used by COMMENTARY_OWNERS."""
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass
+class Action:
+    """A button under a message; pressing it runs ``command`` on the piece."""
+
+    label: str
+    command: str  # one of PIECE_ACTIONS
+    piece_id: int
+
+
+@dataclass
+class PieceCard:
+    """A piece as a post: adapters render it richly (link title, byline, summary)."""
+
+    piece_id: int
+    title: str
+    url: str
+    authors: list[str] = field(default_factory=list)
+    outlet: str | None = None
+    published: datetime | None = None
+    summary: str | None = None
+    summary_method: str | None = None
+    also_in: list[tuple[str, str]] = field(default_factory=list)  # (outlet, url)
+    standfirst: str | None = None
+
+    @property
+    def method_note(self) -> str | None:
+        """A label for machine-written summaries, so readers know what they are reading."""
+        if self.summary and self.summary_method and self.summary_method.startswith("llm:"):
+            return f"Summary written by a language model ({self.summary_method[4:]})"
+        return None
+
+    @property
+    def byline(self) -> str:
+        return byline(self.authors, self.outlet, self.published)
+
+
+@dataclass
+class Reply:
+    """One message of a response.
+
+    ``kind`` tells adapters how to show it: ``"long"`` text is split at paragraph or sentence
+    boundaries to the platform's message size; ``"error"`` is shown privately where the
+    platform can (Discord ephemeral).
+    """
+
+    text: str = ""
+    card: PieceCard | None = None
+    actions: list[Action] = field(default_factory=list)
+    kind: ReplyKind = "info"
+    piece_id: int | None = None  # the piece this message is about, so replies map back
+
+
+@dataclass
+class Response:
+    messages: list[Reply] = field(default_factory=list)
+
+    @classmethod
+    def text(cls, text: str, *, kind: ReplyKind = "info") -> Response:
+        return cls([Reply(text=text, kind=kind)])
+
+    @classmethod
+    def error(cls, text: str) -> Response:
+        return cls([Reply(text=text, kind="error")])
+
+    @property
+    def is_error(self) -> bool:
+        return bool(self.messages) and all(m.kind == "error" for m in self.messages)
+
+    def plain_text(self) -> str:
+        """Everything the response says, as plain text (tests, logs, the console)."""
+        parts: list[str] = []
+        for message in self.messages:
+            if message.card is not None:
+                parts.append(message.card.title)
+                if message.card.summary:
+                    parts.append(message.card.summary)
+            if message.text:
+                parts.append(message.text)
+        return "\n".join(parts)
+
+
+# --- how a piece is shown ------------------------------------------------------------------------
+def byline(authors: list[str], outlet: str | None, published: datetime | None) -> str:
+    """``Ann Author, Bo Writer · The Outlet · 2026-11-29`` (absent parts left out)."""
+    parts = []
+    if authors:
+        parts.append(", ".join(authors))
+    if outlet:
+        parts.append(outlet)
+    if published:
+        parts.append(published.strftime("%Y-%m-%d"))
+    return " · ".join(parts)
+
+
+def piece_byline(piece: Piece) -> str:
+    return byline(piece.authors, piece.outlet, piece.published)
+
+
+def summary_for(piece: Piece, length: SummaryLength | str) -> str | None:
+    """The stored summary of that length (the standard one when it is missing)."""
+    if length == "short":
+        return piece.summary_short or piece.summary
+    if length == "long":
+        return piece.summary_long or piece.summary
+    return piece.summary
+
+
+def card_for(
+    piece: Piece,
+    length: SummaryLength | str = "standard",
+    *,
+    summary: str | None = None,
+    method: str | None = None,
+) -> PieceCard:
+    """The piece as a card; ``summary``/``method`` replace its stored summary (snippets)."""
+    return PieceCard(
+        piece_id=piece.id,
+        title=piece.title,
+        url=piece.url,
+        authors=list(piece.authors),
+        outlet=piece.outlet,
+        published=piece.published,
+        summary=summary if summary is not None else summary_for(piece, length),
+        summary_method=method or piece.summary_method,
+        # A second address at the same outlet is not syndication worth announcing.
+        also_in=[(o, u) for o, u in piece.also_in if not o or o != piece.outlet],
+        standfirst=piece.standfirst,
+    )
+
+
+def post_actions(piece_id: int, *, has_author: bool) -> list[Action]:
+    """The buttons under a post of that piece."""
+    return [
+        Action(a.label, a.command, piece_id)
+        for a in PIECE_ACTIONS
+        if a.button and (has_author or not a.needs_author)
+    ]
+
+
+def post_for(piece: Piece, length: SummaryLength | str = "standard") -> Reply:
+    """A piece as the bot posts it: a card with the action buttons."""
+    return Reply(
+        card=card_for(piece, length),
+        actions=post_actions(piece.id, has_author=bool(piece.authors)),
+        piece_id=piece.id,
+    )
+
+
+def digest_for(pieces: list[Piece], length: SummaryLength | str) -> Reply:
+    """One message listing the pieces: title, byline, short summary, link."""
+    count = len(pieces)
+    blocks = [f"Your digest: {count} piece{'s' if count != 1 else ''}"]
+    for piece in pieces:
+        block = [f"• {piece.title}"]
+        line = piece_byline(piece)
+        if line:
+            block.append(f"  {line}")
+        summary = summary_for(piece, "short" if length == "short" else "standard")
+        if summary:
+            block.append(f"  {summary}")
+        block.append(f"  {piece.url}")
+        blocks.append("\n".join(block))
+    return Reply(text="\n\n".join(blocks), kind="long")
