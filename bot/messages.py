@@ -166,6 +166,14 @@ def byline(authors: list[str], outlet: str | None, published: datetime | None) -
     return " · ".join(parts)
 
 
+def authors_line(authors: list[str]) -> str:
+    """Authors joined for a heading: "A", "A and B", "A, B and C"."""
+    names = [a.strip() for a in authors if a and a.strip()]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def piece_byline(piece: Piece) -> str:
     return byline(piece.authors, piece.outlet, piece.published)
 

@@ -1,4 +1,4 @@
-"""Reading commands anyone may use: /latest, /sources, /authors, /search, /summary."""
+"""The Reading group of /help: /start, /help, /latest, /sources, /authors, /search, /summary."""
 
 from __future__ import annotations
 
@@ -9,12 +9,49 @@ from bot.durations import format_duration
 from bot.errors import InvalidSearch, SearchTooBroad, UsageError
 from bot.messages import PieceCard, Reply, Request, Response, card_for, post_for
 from handlers.common import current_chat, parse_count
-from handlers.registry import Option, command
+from handlers.registry import COMMANDS, Option, command, load_all
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+GROUP_ORDER = ("Reading", "Replies", "Subscriptions", "Settings", "Admin")
+
+
+@command("start", "/start", "Introduce the bot and how to begin", group="Reading")
+async def start(request: Request, services: Services) -> Response:
+    count = len(await services.store.list_sources())
+    return Response.text(
+        "commentary-bot follows opinion writing and posts short, faithful summaries here.\n"
+        f"I follow {count} source(s). Try /latest for the newest pieces, /sources to see what "
+        "I follow, /subscribe <source> to get new pieces here, and /help for every command."
+    )
+
+
+@command("help", "/help [command]", "List the commands, or explain one", group="Reading")
+async def help_(request: Request, services: Services) -> Response:
+    specs = load_all()
+    wanted = request.args.strip().lstrip("/").lower()
+    if wanted:
+        spec = COMMANDS.get(wanted)
+        if spec is None:
+            return Response.error(f"No command /{wanted[:40]}. Send /help for the list.")
+        return Response.text(f"{spec.usage}\n{spec.description}")
+    is_owner = services.is_owner(request.user_key)
+    lines: list[str] = []
+    for group in GROUP_ORDER:
+        entries = [s for s in specs.values() if s.group == group]
+        if group == "Admin" and not is_owner:
+            continue
+        if not entries:
+            continue
+        lines.append("Owners:" if group == "Admin" else f"{group}:")
+        lines.extend(f"  {s.usage} — {s.description}" for s in entries)
+    lines.append(
+        "Reply to one of my posts with /more, /full, /quote, /author, /similar or /source."
+    )
+    return Response.text("\n".join(lines), kind="long")
 
 
 @command(

@@ -91,14 +91,14 @@ def load_all() -> dict[str, CommandSpec]:
     """Import the handler modules (they register themselves) and return the registry."""
     # Always import (Python caches modules): a caller that imported one handler module first
     # must not leave the others unregistered.
-    from handlers import (  # noqa: F401
-        admin,
-        basic,
-        chat_settings,
-        piece_actions,
+    # One module per /help group, imported in that order (menus list commands as registered).
+    from handlers import (  # noqa: F401, I001
         reading,
+        replies,
         subscriptions,
         why,
+        settings,
+        owners,
     )
 
     return COMMANDS

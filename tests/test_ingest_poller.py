@@ -550,15 +550,15 @@ async def test_feed_rebuilt_on_every_request_is_parsed_only_when_its_entries_cha
     http_server.add("/feed.xml", handler=rebuilt)
     parses = counting_parse(monkeypatch)
     async with open_core(tmp_path) as core:
-        await core.store.add_source("stamped", http_server.url("/feed.xml"))
+        await core.services.store.add_source("stamped", http_server.url("/feed.xml"))
         for _ in range(3):
-            [report] = await core.scheduler.poll_now("stamped")
+            [report] = await core.poll_now("stamped")
             assert report.status == "ok"
         assert len(parses) == 1
         entries.insert(0, item(http_server.base, 2))
-        [report] = await core.scheduler.poll_now("stamped")
+        [report] = await core.poll_now("stamped")
         assert (report.new, len(parses)) == (1, 2)
-        assert await core.store.count_pieces() == 2
+        assert await core.services.store.count_pieces() == 2
 
 
 async def test_permanent_redirect_to_a_followed_feed_keeps_the_old_url(

@@ -109,13 +109,13 @@ async def test_three_processes_poll_every_feed_once(
             assert asyncio.get_running_loop().time() < deadline, "feeds not polled in 60 s"
             await asyncio.sleep(0.1)
         for core in cores:  # one more round of every loop: nothing is due any more
-            await core.scheduler.leased.run_once()
+            await core._scheduler.leased.run_once()
         hits = [len(http_server.requests_for(f"/feed-{n}.xml")) for n in range(feeds)]
         assert hits == [1] * feeds
         assert await one.store.count_pieces() == feeds
         sources = await one.store.list_sources()
         assert all(s.next_run_at and s.next_run_at > datetime.now(UTC) for s in sources)
-        assert sum(core.scheduler.leased.polled for core in cores) == feeds
+        assert sum(core._scheduler.leased.polled for core in cores) == feeds
         assert not await one.health()
 
 

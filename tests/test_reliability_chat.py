@@ -13,12 +13,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from handlers.types import Request
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import open_core as open_app_core
 from bot.core import Core
-from handlers.piece_actions import FULL_TEXT_CHARS
+from handlers.replies import FULL_TEXT_CHARS
 from bot.messages import Request
 from tests.factories import add_piece, make_settings
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI

@@ -32,15 +32,8 @@ WIDTH = 78
 
 def render_card(card: PieceCard) -> list[str]:
     lines = [card.title]
-    meta = []
-    if card.authors:
-        meta.append(", ".join(card.authors))
-    if card.outlet:
-        meta.append(card.outlet)
-    if card.published:
-        meta.append(card.published.strftime("%Y-%m-%d"))
-    if meta:
-        lines.append(" · ".join(meta))
+    if card.byline:
+        lines.append(card.byline)
     if card.summary:
         lines.extend(textwrap.wrap(card.summary, WIDTH - 4) or [""])
         if card.method_note:

@@ -9,11 +9,12 @@ with ``AllowedMentions.none()``.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import discord
 
-from bot.messages import PieceCard
+from bot.adapters.text import safe_url as shared_safe_url
+from bot.adapters.text import split_text
+from bot.messages import PieceCard, authors_line
 
 # Discord's documented limits.
 MESSAGE_LIMIT = 2000
@@ -34,7 +35,6 @@ EMBED_COLOUR = 0x3B6EA5
 
 # Control characters other than newline/tab make Discord reject or garble text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 
 
 def clean(text: str | None) -> str:
@@ -70,67 +70,13 @@ def truncate(text: str, limit: int) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """The URL if Discord will accept it as an embed/link URL (http(s), not too long), else None."""
-    if not url or len(url) > EMBED_URL_LIMIT:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc or _CONTROL.search(url):
-        return None
-    if any(ch.isspace() for ch in url):
-        return None
-    return url
+    """The URL if Discord will accept it as an embed/link URL (http(s), not too long)."""
+    return shared_safe_url(url, max_length=EMBED_URL_LIMIT)
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split text into chunks of at most ``limit`` characters.
-
-    Cuts at paragraph breaks first, then line breaks, then sentence ends, then spaces, and only
-    then mid-word, so a long reply reads as a few whole messages.
-    """
-    text = text.strip()
-    if not text:
-        return []
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = _best_cut(text, limit)
-        head, text = text[:cut].rstrip(), text[cut:].lstrip()
-        if head:
-            chunks.append(head)
-    if text:
-        chunks.append(text)
-    return chunks
-
-
-def _best_cut(text: str, limit: int) -> int:
-    window = text[: limit + 1]
-    # Do not accept a cut that leaves a tiny first chunk; half the limit is a fair floor.
-    floor = limit // 2
-    for separator in ("\n\n", "\n"):
-        at = window.rfind(separator)
-        if at >= floor:
-            return at
-    ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit]
-    if ends and ends[-1] >= floor:
-        return ends[-1]
-    at = window.rfind(" ")
-    if at >= floor:
-        return at
-    cut = limit
-    # Never cut between a backslash and the character it escapes.
-    while cut > 1 and text[cut - 1] == "\\":
-        cut -= 1
-    return cut
-
-
-def byline(authors: list[str]) -> str:
-    """Authors joined for humans: "A", "A and B", "A, B and C"."""
-    names = [a.strip() for a in authors if a and a.strip()]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    """Split text into whole-paragraph/sentence chunks of at most ``limit`` characters."""
+    return split_text(text, limit)
 
 
 def piece_embed(card: PieceCard, extra_text: str | None = None) -> discord.Embed:
@@ -141,7 +87,7 @@ def piece_embed(card: PieceCard, extra_text: str | None = None) -> discord.Embed
     """
     title = truncate(escape(card.title) or "(untitled)", EMBED_TITLE_LIMIT)
     embed = discord.Embed(title=title, url=safe_url(card.url), colour=EMBED_COLOUR)
-    author = truncate(plain(byline(card.authors)), EMBED_AUTHOR_LIMIT)
+    author = truncate(plain(authors_line(card.authors)), EMBED_AUTHOR_LIMIT)
     if author:
         embed.set_author(name=author)
     footer_parts = [card.outlet or "", card.method_note or ""]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from bot.adapters.text import prefix_that_fits, safe_url
+from bot.adapters.text import split_text as split_chunks
 from bot.messages import Action, PieceCard, Reply, is_piece_action
+from bot.messages import byline as neutral_byline
 
 MAX_MESSAGE = 4096
 # Split a little under the limit: the server's count and ours may differ on odd characters.
@@ -23,7 +25,6 @@ MAX_TITLE = 300
 EXPANDABLE_OVER = 500
 CALLBACK_PREFIX = "a"
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -48,22 +49,6 @@ def escape(text: str) -> str:
 
 def escape_attr(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) URL (a link must never be ``javascript:``)."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return None
-    return url
 
 
 def one_line(text: str, limit: int) -> str:
@@ -103,9 +88,8 @@ def keyboard(actions: list[Action], per_row: int = 3) -> tuple[tuple[tuple[str, 
 
 def byline(card: PieceCard) -> str:
     """``Author, Author · Outlet`` (plain)."""
-    authors = ", ".join(a.strip() for a in card.authors if a and a.strip())
-    parts = [p for p in (authors, (card.outlet or "").strip()) if p]
-    return one_line(" · ".join(parts), 300)
+    authors = [a.strip() for a in card.authors if a and a.strip()]
+    return one_line(neutral_byline(authors, (card.outlet or "").strip() or None, None), 300)
 
 
 def render_card(card: PieceCard, text: str = "", budget: int = SPLIT_AT) -> tuple[str, str]:
@@ -177,41 +161,12 @@ def _trim(text: str, limit: int) -> str:
 
 
 def split_text(text: str, limit: int = SPLIT_AT) -> list[str]:
-    """Split plain text into chunks of at most ``limit`` UTF-16 units.
-
-    Prefers paragraph boundaries, then sentence ends, then spaces; a single word longer than
-    the limit (a pasted URL, a hostile blob) is cut hard.
-    """
-    text = text.strip()
-    chunks: list[str] = []
-    while utf16_len(text) > limit:
-        head = _cut(text, limit)
-        chunks.append(head.rstrip())
-        text = text[len(head) :].lstrip()
-    if text:
-        chunks.append(text)
-    return chunks
+    """Split plain text into chunks of at most ``limit`` UTF-16 units (Telegram's measure)."""
+    return split_chunks(text, limit, measure=utf16_len)
 
 
 def _cut(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` that fits in ``limit`` and ends at a good boundary."""
-    # Find the largest prefix (in characters) whose UTF-16 length fits.
-    end = min(len(text), limit)
-    while end > 0 and utf16_len(text[:end]) > limit:
-        end -= max(1, (utf16_len(text[:end]) - limit) // 2)
-    window = text[:end]
-    floor = end // 3  # never make a chunk tiny just to land on a boundary
-    for pattern in ("\n\n", "\n"):
-        at = window.rfind(pattern)
-        if at > floor:
-            return text[: at + len(pattern)]
-    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
-    if sentence_ends and sentence_ends[-1] > floor:
-        return text[: sentence_ends[-1]]
-    at = window.rfind(" ")
-    if at > floor:
-        return text[: at + 1]
-    return window if window else text[:1]
+    return prefix_that_fits(text, limit, measure=utf16_len)
 
 
 def render_reply(reply: Reply) -> list[RenderedMessage]:

@@ -317,6 +317,9 @@ class SourceScheduler:
             )
         except SourceExists as exc:
             raise SourceError(str(exc)) from None
+        # Its job exists before the first poll, so the re-read of the sources table (sync)
+        # meanwhile takes it as known and does not poll it a second time.
+        self._schedule(source)
         # From here on the source exists: whatever fails (a full disk while its first pieces
         # are saved) is reported as such, never as "not added".
         try:
@@ -339,7 +342,8 @@ class SourceScheduler:
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             error = f"its pieces could not be saved ({reason})"
         source = await self.store.get_source_by_id(source.id) or source
-        self._schedule(source)
+        if source.paused:  # the first poll found it gone (410)
+            self._unschedule(source.id)
         return AddSourceReport(source, kind, title, entries, error)
 
     async def _free_name(self, base: str) -> str:
