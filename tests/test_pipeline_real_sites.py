@@ -121,7 +121,9 @@ def test_hover_card_name_copies_are_dropped():
     result = clean_paragraphs(
         ["Governor Ana RuizAna María Ruiz signed the bill on Tuesday after a long debate."]
     )
-    assert result.paragraphs == ["Governor Ana Ruiz signed the bill on Tuesday after a long debate."]
+    assert result.paragraphs == [
+        "Governor Ana Ruiz signed the bill on Tuesday after a long debate."
+    ]
 
 
 def _page(head: str, body: str) -> bytes:

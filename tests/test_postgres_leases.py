@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.database_url import PostgresURL
+from bot.delivery.routing import route
 from storage.postgres import PostgresStore
 from tests.factories import open_core
 from tests.httpserver import LocalHTTPServer
@@ -58,7 +59,7 @@ async def test_deliveries_claimed_by_one_process_and_recovered_after_a_crash(
         for n in range(6):
             chat = await a.ensure_chat("telegram", str(n))
             await a.add_subscription(chat.id, "source", "s", source_id=source.id)
-        await a.save_piece(draft(source_id=source.id))
+        await a.save_piece(draft(source_id=source.id), route=route)
         mine, theirs = await asyncio.gather(
             a.claim_due("telegram", limit=4), b.claim_due("telegram", limit=4)
         )
@@ -100,20 +101,20 @@ async def test_three_processes_poll_every_feed_once(
         open_core(tmp_path, commentary_database=pg_url) as three,
     ):
         for n in range(feeds):  # as `sources import` writes them: due at once
-            await one.store.add_source(f"feed-{n}", http_server.url(f"/feed-{n}.xml"))
+            await one.services.store.add_source(f"feed-{n}", http_server.url(f"/feed-{n}.xml"))
         cores = [one, two, three]
         for core in cores:
             await core.start_polling()
         deadline = asyncio.get_running_loop().time() + 60
-        while await one.store.count_pieces() < feeds:
+        while await one.services.store.count_pieces() < feeds:
             assert asyncio.get_running_loop().time() < deadline, "feeds not polled in 60 s"
             await asyncio.sleep(0.1)
         for core in cores:  # one more round of every loop: nothing is due any more
             await core._scheduler.leased.run_once()
         hits = [len(http_server.requests_for(f"/feed-{n}.xml")) for n in range(feeds)]
         assert hits == [1] * feeds
-        assert await one.store.count_pieces() == feeds
-        sources = await one.store.list_sources()
+        assert await one.services.store.count_pieces() == feeds
+        sources = await one.services.store.list_sources()
         assert all(s.next_run_at and s.next_run_at > datetime.now(UTC) for s in sources)
         assert sum(core._scheduler.leased.polled for core in cores) == feeds
         assert not await one.health()
@@ -143,12 +144,12 @@ async def test_one_sender_per_token_and_a_standby_takes_over(
         while workers["a"].standby:
             await asyncio.sleep(0.01)
         workers["b"].start()
-        await a.save_piece(draft(source_id=source.id))
+        await a.save_piece(draft(source_id=source.id), route=route)
         await wait_until(lambda: len(senders["a"].posts) == 20)
         assert workers["b"].standby and senders["b"].posts == []
         # The sender stops (or dies: its connection, and so its lock, goes): b takes over.
         await workers["a"].stop()
-        await a.save_piece(draft(source_id=source.id))
+        await a.save_piece(draft(source_id=source.id), route=route)
         await wait_until(lambda: len(senders["b"].posts) == 20)
         assert not workers["b"].standby and len(senders["a"].posts) == 20
         chats = [chat for chat, _ in senders["a"].posts + senders["b"].posts]

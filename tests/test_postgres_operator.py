@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.config import Settings
 from bot.database_url import PostgresURL, database_location
+from bot.delivery.routing import route
 from bot.logs import RedactingFilter
 from tests.cli_helpers import run_cli
 
@@ -89,9 +90,11 @@ async def test_db_copy_moves_a_bot_to_postgres(pg_url: PostgresURL, tmp_path: Pa
     chat = await old.ensure_chat("telegram", "42", title="Readers")
     await old.add_subscription(chat.id, "source", "Views", source_id=source.id)
     await old.add_subscription(chat.id, "keyword", "harbour")
-    first = await old.save_piece(draft(source_id=source.id, title="Harbour fees", entry_key="k1"))
-    await old.save_piece(draft(), duplicate_of=first.piece_id)
-    second = await old.save_piece(draft(source_id=source.id, title="Schools first"))
+    first = await old.save_piece(
+        draft(source_id=source.id, title="Harbour fees", entry_key="k1"), route=route
+    )
+    await old.save_piece(draft(), duplicate_of=first.piece_id, route=route)
+    second = await old.save_piece(draft(source_id=source.id, title="Schools first"), route=route)
     [(sent, _), (in_flight, _)] = await old.claim_due("telegram")
     await old.mark_sent(sent.id, "900")
     await old.set_value("demo_added", "1")

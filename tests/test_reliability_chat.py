@@ -17,8 +17,8 @@ import pytest
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import open_core as open_app_core
 from bot.core import Core
-from handlers.replies import FULL_TEXT_CHARS
 from bot.messages import Request
+from handlers.replies import FULL_TEXT_CHARS
 from tests.factories import add_piece, make_settings
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 from tests.httpserver import LocalHTTPServer

@@ -63,11 +63,11 @@ async def test_entity_declarations_refused_in_any_encoding(
 ) -> None:
     http_server.add("/feed", body, headers=RSS)
     async with core(tmp_path) as bot:
-        await bot.store.add_source("laughs", http_server.url("/feed"))
-        [report] = await bot.scheduler.poll_now()
+        await bot.services.store.add_source("laughs", http_server.url("/feed"))
+        [report] = await bot.poll_now()
         assert report.status == "error" and "entities" in (report.error or ""), report
-        assert await bot.store.count_pieces() == 0
-        [source] = await bot.store.list_sources()
+        assert await bot.services.store.count_pieces() == 0
+        [source] = await bot.services.store.list_sources()
         assert "laugh" not in (source.title or "")
 
 
@@ -92,9 +92,9 @@ async def test_feed_credentials_and_query_never_reach_piece_urls(
     http_server.add("/opinion/a1", article_html(1, title="Relative link"), headers=HTML)
     feed = f"http://reader:hunter2@127.0.0.1:{http_server.port}/feed?apikey=SECRET42&fmt=rss"
     async with core(tmp_path) as bot:
-        await bot.store.add_source("private", feed)
-        [report] = await bot.scheduler.poll_now()
-        pieces = await bot.store.latest_pieces(10)
+        await bot.services.store.add_source("private", feed)
+        [report] = await bot.poll_now()
+        pieces = await bot.services.store.latest_pieces(10)
         assert len(pieces) >= 2, report
         for piece in pieces:
             assert "hunter2" not in piece.url and "reader@" not in piece.url, piece.url
@@ -130,10 +130,10 @@ async def test_one_bad_href_does_not_fail_a_listing_page(
             headers=HTML,
         )
     async with core(tmp_path) as bot:
-        await bot.store.add_source("listing", http_server.url("/opinion"), kind="page")
-        [report] = await bot.scheduler.poll_now()
+        await bot.services.store.add_source("listing", http_server.url("/opinion"), kind="page")
+        [report] = await bot.poll_now()
         assert report.entries >= 3, report
-        assert await bot.store.count_pieces() >= 1
+        assert await bot.services.store.count_pieces() >= 1
 
 
 TITLE_NOISE = (
@@ -156,10 +156,10 @@ async def test_invisible_characters_leave_piece_and_source_titles(
         headers=RSS,
     )
     async with core(tmp_path) as bot:
-        await bot.store.add_source("noisy", http_server.url("/feed"))
-        await bot.scheduler.poll_now()
-        [source] = await bot.store.list_sources()
-        titles = {p.title for p in await bot.store.latest_pieces(10)}
+        await bot.services.store.add_source("noisy", http_server.url("/feed"))
+        await bot.poll_now()
+        [source] = await bot.services.store.list_sources()
+        titles = {p.title for p in await bot.services.store.latest_pieces(10)}
     assert source.title == "Hidden Outlet"
     assert "Plain title" in titles
     # Right-to-left text keeps the mark it needs.
@@ -177,10 +177,10 @@ async def test_huge_feed_titles_are_capped(tmp_path: Path, http_server: LocalHTT
         headers=RSS,
     )
     async with core(tmp_path) as bot:
-        await bot.store.add_source("long", http_server.url("/feed"))
-        await bot.scheduler.poll_now()
-        [source] = await bot.store.list_sources()
-        [piece] = await bot.store.latest_pieces(10)
+        await bot.services.store.add_source("long", http_server.url("/feed"))
+        await bot.poll_now()
+        [source] = await bot.services.store.list_sources()
+        [piece] = await bot.services.store.latest_pieces(10)
         listing = await bot.handle(
             Request(platform="console", chat_id="1", user_id="1", command="sources", args="")
         )

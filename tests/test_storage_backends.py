@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.delivery.routing import route
 from bot.errors import LimitReached
 from bot.types import ChatSettings, ExtractedPiece, PieceDraft, Summary
 from storage import InvalidSearch, SourceExists, SubscriptionExists
@@ -112,7 +113,7 @@ async def test_piece_round_trip_and_identity(store) -> None:
         entry_key="e1",
         standfirst="A short standfirst",
     )
-    saved = await store.save_piece(d)
+    saved = await store.save_piece(d, route=route)
     assert saved.status == "new"
     piece = await store.get_piece(saved.piece_id)
     assert piece.authors == ["Ada Writer", "Bo Critic"]  # one author per name, any case
@@ -123,9 +124,13 @@ async def test_piece_round_trip_and_identity(store) -> None:
     assert await store.piece_id_for_guid("guid-1", None) == saved.piece_id
     assert await store.seen_keys(source.id, ["e1", "e2"]) == {"e1"}
     # The same URL again: not a second piece; changed text is an update.
-    again = await store.save_piece(draft(url=d.url, source_id=source.id, title="Piece x"))
+    again = await store.save_piece(
+        draft(url=d.url, source_id=source.id, title="Piece x"), route=route
+    )
     assert again.piece_id == saved.piece_id and again.status == "updated"
-    same = await store.save_piece(draft(url=d.url, source_id=source.id, title="Piece x"))
+    same = await store.save_piece(
+        draft(url=d.url, source_id=source.id, title="Piece x"), route=route
+    )
     assert same.status == "unchanged"
     assert await store.count_pieces() == 1
     assert (await store.get_author("ADA WRITER"))[0] == "Ada Writer"
@@ -136,9 +141,9 @@ async def test_piece_round_trip_and_identity(store) -> None:
 
 
 async def test_syndicated_copy_is_listed_once(store) -> None:
-    first = await store.save_piece(draft())
+    first = await store.save_piece(draft(), route=route)
     copy = draft(links=[])
-    result = await store.save_piece(copy, duplicate_of=first.piece_id)
+    result = await store.save_piece(copy, duplicate_of=first.piece_id, route=route)
     assert result.status == "duplicate" and result.piece_id == first.piece_id
     piece = await store.get_piece(first.piece_id)
     assert piece.also_in == [("Example News", copy.url)]
@@ -151,7 +156,7 @@ async def test_latest_newest_first_with_filters(store) -> None:
     ids = []
     for i, source in enumerate([a, b, a, b]):
         d = draft(source_id=source.id, published=base + timedelta(hours=i), authors=[f"W{i % 2}"])
-        ids.append((await store.save_piece(d)).piece_id)
+        ids.append((await store.save_piece(d, route=route)).piece_id)
     latest = await store.latest_pieces(3)
     assert [p.id for p in latest] == [ids[3], ids[2], ids[1]]
     assert [p.id for p in await store.latest_pieces(5, source_id=a.id)] == [ids[2], ids[0]]
@@ -165,7 +170,7 @@ async def test_search_syntax_words_phrases_prefix_and_operators(store) -> None:
         ("rail", "Build more railways", "Railway investment pays back over decades."),
         ("both", "Carbon and rail", "Tax the carbon, fund the railway network."),
     ]:
-        ids[key] = (await store.save_piece(draft(title=title, text=text))).piece_id
+        ids[key] = (await store.save_piece(draft(title=title, text=text), route=route)).piece_id
 
     async def found(query: str) -> set[str]:
         results = await store.search(query, limit=10)
@@ -188,8 +193,12 @@ async def test_search_syntax_words_phrases_prefix_and_operators(store) -> None:
 
 
 async def test_search_ranks_title_over_body_and_newest_first_mode(store) -> None:
-    body = await store.save_piece(draft(title="On budgets", text="The harbour needs dredging."))
-    title = await store.save_piece(draft(title="The harbour", text="Money is short this year."))
+    body = await store.save_piece(
+        draft(title="On budgets", text="The harbour needs dredging."), route=route
+    )
+    title = await store.save_piece(
+        draft(title="The harbour", text="Money is short this year."), route=route
+    )
     ranked = await store.search("harbour", limit=2)
     assert [p.id for p, _ in ranked] == [title.piece_id, body.piece_id]
     newest = await store.latest_pieces(1, keyword="harbour")
@@ -202,10 +211,10 @@ async def test_search_folds_arabic_diacritics_and_tatweel(store, request) -> Non
         request.applymarker(pytest.mark.xfail(reason="Arabic folding not yet in SQLite FTS"))
     plain = "الحكومة يجب أن تنشر الميزانية"
     marked = "الحُكُومَة يجب أن تنشر الميزانـــية"
-    saved = await store.save_piece(draft(title="مقال رأي", text=marked, language="ar"))
+    saved = await store.save_piece(draft(title="مقال رأي", text=marked, language="ar"), route=route)
     for query in ["الحكومة", "الحُكُومَة", "الميزانية", "الميزانـية"]:
         assert [p.id for p, _ in await store.search(query)] == [saved.piece_id], query
-    other = await store.save_piece(draft(title="رأي", text=plain, language="ar"))
+    other = await store.save_piece(draft(title="رأي", text=plain, language="ar"), route=route)
     assert {p.id for p, _ in await store.search("الحُكومة", limit=5)} == {
         saved.piece_id,
         other.piece_id,
@@ -213,9 +222,15 @@ async def test_search_folds_arabic_diacritics_and_tatweel(store, request) -> Non
 
 
 async def test_similar_pieces_share_words(store) -> None:
-    a = await store.save_piece(draft(title="Harbour dredging plan", text="Dredging the harbour."))
-    b = await store.save_piece(draft(title="Harbour fees", text="The harbour fees rise."))
-    await store.save_piece(draft(title="Schools", text="Teachers want smaller classes."))
+    a = await store.save_piece(
+        draft(title="Harbour dredging plan", text="Dredging the harbour."), route=route
+    )
+    b = await store.save_piece(
+        draft(title="Harbour fees", text="The harbour fees rise."), route=route
+    )
+    await store.save_piece(
+        draft(title="Schools", text="Teachers want smaller classes."), route=route
+    )
     similar = await store.similar_pieces(a.piece_id, ["harbour", "dredging"])
     assert [p.id for p in similar] == [b.piece_id]
     assert await store.similar_pieces(a.piece_id, ["  "]) == []
@@ -271,7 +286,7 @@ async def test_fan_out_claim_send_and_record(store) -> None:
     source, chat = await _reader_setup(store)
     kw_chat = await store.ensure_chat("discord", "9")
     await store.add_subscription(kw_chat.id, "keyword", "budget")
-    saved = await store.save_piece(draft(source_id=source.id))
+    saved = await store.save_piece(draft(source_id=source.id), route=route)
     assert saved.deliveries == 2
     assert await store.count_due("telegram") == 1
     claimed = await store.claim_due("telegram")
@@ -296,10 +311,10 @@ async def test_retry_postpone_fail_and_filters(store) -> None:
     source, chat = await _reader_setup(store)
     sub = (await store.list_subscriptions(chat.id))[0]
     await store.set_subscription_filters(chat.id, sub.id, [], ["budget"])
-    filtered = await store.save_piece(draft(source_id=source.id))
+    filtered = await store.save_piece(draft(source_id=source.id), route=route)
     assert (await store.delivery_for(filtered.piece_id, chat.id)).state == "filtered"
     await store.set_subscription_filters(chat.id, sub.id, [], [])
-    saved = await store.save_piece(draft(source_id=source.id))
+    saved = await store.save_piece(draft(source_id=source.id), route=route)
     [(delivery, _)] = await store.claim_due("telegram")
     await store.mark_retry(delivery.id, "flood", 3600)
     assert await store.claim_due("telegram") == []
@@ -318,8 +333,8 @@ async def test_retry_postpone_fail_and_filters(store) -> None:
 async def test_digest_rows_held_then_released(store) -> None:
     source, chat = await _reader_setup(store)
     await store.update_chat_settings(chat.id, ChatSettings(mode="digest"))
-    one = await store.save_piece(draft(source_id=source.id))
-    two = await store.save_piece(draft(source_id=source.id))
+    one = await store.save_piece(draft(source_id=source.id), route=route)
+    two = await store.save_piece(draft(source_id=source.id), route=route)
     assert await store.claim_due("telegram") == []
     assert [c.id for c in await store.digest_chats()] == [chat.id]
     assert await store.digest_pieces(chat.id) == [one.piece_id, two.piece_id]
@@ -331,13 +346,13 @@ async def test_digest_rows_held_then_released(store) -> None:
 
 async def test_inactive_chat_parks_its_rows_and_language_filter(store) -> None:
     source, chat = await _reader_setup(store)
-    await store.save_piece(draft(source_id=source.id))
+    await store.save_piece(draft(source_id=source.id), route=route)
     await store.set_chat_active("telegram", "42", False, "blocked")
     assert await store.claim_due("telegram") == []
     assert (await store.queue_depth()) == {"skipped": 1}
     await store.ensure_chat("telegram", "42", reactivate=True)
     await store.update_chat_settings(chat.id, ChatSettings(language="fr"))
-    saved = await store.save_piece(draft(source_id=source.id, language="en-GB"))
+    saved = await store.save_piece(draft(source_id=source.id, language="en-GB"), route=route)
     row = await store.delivery_for(saved.piece_id, chat.id)
     assert row.state == "filtered" and "language" in row.reason
 
@@ -362,7 +377,7 @@ async def test_outcome_counts_and_health_for_status(store) -> None:
     source, chat = await _reader_setup(store)
     start = datetime.now(UTC) - timedelta(seconds=5)
     for _ in range(3):
-        await store.save_piece(draft(source_id=source.id))
+        await store.save_piece(draft(source_id=source.id), route=route)
     [(a, _), (b, _), (c, _)] = await store.claim_due("telegram")
     await store.mark_sent(a.id, "1")
     await store.mark_retry(b.id, "timeout", 0)
