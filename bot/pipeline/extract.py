@@ -71,7 +71,7 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     return fuller if len(fuller) > len(text) else text
 
 
-_SHORT_TEXT = 4000  # characters: above this, fast mode found an article
+_SHORT_TEXT = 1500  # characters: above this, fast mode found an article
 _SHORT_SHARE = 0.3  # ... or at least this share of all the text in <body>
 _BODY_TEXT = etree.XPath("string(//body)", smart_strings=False)
 
