@@ -17,7 +17,7 @@ from typing import Protocol, TextIO
 import bot.demo
 from bot.adapters.console import CHAT_ID, ConsoleAdapter
 from bot.config import Settings
-from bot.core import Core, SourceSpec
+from bot.core import ROLES, Core, SourceSpec
 from bot.durations import check_source_interval, parse_duration
 from bot.endpoint import OpsEndpoint
 from bot.errors import ConfigError
@@ -129,6 +129,7 @@ async def run_bot(
     settings: Settings,
     *,
     console: bool = False,
+    role: str = "all",
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stop: asyncio.Event | None = None,
@@ -138,8 +139,14 @@ async def run_bot(
 
     ``on_ready`` is called once the platforms (or the terminal chat) and the endpoint run.
     """
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if role in ("deliver", "chat") and not settings.platforms:
+        raise ConfigError(f"--role {role} needs TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN")
     async with _sole_bot(settings), open_core(settings) as core:
-        await prepare(core)
+        core.roles = ROLES[role]
+        if role in ("all", "ingest"):
+            await prepare(core)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -176,6 +183,8 @@ async def _run(
 ) -> int:
     platforms = [] if console else settings.platforms
     ready = (lambda: on_ready(core, endpoint)) if on_ready else (lambda: None)
+    if core.roles == ROLES["ingest"]:
+        return await _run_ingest_only(core, stop, ready)
     if not platforms:
         return await _run_console(core, stop, stdin or sys.stdin, stdout or sys.stdout, ready)
     adapters = []
@@ -196,6 +205,16 @@ async def _run(
         for adapter in reversed(adapters):
             with contextlib.suppress(Exception):
                 await adapter.stop()
+    log.info("stopped cleanly")
+    return 0
+
+
+async def _run_ingest_only(core: Core, stop: asyncio.Event, ready: Callable[[], None]) -> int:
+    """Role ingest: poll sources (leased, on a shared database) and write the outbox; no chat."""
+    await core.start_polling()
+    log.info("polling sources (role ingest); Ctrl-C stops")
+    ready()
+    await stop.wait()
     log.info("stopped cleanly")
     return 0
 

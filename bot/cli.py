@@ -137,6 +137,13 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+class Role(str, Enum):
+    all = "all"
+    ingest = "ingest"
+    deliver = "deliver"
+    chat = "chat"
+
+
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
@@ -146,18 +153,26 @@ def main_callback(
 ) -> None:
     """Start the bot when no command is given."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(run, console=console)
+        ctx.invoke(run, console=console, role=Role.all)
 
 
 @app.command()
 def run(
     console: bool = typer.Option(False, "--console", help="Force the terminal chat."),
+    role: Role = typer.Option(
+        "all",
+        "--role",
+        envvar="COMMENTARY_ROLE",
+        help="What this process does, for several processes on one PostgreSQL database:"
+        " all, ingest (poll sources), deliver (send; one sender per bot token, the others"
+        " stand by) or chat (answer commands).",
+    ),
 ) -> None:
     """Start: every platform whose token is set; the terminal chat if none (--console forces it)."""
     from bot.app import run_bot
 
     settings = settings_or_exit()
-    code = run_async(run_bot(settings, console=console))
+    code = run_async(run_bot(settings, console=console, role=role.value))
     raise typer.Exit(code or 0)
 
 

@@ -43,6 +43,16 @@ from storage import Storage, open_store
 
 log = logging.getLogger(__name__)
 
+# ``run --role``: all = every job; ingest = poll sources; deliver = send posts (one sender per
+# bot token, others stand by); chat = answer commands (Telegram webhook replicas, one poller).
+ROLES: dict[str, frozenset[str]] = {
+    "all": frozenset({"ingest", "deliver", "chat"}),
+    "ingest": frozenset({"ingest"}),
+    "deliver": frozenset({"deliver"}),
+    "chat": frozenset({"chat"}),
+}
+ALL_ROLES = ROLES["all"]
+
 DB_HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this to answer SELECT 1 is unhealthy
 
 Dispatch = Callable[[Request, Services], Awaitable[Response]]
@@ -88,6 +98,8 @@ class Core:
         self.metrics = metrics or Metrics()
         # Platforms whose adapter started delivery, with the adapter (a Sender) for its health.
         self.started_platforms: dict[str, Sender] = {}
+        # Which jobs this process does (``run --role``): polling, sending, answering chats.
+        self.roles: frozenset[str] = ALL_ROLES
         self._polling_started = False
         self.services: Services = CoreServices(
             settings=settings,
@@ -377,12 +389,20 @@ class Core:
         piece = await self._store.get_piece(piece_id)
         return card_for(piece) if piece else None
 
-    def start_delivery(self, sender: Sender) -> DeliveryWorker:
+    @property
+    def receives_updates(self) -> bool:
+        """Whether adapters take updates (commands) in this process (role chat or all)."""
+        return "chat" in self.roles
+
+    def start_delivery(self, sender: Sender) -> DeliveryWorker | None:
+        """Start sending for the adapter's platform (None: this process's role does not send)."""
+        self.started_platforms[sender.platform] = sender
+        if "deliver" not in self.roles:
+            return None
         worker = DeliveryWorker(
             self._store, sender, metrics=self.metrics, election=self._sender_election(sender)
         )
         self.workers[sender.platform] = worker
-        self.started_platforms[sender.platform] = sender
         worker.start()
         return worker
 
@@ -409,6 +429,8 @@ class Core:
             worker.wake()
 
     async def start_polling(self) -> None:
+        if "ingest" not in self.roles:
+            return
         await self._scheduler.start()
         self._polling_started = True
 
@@ -443,7 +465,9 @@ class Core:
             problems.append(f"database: {_first_line(exc)}")
         for platform, sender in self.started_platforms.items():
             worker = self.workers.get(platform)
-            if worker is None:
+            if worker is None and "deliver" not in self.roles:
+                pass  # this process does not send
+            elif worker is None:
                 problems.append(f"{platform}: delivery stopped")
             elif not worker.running:
                 problems.append(f"{platform}: delivery worker ended")

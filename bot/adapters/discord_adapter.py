@@ -322,8 +322,11 @@ class DiscordAdapter:
             await self.client.close()
             self._restore_urls()
             raise
-        self._task = asyncio.create_task(self._run_gateway(), name="discord-gateway")
-        await self.sync_commands()
+        if self.core.receives_updates:
+            self._task = asyncio.create_task(self._run_gateway(), name="discord-gateway")
+            await self.sync_commands()
+        else:  # sending goes through the REST API; the gateway is for updates
+            log.info("Discord: sending only (this process's role takes no updates)")
         self.sender = DiscordSender(self)
         self.core.start_delivery(self.sender)
         log.info("Discord adapter started (application %s)", self.client.application_id)
@@ -368,6 +371,8 @@ class DiscordAdapter:
         client = self.client
         if client is None or client.is_closed():
             return "not connected"
+        if not self.core.receives_updates:
+            return None  # sending only: REST, no gateway
         if self._task is None or self._task.done():
             return "gateway stopped"
         if not client.is_ready():

@@ -243,7 +243,9 @@ class TelegramAdapter:
         await self._register_commands()
         await app.start()
         assert app.updater is not None
-        if self.settings.telegram_webhook_url:
+        if not self.core.receives_updates:
+            log.info("Telegram: sending only (this process's role takes no updates)")
+        elif self.settings.telegram_webhook_url:
             url = self.settings.telegram_webhook_url
             secret = self.settings.telegram_webhook_secret
             # Telegram echoes the secret in a header on every call; without one anybody who
@@ -290,7 +292,7 @@ class TelegramAdapter:
         app = self.application
         if app is None or not app.running:
             return "not running"
-        if app.updater is None or not app.updater.running:
+        if self.core.receives_updates and (app.updater is None or not app.updater.running):
             return "not receiving updates"
         return None
 
