@@ -605,6 +605,8 @@ def db_backup(path: Path = typer.Argument(..., help="Where to write the copy."))
     from storage import backup, open_database
 
     settings = settings_or_exit()
+    if not isinstance(settings.commentary_database, Path):
+        fail("db backup copies a SQLite file; for PostgreSQL use pg_dump")
     try:
         db = open_database(sqlite_path(settings))
         backup(db, path)
