@@ -265,6 +265,7 @@ async def _run_console(
     # Poll never-polled sources before reading commands, so /latest has something to show.
     await core.poll_new_sources(timeout=30)
     worker = core.start_delivery(console.sender)
+    assert worker is not None  # the terminal chat runs with every role
     await worker.flush(timeout=5.0)  # the newcomer's first post comes before the prompt
     await core.start_polling()
     reader = asyncio.create_task(console.run(interactive=interactive))

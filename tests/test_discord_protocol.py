@@ -50,6 +50,8 @@ COMMANDS = {
 class StubCore:
     """Just the core contract the adapter uses, recording what it is asked."""
 
+    receives_updates = True  # this process answers commands (run --role all or chat)
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.requests: list[Request] = []

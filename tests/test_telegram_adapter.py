@@ -30,6 +30,8 @@ BOT_ID = 987654
 class RecordingCore:
     """Implements the parts of the core contract the adapter calls, and records them."""
 
+    receives_updates = True  # this process answers commands (run --role all or chat)
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.requests: list[Request] = []

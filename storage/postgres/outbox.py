@@ -283,6 +283,17 @@ class PgOutbox(PgBase):
         assert row is not None
         return {k: int(row[k]) for k in ("sent", "failed", "retried")}
 
+    async def sending_workers(self, platform: str) -> list[str]:
+        """Worker ids holding deliveries in flight (who is sending, for operators and benches)."""
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "SELECT worker, count(*) AS n FROM deliveries WHERE platform = %s"
+                " AND state = 'sending' AND worker IS NOT NULL GROUP BY worker ORDER BY n DESC",
+                [platform],
+            )
+        return [r["worker"] for r in rows]
+
     async def count_deliveries(self, piece_id: int | None = None, state: str | None = None) -> int:
         sql = "SELECT count(*) AS n FROM deliveries WHERE true"
         params: list[Any] = []
