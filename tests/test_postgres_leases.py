@@ -105,8 +105,16 @@ async def test_three_processes_poll_every_feed_once(
         cores = [one, two, three]
         for core in cores:
             await core.start_polling()
+        async def all_polled() -> bool:
+            # Polled, stored, and the next run written (the lease given back).
+            sources = await one.services.store.list_sources()
+            now = datetime.now(UTC)
+            return await one.services.store.count_pieces() == feeds and all(
+                s.next_run_at and s.next_run_at > now for s in sources
+            )
+
         deadline = asyncio.get_running_loop().time() + 60
-        while await one.services.store.count_pieces() < feeds:
+        while not await all_polled():
             assert asyncio.get_running_loop().time() < deadline, "feeds not polled in 60 s"
             await asyncio.sleep(0.1)
         for core in cores:  # one more round of every loop: nothing is due any more
@@ -114,8 +122,6 @@ async def test_three_processes_poll_every_feed_once(
         hits = [len(http_server.requests_for(f"/feed-{n}.xml")) for n in range(feeds)]
         assert hits == [1] * feeds
         assert await one.services.store.count_pieces() == feeds
-        sources = await one.services.store.list_sources()
-        assert all(s.next_run_at and s.next_run_at > datetime.now(UTC) for s in sources)
         assert sum(core._scheduler.leased.polled for core in cores) == feeds
         assert not await one.health()
 

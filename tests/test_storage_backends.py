@@ -419,3 +419,11 @@ async def test_entry_failures_counted_then_given_up(store) -> None:
     assert await store.pending_entry_failures(source.id) == []
     await store.record_fetch_ok(source.id, etag=None, last_modified=None, note="skipped 1 entry")
     assert (await store.get_source_by_id(source.id)).last_error == "skipped 1 entry"
+
+
+async def test_text_with_nul_characters_is_stored(store) -> None:
+    saved = await store.save_piece(draft(title="Nul\x00 title", text="Budget\x00 vote text."))
+    piece = await store.get_piece(saved.piece_id)
+    assert piece.title.replace("\x00", "") == "Nul title"
+    assert piece.text.replace("\x00", "") == "Budget vote text."
+    assert [p.id for p, _ in await store.search("budget")] == [saved.piece_id]

@@ -6,9 +6,8 @@ import json
 
 import psycopg
 
-from bot.errors import LimitReached
+from bot.errors import LimitReached, SubscriptionExists
 from bot.types import Chat, ChatSettings, Subscription
-from storage.chats import SubscriptionExists
 from storage.postgres.db import Conn, PgBase
 from storage.rows import chat_from_row, settings_to_json, subscription_from_row, utcnow
 

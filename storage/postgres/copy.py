@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from bot.database_url import PostgresURL
-from storage.db import StorageError
+from bot.errors import StorageError
 from storage.postgres import schema
 from storage.postgres.db import CONNECT_TIMEOUT_S, clean_error
 

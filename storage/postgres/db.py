@@ -13,12 +13,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg.abc import Buffer
 from psycopg.rows import dict_row
+from psycopg.types.string import StrDumperUnknown
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.database_url import PostgresURL
+from bot.errors import StorageBusy, StorageError
 from bot.types import Piece
-from storage.db import StorageError
 from storage.postgres import schema
 from storage.protocols import Router
 
@@ -61,7 +63,15 @@ def pending_sync(url: PostgresURL) -> list[str]:
         raise StorageError(f"{url}: {clean_error(url, exc)}") from None
 
 
+class _NulFreeText(StrDumperUnknown):
+    """Text without NUL characters: SQLite stores them, PostgreSQL refuses the whole row."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", "") if "\x00" in obj else obj)
+
+
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    conn.adapters.register_dumper(str, _NulFreeText)
     # Times come back as UTC-aware datetimes, like SQLite's ISO text parsed by rows.to_time.
     await conn.set_autocommit(True)
     await conn.execute("SET TIME ZONE 'UTC'")
@@ -86,9 +96,9 @@ class PgBase:
             raise StorageError(
                 f"{self.url}: no connection ({clean_error(self.url, exc)})"
             ) from None
-        except psycopg.OperationalError as exc:
-            if isinstance(exc, psycopg.errors.QueryCanceled):
-                raise
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
+            raise StorageBusy(f"{self.url}: busy ({clean_error(self.url, exc)})") from None
+        except psycopg.Error as exc:  # no driver exception crosses the storage seam
             raise StorageError(f"{self.url}: {clean_error(self.url, exc)}") from None
 
     async def _mark_seen(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.errors import SourceExists
 from bot.types import Source
 from storage.postgres.db import Conn, PgBase
 from storage.rows import source_from_row, utcnow
-from storage.sources import SourceExists
 
 _UPDATABLE = frozenset(
     {
