@@ -111,6 +111,8 @@ def _copy_table(
     wanted = _columns_pg(target, table)
     have = set(_columns_sqlite(source, table))
     columns = [c for c in wanted if c in have]
+    if not columns:  # a table the older SQLite file does not have yet: nothing to copy
+        return 0
     state_at = columns.index("state") if table == "deliveries" and "state" in columns else -1
     cursor = source.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
     count = 0
