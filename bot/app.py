@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DEMO_SOURCE = "demo"
 DRAIN_SECONDS = 5.0
+LOCAL_FIRST_ROUND_SECONDS = 30.0  # reading and summarizing the bundled demo feed, at most
 
 
 def demo_feed_url() -> str:
@@ -262,12 +263,14 @@ async def _run_console(
             "commentary-bot terminal chat. Type /help for commands, /latest for the newest "
             "pieces; reply to a post with '> /more'. Ctrl-D or Ctrl-C quits.\n"
         )
-    # Poll never-polled sources before reading commands, so /latest has something to show.
-    await core.poll_new_sources(timeout=30)
+    # Never-polled sources start their first round now, in the background: a source that
+    # hangs never holds up the first answer. Sources read from disk (the bundled demo) cannot
+    # hang, so their first round is awaited: a newcomer's first post comes before the prompt.
+    await core.start_polling()
+    await core.wait_local_first_rounds(timeout=LOCAL_FIRST_ROUND_SECONDS)
     worker = core.start_delivery(console.sender)
     assert worker is not None  # the terminal chat runs with every role
-    await worker.flush(timeout=5.0)  # the newcomer's first post comes before the prompt
-    await core.start_polling()
+    await worker.flush(timeout=5.0)
     reader = asyncio.create_task(console.run(interactive=interactive))
     ready()
     stopper = asyncio.create_task(stop.wait())

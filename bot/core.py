@@ -164,7 +164,7 @@ class Core:
             await core.close(own_fetcher=own_fetcher)
 
     async def close(self, *, own_fetcher: bool = True) -> None:
-        self._scheduler.shutdown()
+        await self._scheduler.aclose()
         for platform in list(self.workers):
             await self.stop_delivery(platform)
         self._builder.close()
@@ -279,9 +279,19 @@ class Core:
         """Poll one source or every active one now; ``SourceError`` for an unknown name."""
         return await self._scheduler.poll_now(name, progress=progress)
 
-    async def poll_new_sources(self, timeout: float = 30.0) -> None:
-        """Poll the sources never polled yet (the terminal chat shows something at once)."""
-        await self._scheduler.poll_new(timeout)
+    async def wait_local_first_rounds(self, timeout: float = 30.0) -> None:
+        """Wait for the first rounds of never-polled sources read from disk (the bundled demo).
+
+        Polling must have started: it begins every never-polled source's first round in the
+        background, so a source that hangs never holds up the first answer; only sources on
+        disk, which cannot hang, are awaited (a newcomer's first post comes before the prompt).
+        """
+        local = [
+            s.id
+            for s in await self._store.list_sources(active_only=True)
+            if not s.first_poll_done and s.url.startswith("file:")
+        ]
+        await self._scheduler.wait_first_rounds(local, timeout=timeout)
 
     def next_run(self, source_id: int) -> datetime | None:
         return self._scheduler.next_run(source_id)

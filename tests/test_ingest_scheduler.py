@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -224,7 +223,11 @@ async def test_start_schedules_active_sources_only(
         await core._scheduler.start()
         try:
             assert core.next_run(stopped.id) is None
-            assert seconds_until(core.next_run(fresh.id)) <= 1
+            # A never-polled source has its first round at once (one GET, not one per path),
+            # and its interval job after that round.
+            await core._scheduler.wait_first_rounds([fresh.id], timeout=20)
+            assert http_server.hits["/f.xml"] == 1
+            assert 1700 < seconds_until(core.next_run(fresh.id)) <= 1800
             # A known source keeps its rhythm across a restart.
             assert 290 < seconds_until(core.next_run(known.id)) <= 300
         finally:
@@ -239,13 +242,10 @@ async def test_scheduled_run_honours_retry_after_on_429(
         source = await core.services.store.add_source(
             "busy", http_server.url("/busy.xml"), interval_seconds=60
         )
-        await core._scheduler.start()  # never polled: its job is due at once
+        await core._scheduler.start()  # never polled: its first round runs at once
         try:
-            for _ in range(200):
-                fresh = await core.services.store.get_source_by_id(source.id)
-                if fresh.next_run_at is not None:
-                    break
-                await asyncio.sleep(0.01)
+            await core._scheduler.wait_first_rounds([source.id], timeout=20)
+            fresh = await core.services.store.get_source_by_id(source.id)
             assert http_server.hits["/busy.xml"] == 1
             assert fresh.consecutive_failures == 1 and "429" in fresh.last_error
             wait = seconds_until(core.next_run(source.id))

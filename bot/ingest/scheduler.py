@@ -112,6 +112,9 @@ class SourceScheduler:
         self.leased: LeasedPolling | None = None
         self._intervals: dict[int, int] = {}  # source id -> the interval its job runs at
         self._sync_task: asyncio.Task[None] | None = None
+        self._rounds: set[asyncio.Task[None]] = set()  # rounds in flight, ours and APScheduler's
+        self._first_rounds: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -121,6 +124,9 @@ class SourceScheduler:
         return self.scheduler is not None and self.scheduler.running
 
     async def start(self) -> None:
+        """Schedule every active source. Never-polled ones start their first round at once, in
+        the background: start-up never waits on a source, and each is fetched once."""
+        self._stopping = False
         if supports_leases(self.store):
             self.leased = LeasedPolling(self.store, self.poller, jitter=self.jitter)
             self.leased.start()
@@ -129,6 +135,31 @@ class SourceScheduler:
         self.scheduler.start()
         await self.sync(starting=True)
         self._sync_task = asyncio.create_task(self._sync_loop(), name="source-sync")
+        await self._save_next_runs()
+
+    async def wait_first_rounds(self, source_ids: list[int], timeout: float) -> None:
+        """Wait (at most ``timeout`` s) for the first rounds ``start`` began for these sources."""
+        tasks = [self._first_rounds[i] for i in source_ids if i in self._first_rounds]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def aclose(self, grace: float = 1.0) -> None:
+        """Stop scheduling; rounds in flight get ``grace`` seconds to finish, then are cancelled.
+
+        A cancelled round leaves nothing half-written (each piece commits on its own) and is
+        not logged as an error: stopping is not a failure of the source.
+        """
+        self._stopping = True
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()  # no new rounds start during the grace period
+        rounds = set(self._rounds)
+        if rounds:
+            _, pending = await asyncio.wait(rounds, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5.0)
+        self.shutdown()
 
     def shutdown(self) -> None:
         if self.leased is not None:
@@ -141,6 +172,7 @@ class SourceScheduler:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
         self._intervals.clear()
+        self._first_rounds.clear()
 
     async def _sync_loop(self) -> None:
         while True:
@@ -162,24 +194,35 @@ class SourceScheduler:
             self._unschedule(source_id)
         for source in active.values():
             known = self._intervals.get(source.id)
-            if known is None:
+            if known is None and not source.first_poll_done:
+                # Its first round starts now, in the background (start-up never waits on a
+                # source, and it is fetched once); the interval job runs an interval later.
+                self._schedule(source)
+                self._start_first_round(source)
+            elif known is None:
                 self._schedule(source, first_in=_first_in(source, now, starting=starting))
             elif known != max(source.interval_seconds, MIN_INTERVAL):
                 self._schedule(source)
+
+    def _start_first_round(self, source: Source) -> None:
+        running = self._first_rounds.get(source.id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self._run_job(source.id), name=f"first:{source.name}")
+        self._first_rounds[source.id] = task
 
     def follow(self, source: Source) -> None:
         """Schedule a source stored by someone else (an import) if polling is running."""
         if self.scheduler is not None:
             self._schedule(source, first_in=_first_in(source, datetime.now(UTC)))
 
-    async def poll_new(self, timeout: float) -> None:
-        """Poll the active sources that were never polled, each within ``timeout`` seconds."""
-        for source in await self.store.list_sources(active_only=True):
-            if not source.first_poll_done:
-                try:
-                    await asyncio.wait_for(self.poller.poll(source), timeout)
-                except Exception as exc:  # the scheduler retries it; start anyway
-                    log.info("first poll of %s did not finish: %s", source.name, exc)
+    async def _save_next_runs(self) -> None:
+        """Store each job's next run, so `sources list` shows it while the bot runs."""
+        if self.scheduler is None:
+            return
+        for job in self.scheduler.get_jobs():
+            source_id = int(job.id.split(":", 1)[1])
+            await self.store.update_source(source_id, next_run_at=job.next_run_time)
 
     def _job_id(self, source_id: int) -> str:
         return f"source:{source_id}"
@@ -223,16 +266,29 @@ class SourceScheduler:
         return job.next_run_time if job else None
 
     async def _run_job(self, source_id: int) -> None:
-        source = await self.store.get_source_by_id(source_id)
-        if source is None or source.paused:
-            self._unschedule(source_id)
-            return
+        task = asyncio.current_task()
+        if task is not None:  # tracked so that stopping can wait for it, then cancel it
+            self._rounds.add(task)
+            task.add_done_callback(self._rounds.discard)
         try:
-            outcome = await self.poller.poll(source)
-        except Exception:  # a bug in one source's round must not stop the others
-            log.exception("polling %s failed unexpectedly", source.name)
-            return
-        await self._after_poll(source_id, outcome)
+            source = await self.store.get_source_by_id(source_id)
+            if source is None or source.paused:
+                self._unschedule(source_id)
+                return
+            try:
+                outcome = await self.poller.poll(source)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug in one source's round must not stop the others
+                log.exception("polling %s failed unexpectedly", source.name)
+                return
+            await self._after_poll(source_id, outcome)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Stopping: the round is abandoned. Returning (not raising) keeps APScheduler from
+            # logging the cancellation as a job that "raised an exception".
+            log.info("round of source %d stopped by shutdown", source_id)
 
     async def _after_poll(self, source_id: int, outcome: Outcome) -> None:
         """Unschedule a paused source; back off after errors; honour Retry-After."""
