@@ -142,6 +142,25 @@ class SourceScheduler:
         tasks = [self._first_rounds[i] for i in source_ids if i in self._first_rounds]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+        elif self.leased is not None and source_ids:
+            await self._wait_rounds_recorded(source_ids, timeout)
+
+    async def _wait_rounds_recorded(self, source_ids: list[int], timeout: float) -> None:
+        """Leased polling (several processes): the table tells when a round has ended."""
+
+        def state(source: Source | None) -> tuple[object, ...]:
+            if source is None:
+                return ()
+            return (source.first_poll_done, source.last_error_at, source.last_ok_at)
+
+        before = {i: state(await self.store.get_source_by_id(i)) for i in source_ids}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while before and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            for source_id, was in list(before.items()):
+                if state(await self.store.get_source_by_id(source_id)) != was:
+                    del before[source_id]
 
     async def aclose(self, grace: float = 1.0) -> None:
         """Stop scheduling; rounds in flight get ``grace`` seconds to finish, then are cancelled.
@@ -150,6 +169,12 @@ class SourceScheduler:
         not logged as an error: stopping is not a failure of the source.
         """
         self._stopping = True
+        if self.leased is not None:
+            leased, self.leased = self.leased, None
+            in_flight = list(leased._in_flight.values())  # noqa: SLF001 - same package
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=grace)
+            await leased.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new rounds start during the grace period
         rounds = set(self._rounds)
