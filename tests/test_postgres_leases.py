@@ -105,6 +105,7 @@ async def test_three_processes_poll_every_feed_once(
         cores = [one, two, three]
         for core in cores:
             await core.start_polling()
+
         async def all_polled() -> bool:
             # Polled, stored, and the next run written (the lease given back).
             sources = await one.services.store.list_sources()
