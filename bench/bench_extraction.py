@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import corpus_or_exit  # noqa: E402
+from common import Target, corpus_or_exit, save_result  # noqa: E402
 
 _WORD = re.compile(r"\w+")
 
@@ -158,6 +158,12 @@ def main() -> None:
             f"{wall:13.2f}"
         )
     print("ratios: best round of each, CPU time of this process (wall-clock ratio for reference)")
+    f1 = {row[0]: row[3] for row in rows}
+    targets = [
+        Target("extraction", "AEB F1: ours − trafilatura (not lower)",
+               f1["commentary-bot"] - f1["trafilatura"], 0.0, "", lower_is_better=False),
+    ]  # fmt: skip
+    save_result("extraction", targets, {"f1": f1, "cpu_s": timings})
     ours = outputs["commentary-bot"]
     traf = outputs["trafilatura"]
     changed = [pid for pid in pages if ours[pid].replace("\n\n", "\n") != traf[pid]]

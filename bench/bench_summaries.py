@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import console, corpus_or_exit, save_result  # noqa: E402
+from common import Target, console, corpus_or_exit, save_result  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rouge_score import rouge_scorer, tokenizers  # noqa: E402
 
@@ -327,7 +327,12 @@ def main() -> None:
     console.print("opinion pages by the page's own label: " + ", ".join(
         f"{k} {v}" for k, v in labels.most_common()
     ))  # fmt: skip
-    save_result("summaries", [], {"split": args.split, "length": args.length, **summary_json})
+    verbatim = faithful[0] / faithful[1] if faithful[1] else float("nan")
+    targets = [
+        Target("summaries", "summary sentences found verbatim in the text", verbatim, 1.0, "",
+               lower_is_better=False),
+    ]  # fmt: skip
+    save_result("summaries", targets, {"split": args.split, "length": args.length, **summary_json})
     for item, ours in examples[: args.show]:
         console.print(f"\n[{item.key}] reference: {item.reference}", markup=False)
         console.print(f"   ours: {ours}", markup=False)

@@ -2,7 +2,8 @@
 
 Only the standard library and psutil are imported before the first reading, so "interpreter"
 is the real starting point and every later phase shows what the bot itself adds. Prints one
-JSON line. Usage: ``memory_child.py DB BASE_URL SCALE SOURCE ROUNDS QUERY...``.
+JSON line. Usage: ``memory_child.py DB BASE_URL SCALE SOURCE ROUNDS FEEDS_BASE SOURCES QUERY...``.
+The peak is VmHWM, this process's own high-water mark.
 """
 
 from __future__ import annotations
@@ -27,8 +28,17 @@ SENTENCES = (
 )
 
 
+def vm_hwm() -> int:
+    """This process's peak resident set (VmHWM), bytes; exec'd processes start it afresh."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def main() -> None:
-    db_path, base_url, scale, source_name, rounds, *queries = sys.argv[1:]
+    db_path, base_url, scale, source_name, rounds, feeds_base, sources, *queries = sys.argv[1:]
     proc = psutil.Process()
     phases: list[tuple[str, float]] = [("interpreter", proc.memory_info().rss)]
 
@@ -60,9 +70,11 @@ def main() -> None:
             commands = [("latest", ""), ("latest", "10"), ("authors", ""), ("sources", "")]
             commands += [("search", q) for q in queries] + [("latest", queries[0])]
             t0 = time.perf_counter()
-            for _ in range(int(rounds)):
+            for n in range(int(rounds)):
                 for name, args in commands:
-                    request = Request(platform="telegram", chat_id="100000", user_id="100000",
+                    # A different reader each round: searches are rate-limited per person.
+                    user = str(100000 + n)
+                    request = Request(platform="telegram", chat_id=user, user_id=user,
                                       command=name, args=args, chat_kind="private")  # fmt: skip
                     response = await core.handle(request)
                     if any(m.kind == "error" for m in response.messages):
@@ -104,8 +116,33 @@ def main() -> None:
             phases.append((f"delivered to {worker.sent:,} Telegram chats",
                            proc.memory_info().rss))  # fmt: skip
             await adapter.stop()
+
+            # Polling every source; deliveries stay in the outbox (the adapter is stopped).
+            import httpx
+
+            out["polls"] = []
+            rounds_spec = [
+                ("poll: every feed changed", False),
+                ("poll: half 304, half rebuilt", False),
+                (f"poll: {sources} new pieces", True),
+            ]
+            for label, bump in rounds_spec:
+                if bump:
+                    async with httpx.AsyncClient(trust_env=False) as client:
+                        await client.post(f"{feeds_base}/bump", params={"sources": sources})
+                t0 = time.perf_counter()
+                reports = await core.scheduler.poll_now()
+                statuses: dict[str, int] = {}
+                for r in reports:
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+                out["polls"].append({
+                    "label": label, "seconds": time.perf_counter() - t0, "statuses": statuses,
+                    "new": sum(r.new for r in reports),
+                    "errors": sorted({r.error for r in reports if r.error})[:3],
+                })  # fmt: skip
+                phases.append((label, proc.memory_info().rss))
         out["phases"] = phases
-        out["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        out["peak_rss"] = vm_hwm()
         return out
 
     print(json.dumps(asyncio.run(run())))

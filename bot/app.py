@@ -12,14 +12,13 @@ import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import bot.demo
 from bot.adapters.console import CHAT_ID, ConsoleAdapter
 from bot.config import Settings
 from bot.core import ROLES, Core, SourceSpec
 from bot.durations import check_source_interval, parse_duration
-from bot.endpoint import OpsEndpoint
 from bot.errors import ConfigError
 from bot.logs import install_redaction
 from bot.sources.http import Fetcher
@@ -28,7 +27,12 @@ from handlers.registry import load_all
 from handlers.router import dispatch
 from storage.runlock import exclusive_run
 
+if TYPE_CHECKING:
+    from bot.endpoint import OpsEndpoint
+
 log = logging.getLogger(__name__)
+
+WARM_UP_AFTER = 2.0  # seconds after the terminal chat starts reading
 
 DEMO_SOURCE = "demo"
 DRAIN_SECONDS = 5.0
@@ -155,6 +159,8 @@ async def run_bot(
                 loop.add_signal_handler(sig, stop.set)
         endpoint = None
         if settings.commentary_http_port is not None:
+            from bot.endpoint import OpsEndpoint  # aiohttp: only when the endpoint is on
+
             endpoint = OpsEndpoint(
                 core, settings.commentary_http_host, settings.commentary_http_port
             )
@@ -198,6 +204,7 @@ async def _run(
                     str(exc) or exc.__class__.__name__
                 )
                 raise ConfigError(f"{platform} did not start: {message}") from None
+        core.warm_up_extraction()  # extraction libraries load in the background
         await core.start_polling()
         log.info("running on %s; Ctrl-C stops", ", ".join(platforms))
         ready()
@@ -272,6 +279,8 @@ async def _run_console(
     assert worker is not None  # the terminal chat runs with every role
     await worker.flush(timeout=5.0)
     reader = asyncio.create_task(console.run(interactive=interactive))
+    # The extraction libraries load in the background once the first command had its turn.
+    asyncio.get_running_loop().call_later(WARM_UP_AFTER, core.warm_up_extraction)
     ready()
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Column, Table
 
-from bot.config import Settings, load_settings
 from bot.durations import (
     MAX_SOURCE_INTERVAL,
     MIN_SOURCE_INTERVAL,
@@ -29,6 +28,7 @@ from bot.logs import setup_logging
 from bot.types import ExtractedPiece, Piece, Source, Summary, SummaryLength, source_kind
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.core import Core
 
 T = TypeVar("T")
@@ -39,9 +39,12 @@ app = typer.Typer(
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rendering it with rich cost most of `--help`
 )
-sources_app = typer.Typer(help="Manage the sources the bot polls.", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+sources_app = typer.Typer(
+    help="Manage the sources the bot polls.", no_args_is_help=True, rich_markup_mode=None
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
@@ -76,6 +79,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def settings_or_exit() -> Settings:
     try:
+        from bot.config import load_settings  # pydantic: not for `--help`
+
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc))

@@ -26,7 +26,6 @@ from bot.ingest.scheduler import SourceScheduler
 from bot.logs import install_redaction
 from bot.messages import PieceCard, Request, Response, card_for
 from bot.metrics import Metrics
-from bot.pipeline.llm import LLMSummarizer
 from bot.services import (
     AddSourceReport,
     CoreServices,
@@ -136,6 +135,8 @@ class Core:
         )
         llm = None
         if settings.llm_base_url:
+            from bot.pipeline.llm import LLMSummarizer  # wordfreq and co: only with an LLM
+
             llm = LLMSummarizer(
                 settings.llm_base_url,
                 settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
@@ -437,6 +438,10 @@ class Core:
     def wake_delivery(self) -> None:
         for worker in self.workers.values():
             worker.wake()
+
+    def warm_up_extraction(self) -> None:
+        """Load the extraction libraries in the background (start-up does not wait on them)."""
+        self._builder.warm_up()
 
     async def start_polling(self) -> None:
         if "ingest" not in self.roles:

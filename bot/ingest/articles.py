@@ -13,19 +13,19 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from bot import caps
-from bot.pipeline.document import extract_document
-from bot.pipeline.extract import ExtractionError
-from bot.pipeline.llm import LLMSummarizer
-from bot.pipeline.summarize import summarize, summarize_all
+from bot.pipeline.errors import ExtractionError
 from bot.pipeline.text import cap, clean_line, strip_invisible
 from bot.sources.feeds import FeedEntry
 from bot.sources.fingerprint import fingerprint
 from bot.sources.http import Fetcher, FetchResult
 from bot.sources.urls import bare_url, piece_url
 from bot.types import ExtractedPiece, PieceDraft, Source, Summary, SummaryLength
+
+if TYPE_CHECKING:
+    from bot.pipeline.llm import LLMSummarizer
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ class ArticleBuilder:
         # fetched or waiting for a worker, so memory stays flat however many sources a round
         # brings new pieces from (5,000 bodies queued behind 2 workers took 237 MB).
         self._in_flight = asyncio.Semaphore(workers * IN_FLIGHT_PER_WORKER)
+
+    def warm_up(self) -> None:
+        """Load the extraction and summary libraries on a worker thread, in the background:
+        start-up does not wait for them, and neither does the first article or /summary."""
+        self._pool.submit(_load_pipeline)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -75,6 +80,8 @@ class ArticleBuilder:
         return draft
 
     async def from_url(self, url: str, *, guard: bool) -> ExtractedPiece:
+        from bot.pipeline.document import extract_document
+
         result = await self.fetcher.fetch(url, guard=guard, expect="html")
         piece = await self._in_pool(
             extract_document, result.content, url=result.url, content_type=result.content_type
@@ -86,6 +93,8 @@ class ArticleBuilder:
     async def summarize(self, piece: ExtractedPiece, length: SummaryLength = "standard") -> Summary:
         if self.llm is not None:
             return await self.llm.summarize(piece, length)
+        from bot.pipeline.summarize import summarize
+
         return await self._in_pool(summarize, piece, length)
 
     async def summarize_url(
@@ -96,11 +105,20 @@ class ArticleBuilder:
         return piece, await self.summarize(piece, length)
 
 
+def _load_pipeline() -> None:
+    import bot.pipeline.document
+    import bot.pipeline.summarize  # noqa: F401
+
+
 def build_draft(entry: FeedEntry, source: Source, body: FetchResult | None) -> PieceDraft:
     """An entry (and its fetched page, if any) as a piece ready to store: the CPU part of
     ingestion, from body bytes to draft (decode, extract, canonical URL, cleanup, the three
     summary lengths, fingerprint). Blocking: the builder runs it on a worker thread, and the
     ingestion benchmark times exactly this."""
+    # Imported here: trafilatura and wordfreq load on the first article, not at start-up.
+    from bot.pipeline.document import extract_document
+    from bot.pipeline.summarize import summarize_all
+
     page_url = entry.url
     from_feed = body is None  # the text is the feed's own content, not a fetched page
     content_type: str | None = "text/html"

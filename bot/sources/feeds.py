@@ -16,9 +16,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXException
 
-import feedparser
-from feedparser.datetimes import _parse_date as _fp_parse_date
-from feedparser.encodings import convert_to_utf8
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -209,6 +206,8 @@ def _check_entities(content: bytes, headers: dict[str, str]) -> None:
     """
     _scan_prolog(_to_utf8(content))
     try:
+        from feedparser.encodings import convert_to_utf8
+
         converted = convert_to_utf8(dict(headers), content, {})
     except (LookupError, ValueError, TypeError):
         return  # feedparser would fail the same way: nothing gets expanded
@@ -288,6 +287,8 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
         raise NotAFeedError("this is an HTML page, not a feed")
     # Always a stream: given a str feedparser fetches URLs, and given bytes it first tries
     # open(content) - a body of "/etc/hostname" would be read from our own disk.
+    import feedparser  # here, not at start-up: it is a large import the terminal chat skips
+
     parsed = feedparser.parse(io.BytesIO(content), response_headers=headers, sanitize_html=True)
     version = parsed.get("version") or ""
     entries_raw = parsed.get("entries") or []
@@ -413,6 +414,8 @@ def _parse_json_date(value: Any) -> datetime | None:
     except ValueError:
         pass
     # Odd formats (RFC 822 etc.): feedparser knows many of them.
+    from feedparser.datetimes import _parse_date as _fp_parse_date
+
     parsed = _fp_parse_date(text)
     return _struct_to_dt(parsed)
 
