@@ -157,6 +157,8 @@ def diagnose(case: Case, db) -> tuple[float, str, list[str]]:  # type: ignore[no
         t0 = time.perf_counter()
         db.execute(sql).fetchall()
         timed.append(((time.perf_counter() - t0) * 1000, sql))
+    if not timed:  # searches run on their own connection, which the trace does not see
+        return 0.0, "(no statement on the main connection: a search)", []
     ms, sql = max(timed)
     return ms, sql, bulk.explain(db, sql)
 
