@@ -131,7 +131,7 @@ def main() -> None:
                     async with httpx.AsyncClient(trust_env=False) as client:
                         await client.post(f"{feeds_base}/bump", params={"sources": sources})
                 t0 = time.perf_counter()
-                reports = await core.scheduler.poll_now()
+                reports = await core.poll_now()
                 statuses: dict[str, int] = {}
                 for r in reports:
                     statuses[r.status] = statuses.get(r.status, 0) + 1
