@@ -280,10 +280,11 @@ async def _run_console(
     await worker.flush(timeout=5.0)
     reader = asyncio.create_task(console.run(interactive=interactive))
     # The extraction libraries load in the background once the first command had its turn.
-    asyncio.get_running_loop().call_later(WARM_UP_AFTER, core.warm_up_extraction)
+    warm_up = asyncio.get_running_loop().call_later(WARM_UP_AFTER, core.warm_up_extraction)
     ready()
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    warm_up.cancel()  # input ended before the warm-up: nothing left to warm
     if reader.done():
         reader.result()
         await core.stop_delivery("console", drain_seconds=DRAIN_SECONDS)

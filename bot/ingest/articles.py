@@ -52,7 +52,10 @@ class ArticleBuilder:
     def warm_up(self) -> None:
         """Load the extraction and summary libraries on a worker thread, in the background:
         start-up does not wait for them, and neither does the first article or /summary."""
-        self._pool.submit(_load_pipeline)
+        try:
+            self._pool.submit(_load_pipeline)
+        except RuntimeError:  # already closed: a bot stopping before the warm-up is not an error
+            pass
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
