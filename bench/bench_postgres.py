@@ -64,7 +64,7 @@ async def measure(
             req = request(case)
             for _ in range(3):  # warm caches, as in a running bot
                 response = await dispatch(req, core.services)
-            case.answers[label] = str(len(response.replies))
+            case.answers[label] = str(len(response.messages))
             times: list[float] = []
             deadline = time.perf_counter() + budget
             while len(times) < samples and (len(times) < 5 or time.perf_counter() < deadline):
@@ -101,8 +101,8 @@ def main() -> None:
                 conn.execute("VACUUM ANALYZE")  # as autovacuum would after a bulk load
             settings = Settings(_env_file=None, commentary_database=sqlite_path)  # type: ignore[call-arg]
             async with Core.open(settings) as core:
-                newest = (await core.store.latest_pieces(1))[0]
-                source = await core.store.get_source_by_id(newest.source_id)
+                newest = (await core.services.store.latest_pieces(1))[0]
+                source = await core.services.store.get_source_by_id(newest.source_id)
             found = cases(source.name, newest.authors[0])
             await measure(sqlite_path, "sqlite", found, samples, budget)
             await measure(url, "postgresql", found, samples, budget)
