@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 WARM_UP_AFTER = 2.0  # seconds after the terminal chat starts reading
 
 DEMO_SOURCE = "demo"
+DEMO_OFFERED_KEY = "demo.offered"
 DRAIN_SECONDS = 5.0
 LOCAL_FIRST_ROUND_SECONDS = 30.0  # reading and summarizing the bundled demo feed, at most
 
@@ -90,17 +91,40 @@ async def import_configured_sources(core: Core, path: Path | None) -> int:
 
 
 async def ensure_demo_source(core: Core) -> bool:
-    """Add the bundled demo feed when asked to, or when the bot follows nothing at all."""
+    """Add the bundled demo feed when asked to, or once to a database that follows nothing.
+
+    With ``COMMENTARY_DEMO=auto`` the demo is a newcomer's first look: it is offered once,
+    never comes back after an owner removed it, and steps aside (removed, its pieces kept)
+    when the operator's first real source arrives.
+    """
     wanted = core.settings.commentary_demo
     if wanted is False:
         return False
-    if await core.source(DEMO_SOURCE) is not None:
+    store = core.services.store
+    demo = await core.source(DEMO_SOURCE)
+    if wanted is True:
+        if demo is None:
+            await _add_demo(core)
         return True
-    if wanted is None and await core.sources():
+    if demo is not None and demo.added_by != "demo":
+        return True  # the operator's own source that happens to be called "demo"
+    others = [s for s in await core.sources() if s.name.casefold() != DEMO_SOURCE]
+    if demo is not None:
+        if not others:
+            return True
+        await core.remove_source(DEMO_SOURCE)
+        log.info("demo source removed: the bot follows real sources now")
         return False
+    if others or await store.get_value(DEMO_OFFERED_KEY):
+        return False
+    await _add_demo(core)
+    return True
+
+
+async def _add_demo(core: Core) -> None:
     demo = SourceSpec(DEMO_SOURCE, demo_feed_url(), "feed", 1800)
     await core.import_sources([demo], added_by="demo")
-    return True
+    await core.services.store.set_value(DEMO_OFFERED_KEY, "1")
 
 
 async def prepare(core: Core) -> None:
@@ -150,6 +174,7 @@ async def run_bot(
         raise ConfigError(f"--role {role} needs TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN")
     async with _sole_bot(settings), open_core(settings) as core:
         core.roles = ROLES[role]
+        log.info("database %s", settings.commentary_database)
         if role in ("all", "ingest"):
             await prepare(core)
         stop = stop or asyncio.Event()
@@ -268,7 +293,8 @@ async def _run_console(
     if interactive:
         stdout.write(
             "commentary-bot terminal chat. Type /help for commands, /latest for the newest "
-            "pieces; reply to a post with '> /more'. Ctrl-D or Ctrl-C quits.\n"
+            "pieces; reply to a post with '> /more'. /quit, Ctrl-D or Ctrl-C quits.\n"
+            f"Database: {core.settings.commentary_database}\n"
         )
     # Never-polled sources start their first round now, in the background: a source that
     # hangs never holds up the first answer. Sources read from disk (the bundled demo) cannot

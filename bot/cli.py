@@ -33,9 +33,21 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
+def _default_database() -> Path:
+    """bot.config.default_database_path without importing pydantic for `--help`."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("commentary-bot")) / "commentary.db"
+
+
+# rich_markup_mode=None: click's plain help. Typer's rich panels print every flag as
+# `--console <bool>`, as if it took a value.
 app = typer.Typer(
     help="commentary-bot: follows opinion writing, summarizes each new piece and posts it to "
-    "Telegram and Discord chats. With no platform token set, `run` starts a terminal chat.",
+    "Telegram and Discord chats. With no platform token set, `run` starts a terminal chat.\n\n"
+    f"The database is {_default_database()} unless COMMENTARY_DATABASE names another "
+    "file; settings come from the environment or a .env file (see .env.example).",
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -161,7 +173,7 @@ def main_callback(
         ctx.invoke(run, console=console, role=Role.all)
 
 
-@app.command()
+@app.command(short_help="Start the bot (the terminal chat if no token is set).")
 def run(
     console: bool = typer.Option(False, "--console", help="Force the terminal chat."),
     role: Role = typer.Option(
@@ -348,7 +360,7 @@ def sources_export(
 
 
 # --- status -----------------------------------------------------------------------------------
-@app.command()
+@app.command(short_help="Sources, outbox, recent messages, database size.")
 def status(
     format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="text or json."),
 ) -> None:
@@ -370,7 +382,7 @@ def status(
 
 
 # --- fetch, latest, summarize ----------------------------------------------------------------
-@app.command()
+@app.command(short_help="One polling round now, then exit.")
 def fetch(
     source: str | None = typer.Option(None, "--source", help="Only this source."),
     format: TableOrJson = typer.Option(TableOrJson.table, "--format", help="table or json."),

@@ -76,6 +76,18 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
 
+    @field_validator("commentary_database")
+    @classmethod
+    def _database_folder(cls, value: DatabaseLocation) -> DatabaseLocation:
+        # Only the default location's folder is created: a mistyped path must not silently
+        # grow a tree of folders and a fresh, empty database somewhere unexpected.
+        if not isinstance(value, Path):
+            return value  # a PostgreSQL URL
+        folder = value.expanduser().parent
+        if str(value) != ":memory:" and not folder.is_dir():
+            raise ValueError(f"the folder {folder} does not exist; create it first")
+        return value.expanduser()
+
     @field_validator("commentary_log_format", mode="before")
     @classmethod
     def _log_format(cls, value: object) -> object:

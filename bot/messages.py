@@ -205,7 +205,7 @@ def card_for(
         summary=summary if summary is not None else summary_for(piece, length),
         summary_method=method or piece.summary_method,
         # A second address at the same outlet is not syndication worth announcing.
-        also_in=[(o, u) for o, u in piece.also_in if not o or o != piece.outlet],
+        also_in=other_outlets(piece),
         standfirst=piece.standfirst,
     )
 
@@ -243,3 +243,20 @@ def digest_for(pieces: list[Piece], length: SummaryLength | str) -> Reply:
         block.append(f"  {piece.url}")
         blocks.append("\n".join(block))
     return Reply(text="\n\n".join(blocks), kind="long")
+
+
+def other_outlets(piece: Piece) -> list[tuple[str, str]]:
+    """Where else the piece ran: one (outlet, url) per outlet, never the piece's own outlet.
+
+    A second address at the same outlet is not syndication worth announcing, and two copies
+    at one other outlet read as "also in: X, X".
+    """
+    seen = {piece.outlet.casefold()} if piece.outlet else set()
+    found = []
+    for outlet, url in piece.also_in:
+        key = outlet.casefold() if outlet else url
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append((outlet, url))
+    return found

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
-from bot.types import Chat, ExtractedPiece, Source, SourceKind, Summary, SummaryLength
+from bot.types import Chat, PieceDraft, Source, SourceKind
 
 if TYPE_CHECKING:
     from bot.status import StatusReport
@@ -91,9 +91,7 @@ class DigestControl(Protocol):
 
 
 class Summarizer(Protocol):
-    async def summarize_url(
-        self, url: str, length: SummaryLength = "standard", *, guard: bool = True
-    ) -> tuple[ExtractedPiece, Summary]: ...
+    async def draft_for_url(self, url: str, *, guard: bool = True) -> PieceDraft: ...
 
 
 class RateLimiter:
@@ -105,14 +103,18 @@ class RateLimiter:
         self._events: dict[str, deque[float]] = defaultdict(deque)
 
     def allow(self, key: str) -> bool:
+        return self.wait(key) == 0.0
+
+    def wait(self, key: str) -> float:
+        """0.0 and the event counted, or the seconds until the key may try again."""
         now = time.monotonic()
         events = self._events[key]
         while events and now - events[0] > self.window:
             events.popleft()
         if len(events) >= self.limit:
-            return False
+            return max(1.0, self.window - (now - events[0]))
         events.append(now)
-        return True
+        return 0.0
 
 
 class Services(Protocol):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 from bot.durations import format_duration
 from bot.errors import InvalidSearch, SearchTooBroad, UsageError
-from bot.messages import PieceCard, Reply, Request, Response, card_for, post_for
+from bot.messages import Reply, Request, Response, card_for, post_for
 from handlers.common import current_chat, parse_count
 from handlers.registry import COMMANDS, Option, command, load_all
 
@@ -176,28 +177,32 @@ async def summary(request: Request, services: Services) -> Response:
     url = request.args.strip()
     if not url or " " in url:
         raise UsageError("Give me one link.")
-    if not services.summary_limiter.allow(request.user_key):
-        return Response.error("You have asked for many summaries this hour; try again later.")
+    # Owners run the bot: the limit protects it from everybody else.
+    if not services.is_owner(request.user_key):
+        wait = services.summary_limiter.wait(request.user_key)
+        if wait:
+            limit = services.summary_limiter.limit
+            return Response.error(
+                f"You have asked for {limit} summaries in the last hour, the most allowed; "
+                f"try again in {format_duration(60 * math.ceil(wait / 60))}."
+            )
     chat = await current_chat(request, services)
     try:
-        piece, made = await services.summarizer.summarize_url(
-            url, chat.settings.length, guard=not services.settings.commentary_allow_private_urls
+        draft = await services.summarizer.draft_for_url(
+            url, guard=not services.settings.commentary_allow_private_urls
         )
     except Exception as exc:  # noqa: BLE001 - every failure is a one-line answer
         log.info("summary of %s failed: %s", url[:200], exc)
         return Response.error(f"Could not summarize that page: {_short(exc)}")
-    card = PieceCard(
-        piece_id=0,
-        title=piece.title,
-        url=piece.url or url,
-        authors=piece.authors,
-        outlet=piece.outlet,
-        published=piece.published,
-        summary=made.text,
-        summary_method=made.method,
-        standfirst=piece.standfirst,
-    )
-    return Response([Reply(card=card)])
+    # Stored like any piece (no source, posted nowhere), so replies such as /more and /full
+    # work on the answer; a page the bot already has keeps its stored piece.
+    piece_id = await services.store.piece_id_for_url(draft.url)
+    if piece_id is None:
+        piece_id = (await services.store.save_piece(draft)).piece_id
+    piece = await services.store.get_piece(piece_id)
+    if piece is None:  # removed in between; nothing to show
+        return Response.error("Could not summarize that page: it vanished while stored.")
+    return Response([post_for(piece, chat.settings.length)])
 
 
 def _short(exc: Exception) -> str:

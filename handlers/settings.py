@@ -9,6 +9,8 @@ import zoneinfo
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
+import langcodes
+
 from bot.errors import UsageError
 from bot.messages import Request, Response
 from bot.types import Chat, ChatSettings, SummaryLength
@@ -122,8 +124,13 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
         code = values[0].casefold()
         if code in ("any", "all", "off"):
             return replace(settings, language=None), "Pieces in any language come here."
-        if not _LANGUAGE.fullmatch(code):
-            raise UsageError("Language is a two-letter code (en, de, fr ...) or any.")
+        if not _LANGUAGE.fullmatch(code) or not langcodes.tag_is_valid(code):
+            raise UsageError(
+                f"{clip(values[0], 12)!r} is not a language; give its two-letter code "
+                "(ISO 639-1: en, de, fr, ar ...) or any."
+            )
+        # Old codes (iw, in, ji) become today's (he, id, yi): pieces are labelled with those.
+        code = langcodes.standardize_tag(code).split("-")[0]
         return replace(settings, language=code), f"Only pieces in language {code} come here."
     if key in ("previews", "preview"):
         value = _one_of(values, ("on", "off"), "Previews")
@@ -172,6 +179,12 @@ async def settings(request: Request, services: Services) -> Response:
         released = await services.store.release_digest(chat.id)
         if released:
             said += f" The {released} held piece{'s' if released != 1 else ''} will be posted now."
+    if (chat.settings.quiet_start, chat.settings.quiet_end) != (new.quiet_start, new.quiet_end):
+        # Held posts wait for a time the old hours computed; the worker re-checks the new
+        # hours when it claims them, so they go now or wait for the new end.
+        released = await services.store.release_quiet_hours(chat.id)
+        if released and new.quiet_start is None:
+            said += f" The {released} held post{'s' if released != 1 else ''} will be posted now."
     return Response.text(said)
 
 

@@ -140,6 +140,15 @@ class OutboxMixin(ChatsMixin):
                 [chat_id],
             ).rowcount
 
+    def release_quiet_hours(self, chat_id: int) -> int:
+        """Posts a chat's quiet hours held become due now (the hours changed or ended)."""
+        with self.db.atomic():
+            return self.db.execute(
+                "UPDATE deliveries SET next_attempt_at = NULL, reason = NULL"
+                " WHERE chat_id = ? AND state = 'pending' AND reason = 'quiet hours'",
+                [chat_id],
+            ).rowcount
+
     def digest_pieces(self, chat_id: int) -> list[int]:
         rows = self._all(
             "SELECT piece_id FROM deliveries WHERE chat_id = ? AND state = 'digest' ORDER BY id",

@@ -354,6 +354,10 @@ class OutboxStore(Protocol):
         """A chat's held digest rows become pending posts; how many."""
         ...
 
+    async def release_quiet_hours(self, chat_id: int) -> int:
+        """Posts the chat's quiet hours held become due now; how many."""
+        ...
+
     async def digest_pieces(self, chat_id: int) -> list[int]:
         """Piece ids held for the chat's digest, oldest first."""
         ...

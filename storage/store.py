@@ -480,6 +480,9 @@ class AsyncStore(Storage):
     async def release_digest(self, chat_id: int) -> int:
         return await self._run(self.sync.release_digest, chat_id)
 
+    async def release_quiet_hours(self, chat_id: int) -> int:
+        return await self._run(self.sync.release_quiet_hours, chat_id)
+
     async def digest_pieces(self, chat_id: int) -> list[int]:
         return await self._run(self.sync.digest_pieces, chat_id)
 

@@ -25,6 +25,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "commentary_demo": False,
     }
     values.update(overrides)
+    # The bot refuses a database in a missing folder; tests may nest their databases.
+    Path(values["commentary_database"]).parent.mkdir(parents=True, exist_ok=True)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 

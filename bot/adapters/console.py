@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 CHAT_ID = "terminal"
 USER_ID = "operator"
+QUIT = ("/quit", "/exit")
+# The highest message number shown, kept so ids go on across sessions even when a session
+# posted nothing that replies could refer to (only pieces' message ids are stored).
+LAST_ID_KEY = "console.last_message_number"
 _REPLY = re.compile(r"^>\s*(m\d+)?\s*(/.*)$")
 WIDTH = 78
 
@@ -72,7 +76,9 @@ class ConsoleSender:
         self.console = console
 
     async def send_post(self, chat: Chat, post: Reply) -> str:
-        return self.console.show(post)
+        message_id = self.console.show(post)
+        await self.console.remember_numbering()
+        return message_id
 
 
 class ConsoleAdapter:
@@ -83,13 +89,15 @@ class ConsoleAdapter:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self._ids = itertools.count(1)
+        self._last_number = 0
         self.last_post: str | None = None
         self.sender = ConsoleSender(self)
         # The person at the terminal runs the bot: they are its owner here.
         core.services.extra_owners.add(f"console:{USER_ID}")
 
     def show(self, reply: Reply) -> str:
-        message_id = f"m{next(self._ids)}"
+        self._last_number = next(self._ids)
+        message_id = f"m{self._last_number}"
         if reply.piece_id or reply.card is not None:
             self.last_post = message_id
         self.stdout.write(render_reply(reply, message_id) + "\n")
@@ -100,8 +108,15 @@ class ConsoleAdapter:
         """The terminal's chat; numbering goes on from earlier runs so old ids never collide."""
         known = await self.core.message_ids("console", CHAT_ID)
         numbers = [int(m[1:]) for m in known if m.startswith("m") and m[1:].isdigit()]
-        self._ids = itertools.count(max(numbers, default=0) + 1)
+        shown = await self.core.services.store.get_value(LAST_ID_KEY)
+        if shown and shown.isdigit():
+            numbers.append(int(shown))
+        self._last_number = max(numbers, default=0)
+        self._ids = itertools.count(self._last_number + 1)
         return await self.core.chat_seen("console", CHAT_ID, "private", title="terminal")
+
+    async def remember_numbering(self) -> None:
+        await self.core.services.store.set_value(LAST_ID_KEY, str(self._last_number))
 
     def request_for(self, line: str) -> Request | None:
         line = line.strip()
@@ -139,6 +154,7 @@ class ConsoleAdapter:
             for reply in response.messages
         ]
         await self.core.record_messages("console", CHAT_ID, sent)
+        await self.remember_numbering()
         worker = self.core.workers.get("console")
         if worker is not None:
             # Show posts that this command caused (e.g. /poll) before reading the next line.
@@ -153,7 +169,7 @@ class ConsoleAdapter:
                 self.stdout.write("> ")
                 self.stdout.flush()
             line = await lines.get()
-            if line is None:
+            if line is None or line.strip().casefold() in QUIT:
                 break
             try:
                 await self.answer(line)

@@ -299,6 +299,11 @@ class DiscordAdapter:
         """Log in, connect the gateway as a task, sync commands, start the delivery worker."""
         token = self._token()
         self._apply_urls()
+        # The bot never joins voice; discord.py would warn at start-up that PyNaCl and davey
+        # (voice libraries) are missing, which only worries an operator reading the log.
+        for flag in ("warn_nacl", "warn_dave"):
+            if hasattr(discord.VoiceClient, flag):
+                setattr(discord.VoiceClient, flag, False)
         intents = discord.Intents.none()
         intents.guilds = True  # guild join/leave, channel and thread deletes
         intents.dm_messages = True  # to answer DMs with a hint; no message-content intent

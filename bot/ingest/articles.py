@@ -100,6 +100,30 @@ class ArticleBuilder:
 
         return await self._in_pool(summarize, piece, length)
 
+    async def draft_for_url(self, url: str, *, guard: bool = True) -> PieceDraft:
+        """/summary: the page as a piece ready to store (three summaries), from no source."""
+        piece = await self.from_url(url, guard=guard)
+        canonical = piece_url(piece.url or url)
+        if len(canonical) > caps.URL_CHARS:
+            raise ExtractionError("The page's address is too long to be a real address.")
+        piece = replace(piece, url=canonical)
+        from bot.pipeline.summarize import summarize_all  # lazy, as in build_draft
+
+        made = await self._in_pool(summarize_all, piece)
+        standard = made["standard"]
+        if self.llm is not None:
+            standard = await self.llm.summarize(piece, "standard")
+        links = [link for link in [piece_url(url)] if len(link) <= caps.URL_CHARS]
+        return PieceDraft(
+            url=canonical,
+            piece=piece,
+            fingerprint=await self._in_pool(fingerprint, piece.text) if piece.text else None,
+            links=[link for link in links if link != canonical],
+            summary=standard,
+            summary_short=made["short"].text,
+            summary_long=made["long"].text,
+        )
+
     async def summarize_url(
         self, url: str, length: SummaryLength = "standard", *, guard: bool = True
     ) -> tuple[ExtractedPiece, Summary]:

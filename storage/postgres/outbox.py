@@ -190,6 +190,16 @@ class PgOutbox(PgBase):
                 [delivery_id],
             )
 
+    async def release_quiet_hours(self, chat_id: int) -> int:
+        """Posts a chat's quiet hours held become due now (the hours changed or ended)."""
+        async with self._tx() as conn:
+            return await self._run(
+                conn,
+                "UPDATE deliveries SET next_attempt_at = NULL, reason = NULL"
+                " WHERE chat_id = %s AND state = 'pending' AND reason = 'quiet hours'",
+                [chat_id],
+            )
+
     async def release_digest(self, chat_id: int) -> int:
         """Turn a chat's held digest rows into pending ones; return how many."""
         async with self._tx() as conn:
