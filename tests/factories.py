@@ -26,7 +26,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     # The bot refuses a database in a missing folder; tests may nest their databases.
-    Path(values["commentary_database"]).parent.mkdir(parents=True, exist_ok=True)
+    database = values["commentary_database"]
+    if isinstance(database, Path) or (
+        isinstance(database, str) and not database.startswith("postgres")
+    ):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
