@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.errors import LimitReached, SubscriptionExists, UsageError
+from bot.errors import InvalidSearch, LimitReached, SubscriptionExists, UsageError
 from bot.matching import normalize, parse_terms
 from bot.messages import Request, Response
 from bot.types import Chat, Subscription, SubscriptionKind
-from handlers.common import current_chat
+from handlers.common import current_chat, plural
 from handlers.limits import max_subscriptions
 from handlers.lookup import author_hint, clip, find_author, find_source, source_hint
 from handlers.registry import Option, command
@@ -25,6 +26,7 @@ KINDS = ("source", "author", "keyword")
 MAX_KEYWORD_TERMS = 10
 MAX_FILTER_TERMS = 20
 MAX_TERM_CHARS = 100
+MAX_LAST = 10  # `/subscribe ... last N`: at most this many earlier pieces at once
 _ID = re.compile(r"#?(\d{1,12})")
 
 
@@ -76,6 +78,7 @@ async def _subscribe_to(
     kind: SubscriptionKind,
     target: str,
     source_id: int | None = None,
+    start: Start | None = None,
 ) -> Response:
     try:
         sub = await services.store.add_subscription(
@@ -93,7 +96,10 @@ async def _subscribe_to(
             if s.kind == kind and s.target.casefold() == target.casefold()
         ]
         ref = f" (#{same[0].id})" if same else ""
-        return Response.text(f"This chat already follows {kind} {target}{ref}.")
+        text = f"This chat already follows {kind} {target}{ref}."
+        if same and start is not None and start.last:
+            text += " " + await _backfill(services, chat, same[0], start.last)
+        return Response.text(text)
     except LimitReached as exc:
         return Response.error(f"Not subscribed: {exc}. Remove one with /unsubscribe first.")
     log.info("chat %s subscribed to %s %r (#%s)", chat.id, kind, target[:80], sub.id)
@@ -104,15 +110,71 @@ async def _subscribe_to(
             f"\nPosting here is paused ({chat.inactive_reason or 'the bot lost access'}); "
             "it resumes when I can post here again (re-add me or restore my rights)."
         )
+    earlier = ""
+    if start is not None and start.last:
+        earlier = "\n" + await _backfill(services, chat, sub, start.last)
+    elif start is not None:
+        earlier = "\nNothing from before now is posted: only what comes next."
     return Response.text(
-        f"Subscribed: {describe(sub)}. New pieces come here {delivery_mode(chat)}.\n"
+        f"Subscribed: {describe(sub)}. New pieces come here {delivery_mode(chat)}.{earlier}\n"
         f"Narrow it with /filter {sub.id} -word, or stop with /unsubscribe {sub.id}.{paused}"
     )
 
 
+async def _backfill(services: Services, chat: Chat, sub: Subscription, count: int) -> str:
+    """Queue the subscription's last ``count`` pieces for the chat; a sentence saying so."""
+    try:
+        if sub.kind == "source":
+            found = await services.store.latest_pieces(count, source_id=sub.source_id)
+        elif sub.kind == "author":
+            found = await services.store.latest_pieces(count, author=sub.target)
+        else:
+            found = await services.store.latest_pieces(count, keyword=sub.target)
+    except InvalidSearch:
+        found = []
+    if not found:
+        return "There are no earlier pieces to post yet."
+    # Oldest first, so the newest piece ends up at the bottom of the chat.
+    ids = [p.id for p in reversed(found)]
+    queued = await services.store.queue_backfill(chat.id, sub.id, ids)
+    log.info("chat %s: %d earlier pieces queued for #%s", chat.id, queued, sub.id)
+    if queued == 0:
+        return f"This chat already had the last {plural(len(found), 'piece')}; none posted again."
+    note = "" if len(found) == count else " (all there is so far)"
+    again = "" if queued == len(found) else f"; {len(found) - queued} were posted here before"
+    return f"The last {plural(queued, 'piece')}{note} will be posted now{again}."
+
+
+@dataclass(frozen=True)
+class Start:
+    """How a new subscription starts: the last ``last`` pieces now, or (0) only new ones."""
+
+    last: int = 0
+
+
+_START = re.compile(r"\s+(?:last\s+(\S+)|(new\s+only))$", re.IGNORECASE)
+
+
+def split_start(text: str) -> tuple[str, Start | None]:
+    """``demo last 3`` -> (``demo``, Start(3)); ``demo new only`` -> (``demo``, Start(0))."""
+    match = _START.search(text)
+    if match is None:
+        return text, None
+    rest = text[: match.start()].strip()
+    if match.group(2):
+        return rest, Start(0)
+    token = match.group(1)
+    if not (token.isascii() and token.isdigit()):
+        raise UsageError(f"{clip(token, 20)!r} is not a number: say last 1 to last {MAX_LAST}.")
+    count = int(token)
+    if not 1 <= count <= MAX_LAST:
+        raise UsageError(f"I can post the last 1 to {MAX_LAST} pieces, not {clip(token, 20)}.")
+    return rest, Start(count)
+
+
 @command(
     "subscribe",
-    "/subscribe <source> | author <name> | keyword <words>",
+    "/subscribe <source> | author <name> | keyword <words> [last N | new only]",
     "Get new pieces from a source, an author or matching keywords here",
     scope="chat_admin",
     group="Subscriptions",
@@ -123,12 +185,20 @@ async def _subscribe_to(
             kind="subscription",
             required=True,
         ),
+        Option(
+            "start",
+            "Post the last N pieces now, or only what comes next (the default)",
+            choices=("new only", "last 1", "last 3", "last 5", "last 10"),
+        ),
     ),
 )
 async def subscribe(request: Request, services: Services) -> Response:
     text = " ".join(request.args.split())
     if not text:
         raise UsageError("Say what to follow.")
+    text, start = split_start(text)
+    if not text:
+        raise UsageError("Say what to follow before last N or new only.")
     first, _, rest = text.partition(" ")
     kind = first.casefold()
     if kind not in KINDS or not rest:
@@ -141,19 +211,20 @@ async def subscribe(request: Request, services: Services) -> Response:
         source = await find_source(services, rest)
         if source is None:
             return Response.error(await source_hint(services, rest))
-        return await _subscribe_to(request, services, chat, "source", source.name, source.id)
+        return await _subscribe_to(request, services, chat, "source", source.name, source.id, start)
 
     if kind == "author":
         name = await find_author(services, rest)
         if name is None:
             return Response.error(await author_hint(services, rest))
-        return await _subscribe_to(request, services, chat, "author", name)
+        return await _subscribe_to(request, services, chat, "author", name, start=start)
 
     include, exclude = parse_terms(rest)
     if not include:
         raise UsageError("A keyword query needs a word to look for (-word only excludes).")
     _check_terms(include + exclude, MAX_KEYWORD_TERMS, "A keyword query")
-    return await _subscribe_to(request, services, chat, "keyword", keyword_query(include, exclude))
+    query = keyword_query(include, exclude)
+    return await _subscribe_to(request, services, chat, "keyword", query, start=start)
 
 
 async def _chat_subscription(services: Services, chat: Chat, token: str) -> Subscription:

@@ -409,6 +409,15 @@ class OutboxStore(Protocol):
     ) -> bool: ...
 
 
+class ReaderStore(Protocol):
+    """Reader features: earlier pieces on request, read-later lists, votes, corrections."""
+
+    async def queue_backfill(self, chat_id: int, subscription_id: int, piece_ids: list[int]) -> int:
+        """Queue posts of earlier pieces for a chat, in the order given; how many were queued
+        (a piece the chat already has a delivery row for is left alone)."""
+        ...
+
+
 class KeyValueStore(Protocol):
     """Small named values (digest bookkeeping, limits set from chats, first-run marks)."""
 
@@ -418,7 +427,14 @@ class KeyValueStore(Protocol):
 
 
 class Storage(
-    SourceStore, EntryFailureStore, PieceStore, ChatStore, OutboxStore, KeyValueStore, Protocol
+    SourceStore,
+    EntryFailureStore,
+    PieceStore,
+    ChatStore,
+    OutboxStore,
+    ReaderStore,
+    KeyValueStore,
+    Protocol,
 ):
     """Everything the bot stores: one backend implements all of it."""
 

@@ -39,8 +39,8 @@ from bot.types import (
     SubscriptionKind,
 )
 from storage.db import connect, open_database
-from storage.entry_failures import EntryFailuresMixin
 from storage.protocols import Router, SourceChanges, Storage
+from storage.reader import ReaderMixin
 from storage.sources import SourcesMixin
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(SourcesMixin, EntryFailuresMixin):
+class Store(SourcesMixin, ReaderMixin):
     """Typed, blocking access to the SQLite database (the only place with SQL).
 
     The mixins build on each other in one line (chats, outbox, pieces, entry failures: each
@@ -535,6 +535,10 @@ class AsyncStore(Storage):
 
     async def piece_was_shown_in(self, platform: str, platform_chat_id: str, piece_id: int) -> bool:
         return await self._run(self.sync.piece_was_shown_in, platform, platform_chat_id, piece_id)
+
+    # --- ReaderStore ---------------------------------------------------------------------
+    async def queue_backfill(self, chat_id: int, subscription_id: int, piece_ids: list[int]) -> int:
+        return await self._run(self.sync.queue_backfill, chat_id, subscription_id, piece_ids)
 
     # --- KeyValueStore -------------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:

@@ -11,11 +11,12 @@ from storage.postgres.entry_failures import PgEntryFailures
 from storage.postgres.locks import SessionLock
 from storage.postgres.outbox import PgOutbox
 from storage.postgres.pieces import PgPieces
+from storage.postgres.reader import PgReader
 from storage.postgres.sources import PgSources
 from storage.protocols import Storage
 
 
-class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox, PgEntryFailures, Storage):
+class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox, PgEntryFailures, PgReader, Storage):
     """Async access to a PostgreSQL database (psycopg 3 + psycopg-pool).
 
     Safe to share between processes: claims use leases held under ``worker_id``.
