@@ -40,6 +40,8 @@ PIECE_ACTIONS: tuple[PieceAction, ...] = (
     PieceAction("similar", "Similar", button=True, menu=True),
     PieceAction("source", "Source"),
     PieceAction("follow", "Follow author", button=True, needs_author=True),
+    PieceAction("save", "Save", button=True),
+    PieceAction("unsave", "Unsave"),
 )
 ACTION_COMMANDS: frozenset[str] = frozenset(a.command for a in PIECE_ACTIONS)
 
@@ -127,6 +129,9 @@ class Reply:
 @dataclass
 class Response:
     messages: list[Reply] = field(default_factory=list)
+    # For the asker's eyes only (a read-later list): adapters answer in a direct message
+    # (Telegram), ephemerally (Discord), or as usual where the chat is private anyway.
+    private: bool = False
 
     @classmethod
     def text(cls, text: str, *, kind: ReplyKind = "info") -> Response:

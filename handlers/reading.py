@@ -22,6 +22,11 @@ GROUP_ORDER = ("Reading", "Replies", "Subscriptions", "Settings", "Admin")
 
 @command("start", "/start", "Introduce the bot and how to begin", group="Reading")
 async def start(request: Request, services: Services) -> Response:
+    if request.args.strip().casefold() == "saved":
+        # The deep link a group answer offers (t.me/<bot>?start=saved): the list, privately.
+        from handlers.saved import saved_list
+
+        return await saved_list(request, services)
     count = len(await services.store.list_sources())
     return Response.text(
         "commentary-bot follows opinion writing and posts short, faithful summaries here.\n"
@@ -50,7 +55,7 @@ async def help_(request: Request, services: Services) -> Response:
         lines.append("Owners:" if group == "Admin" else f"{group}:")
         lines.extend(f"  {s.usage} — {s.description}" for s in entries)
     lines.append(
-        "Reply to one of my posts with /more, /full, /quote, /author, /similar or /source."
+        "Reply to one of my posts with /more, /full, /quote, /author, /similar, /source or /save."
     )
     return Response.text("\n".join(lines), kind="long")
 

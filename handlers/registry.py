@@ -95,6 +95,7 @@ def load_all() -> dict[str, CommandSpec]:
     from handlers import (  # noqa: F401, I001
         reading,
         replies,
+        saved,
         subscriptions,
         why,
         settings,

@@ -417,6 +417,21 @@ class ReaderStore(Protocol):
         (a piece the chat already has a delivery row for is left alone)."""
         ...
 
+    async def add_saved(
+        self, platform: str, user_id: str, piece_id: int, *, limit: int | None = None
+    ) -> bool:
+        """Keep a piece in a person's read-later list; False if it was there already or there
+        is no such piece; ``LimitReached`` when the list holds ``limit`` pieces."""
+        ...
+
+    async def remove_saved(self, platform: str, user_id: str, piece_id: int) -> bool: ...
+
+    async def list_saved(self, platform: str, user_id: str, limit: int = 50) -> list[Piece]:
+        """A person's saved pieces, the last saved first."""
+        ...
+
+    async def count_saved(self, platform: str, user_id: str) -> int: ...
+
 
 class KeyValueStore(Protocol):
     """Small named values (digest bookkeeping, limits set from chats, first-run marks)."""

@@ -231,3 +231,20 @@ def m004_entry_failures(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m005_saved_pieces(db: Database) -> None:
+    # Read later: each person's own list (platform + user id), not the chat's.
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS saved_pieces (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (platform, user_id, piece_id)
+        );
+        CREATE INDEX IF NOT EXISTS saved_pieces_time ON saved_pieces(platform, user_id, saved_at);
+        """
+    )

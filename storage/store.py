@@ -540,6 +540,20 @@ class AsyncStore(Storage):
     async def queue_backfill(self, chat_id: int, subscription_id: int, piece_ids: list[int]) -> int:
         return await self._run(self.sync.queue_backfill, chat_id, subscription_id, piece_ids)
 
+    async def add_saved(
+        self, platform: str, user_id: str, piece_id: int, *, limit: int | None = None
+    ) -> bool:
+        return await self._run(self.sync.add_saved, platform, user_id, piece_id, limit=limit)
+
+    async def remove_saved(self, platform: str, user_id: str, piece_id: int) -> bool:
+        return await self._run(self.sync.remove_saved, platform, user_id, piece_id)
+
+    async def list_saved(self, platform: str, user_id: str, limit: int = 50) -> list[Piece]:
+        return await self._run(self.sync.list_saved, platform, user_id, limit)
+
+    async def count_saved(self, platform: str, user_id: str) -> int:
+        return await self._run(self.sync.count_saved, platform, user_id)
+
     # --- KeyValueStore -------------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
         return await self._run(self.sync.get_value, key)

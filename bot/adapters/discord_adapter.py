@@ -750,24 +750,27 @@ class DiscordAdapter:
         sent: list[tuple[str, int | None]] = []
         first = outgoing[0]
         rest = outgoing[1:]
-        first_private = private or first.error
+        # ``private``: how the interaction was deferred; a private response (a read-later
+        # list) is for the asker's eyes only, wherever it was asked.
+        hidden = private or response.private
+        first_private = hidden or first.error
         if not deferred:
             result = await interaction.response.send_message(
                 ephemeral=first_private, **first.kwargs()
             )
             if not first_private and result is not None and result.message_id:
                 sent.append((str(result.message_id), first.piece_id))
-        elif first.error and not private:
+        elif first_private and not private:
             # A public "thinking…" placeholder cannot turn private: drop it, say it privately.
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()
             await interaction.followup.send(ephemeral=True, **first.kwargs())
         else:
             message = await interaction.edit_original_response(**_edit_kwargs(first))
-            if not private:
+            if not hidden:
                 sent.append((str(message.id), first.piece_id))
         for item in rest:
-            is_private = private or item.error
+            is_private = hidden or item.error
             followup = await interaction.followup.send(
                 wait=True, ephemeral=is_private, **item.kwargs()
             )

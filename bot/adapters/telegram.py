@@ -410,6 +410,9 @@ class TelegramAdapter:
         elif tg_chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
             request.is_chat_admin = True
         response = await self._handle(request)
+        if response.private and tg_chat.type != ChatType.PRIVATE and user is not None:
+            await self._answer_privately(user.id, tg_chat.id, thread, response, message.message_id)
+            return
         await self.send_response(
             tg_chat.id,
             thread,
@@ -417,6 +420,44 @@ class TelegramAdapter:
             reply_to=message.message_id,
             link_previews=await self._previews(tg_chat.id, thread),
         )
+
+    def _start_link(self, payload: str) -> str:
+        """The deep link that opens a private chat with the bot and sends ``/start payload``."""
+        return f"https://t.me/{self.bot_username}?start={payload}"
+
+    async def _send_direct(self, user_id: int, response: Response) -> bool:
+        """Send a private answer to the user's own chat; False when the user never started
+        the bot (Telegram lets a bot write only to people who did) or blocked it."""
+        return bool(await self.send_response(user_id, None, response))
+
+    async def _answer_privately(
+        self, user_id: int, chat_id: int, thread: int | None, response: Response, reply_to: int
+    ) -> None:
+        """A private answer to a command in a group: a direct message, and a word in the group."""
+        if await self._send_direct(user_id, response):
+            note = Response.text("I sent you the answer in our private chat.")
+            await self.send_response(chat_id, thread, note, reply_to=reply_to, record=False)
+            return
+        assert self.application is not None
+        text = (
+            "I can only answer that privately, and you have not started a private chat with "
+            "me yet. Press the button, then Start."
+        )
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("Open a private chat", url=self._start_link("saved"))]]
+        )
+        try:
+            await self.application.bot.send_message(
+                chat_id=chat_id,
+                message_thread_id=thread,
+                text=text,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(
+                    message_id=reply_to, allow_sending_without_reply=True
+                ),
+            )
+        except TelegramError as exc:
+            log.info("start hint to telegram chat %s not sent: %s", chat_id, exc)
 
     async def _handle(self, request: Request) -> Response:
         try:
@@ -572,6 +613,9 @@ class TelegramAdapter:
             # A short popup instead of a message in the chat for everyone to see.
             await self._answer(query, response.plain_text()[:190])
             return
+        if response.private and tg_chat.type != ChatType.PRIVATE:
+            await self._private_callback_answer(query, response)
+            return
         await self._answer(query, None)
         await self.send_response(
             tg_chat.id,
@@ -580,6 +624,22 @@ class TelegramAdapter:
             reply_to=message.message_id,
             link_previews=await self._previews(tg_chat.id, thread),
         )
+
+    async def _private_callback_answer(self, query: CallbackQuery, response: Response) -> None:
+        """A private answer to a button in a group: a popup when it is short, else a direct
+        message; a user who never started the bot is sent to it by the query's deep link."""
+        text = response.plain_text()
+        if len(response.messages) == 1 and len(text) <= 190:
+            await self._answer(query, text)
+            return
+        if await self._send_direct(query.from_user.id, response):
+            await self._answer(query, "Sent to you in our private chat.")
+            return
+        self._answered.add(query.id)
+        try:
+            await query.answer(url=self._start_link("saved"))
+        except TelegramError as exc:
+            log.info("answerCallbackQuery with a start link failed: %s", exc)
 
     @staticmethod
     def _button_on_message(message: Message, data: str) -> bool:

@@ -234,8 +234,21 @@ CREATE TABLE leases (
 );
 """
 
+# Read later: each person's own list (platform + user id), not the chat's.
+M002_SAVED_PIECES = """
+CREATE TABLE saved_pieces (
+    platform TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    piece_id BIGINT NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+    saved_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (platform, user_id, piece_id)
+);
+CREATE INDEX saved_pieces_time ON saved_pieces (platform, user_id, saved_at);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_saved_pieces", M002_SAVED_PIECES),
 ]
 
 

@@ -16,7 +16,7 @@ from storage.postgres.sources import PgSources
 from storage.protocols import Storage
 
 
-class PostgresStore(PgSources, PgPieces, PgChats, PgOutbox, PgEntryFailures, PgReader, Storage):
+class PostgresStore(PgSources, PgReader, PgPieces, PgChats, PgOutbox, PgEntryFailures, Storage):
     """Async access to a PostgreSQL database (psycopg 3 + psycopg-pool).
 
     Safe to share between processes: claims use leases held under ``worker_id``.

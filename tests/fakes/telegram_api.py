@@ -718,6 +718,9 @@ class FakeTelegramAPI:
                     return chat
         elif isinstance(chat_id, int) and chat_id in self.chats:
             return self.chats[chat_id]
+        elif isinstance(chat_id, int) and chat_id in self.users:
+            # A user who never opened a private chat with the bot (pressed Start).
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         raise ApiError(400, "Bad Request: chat not found")
 
     def _check_can_send(self, chat: FakeChat) -> None:
