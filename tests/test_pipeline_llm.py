@@ -109,3 +109,25 @@ def test_faithfulness_guard(piece):
     check_faithful("However, the council should publish every contract.", piece)
     with pytest.raises(ValueError):
         check_faithful("Brussels should pay.", piece)
+
+
+async def test_opinion_brief_names_writer_thesis_grounds_and_proposal(fake_llm, piece):
+    fake_llm["reply"] = FAITHFUL
+    await LLMSummarizer(fake_llm["url"], KEY, "tiny-model").summarize(piece)
+    system, user = fake_llm["requests"][0]["body"]["messages"]
+    for word in ("writer", "thesis", "ground", "proposal"):
+        assert word in system["content"]
+    assert "Helena Marchetti" in user["content"]  # the writer, named for the model
+
+
+async def test_unfaithful_answer_refused_and_extractive_summary_used(fake_llm, piece):
+    # The model names someone the piece never mentions: the guard refuses the answer and the
+    # chat gets the extractive summary (the writer's proposal), not the invention.
+    fake_llm["reply"] = "Finance minister Olaf Brandt argues the tunnel should be sold."
+    llm = LLMSummarizer(fake_llm["url"], KEY, "tiny-model")
+    summary = await llm.summarize(piece, "short")
+    assert summary.method == "extractive"
+    assert "Brandt" not in summary.text
+    assert summary.sentences == [
+        "The council should publish every contract before it spends another euro on this tunnel."
+    ]

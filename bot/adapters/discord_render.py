@@ -14,6 +14,7 @@ import discord
 
 from bot.adapters.text import safe_url as shared_safe_url
 from bot.adapters.text import split_text
+from bot.bidi import directional
 from bot.messages import PieceCard, authors_line
 
 # Discord's documented limits.
@@ -85,7 +86,7 @@ def piece_embed(card: PieceCard, extra_text: str | None = None) -> discord.Embed
     Each field is cut to its own limit, then the description is shortened further if the
     whole embed would pass Discord's 6,000-character total.
     """
-    title = truncate(escape(card.title) or "(untitled)", EMBED_TITLE_LIMIT)
+    title = truncate(escape(directional(card.title)) or "(untitled)", EMBED_TITLE_LIMIT)
     embed = discord.Embed(title=title, url=safe_url(card.url), colour=EMBED_COLOUR)
     author = truncate(plain(authors_line(card.authors)), EMBED_AUTHOR_LIMIT)
     if author:
@@ -99,9 +100,9 @@ def piece_embed(card: PieceCard, extra_text: str | None = None) -> discord.Embed
 
     parts: list[str] = []
     if card.summary:
-        parts.append(escape(card.summary))
+        parts.append(escape(directional(card.summary)))
     elif card.standfirst:
-        parts.append(escape(card.standfirst))
+        parts.append(escape(directional(card.standfirst)))
     if extra_text:
         parts.append(escape(extra_text))
     also = [

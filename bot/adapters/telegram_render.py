@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.adapters.text import prefix_that_fits, safe_url
 from bot.adapters.text import split_text as split_chunks
+from bot.bidi import directional
 from bot.messages import Action, PieceCard, Reply, is_piece_action
 from bot.messages import byline as neutral_byline
 
@@ -94,7 +95,7 @@ def byline(card: PieceCard) -> str:
 
 def render_card(card: PieceCard, text: str = "", budget: int = SPLIT_AT) -> tuple[str, str]:
     """(HTML, plain) for a piece card, trimmed so the visible text fits in ``budget``."""
-    title = one_line(card.title or "Untitled", MAX_TITLE)
+    title = directional(one_line(card.title or "Untitled", MAX_TITLE))
     url = safe_url(card.url)
     head_html = (
         f'<b><a href="{escape_attr(url)}">{escape(title)}</a></b>'
@@ -109,7 +110,7 @@ def render_card(card: PieceCard, text: str = "", budget: int = SPLIT_AT) -> tupl
         lines_plain.append(who)
     extra_html, extra_plain = [], []
     if card.standfirst and card.standfirst.strip() and not card.summary:
-        standfirst = one_line(card.standfirst, 600)
+        standfirst = directional(one_line(card.standfirst, 600))
         extra_html.append(escape(standfirst))
         extra_plain.append(standfirst)
     if card.also_in:
@@ -126,7 +127,7 @@ def render_card(card: PieceCard, text: str = "", budget: int = SPLIT_AT) -> tupl
         extra_html.append(escape(card.url))
 
     fixed = "\n".join(lines_plain) + "\n\n" + "\n\n".join(extra_plain)
-    summary = (card.summary or "").strip()
+    summary = directional((card.summary or "").strip())
     if summary:
         room = budget - utf16_len(fixed) - 4
         summary = _trim(summary, max(room, 0))

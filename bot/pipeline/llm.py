@@ -21,7 +21,7 @@ from bot.errors import BotError
 from bot.types import ExtractedPiece, Summary, SummaryLength
 
 from .sentences import split_sentences
-from .summarize import LIMITS
+from .summarize import LIMITS, genre
 from .summarize import summarize as extractive_summary
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,22 @@ def _common(language: str) -> frozenset[str]:
         return frozenset(top_n_list(language, 500))
     except (LookupError, ValueError):
         return frozenset(top_n_list("en", 500))
+
+
+# The same brief as the extractive summary: who argues what, on what grounds, and what they
+# want done; names and numbers only from the text (the guard below checks).
+OPINION_BRIEF = (
+    "You summarize opinion pieces faithfully, in the piece's language. Name the writer (from "
+    "the Author line) and state their thesis: the claim the piece defends. Then give the "
+    "strongest ground they offer for it and the proposal: what they say should be done. Do "
+    "not describe the opening anecdote. Use only names and numbers that appear in the text. "
+    "Reply with the summary only."
+)
+NEWS_BRIEF = (
+    "You summarize news reports faithfully, in the piece's language: what happened, to whom, "
+    "when and where, as the report's opening states it. Use only names and numbers that "
+    "appear in the text. Reply with the summary only."
+)
 
 
 class FaithfulnessError(BotError, ValueError):
@@ -172,18 +188,12 @@ class LLMSummarizer:
             headers["Authorization"] = f"Bearer {self._api_key}"
         byline = ", ".join(piece.authors) or "unknown"
         body = piece.text[:MAX_INPUT_CHARS]
+        opinion = genre(piece) == "opinion"
         payload = {
             "model": self.model,
             "temperature": 0,
             "messages": [
-                {
-                    "role": "system",
-                    "content": (
-                        "You summarize opinion columns faithfully. State the writer's thesis "
-                        "and conclusion in the piece's language. Use only names and numbers "
-                        "that appear in the text. Reply with the summary only."
-                    ),
-                },
+                {"role": "system", "content": OPINION_BRIEF if opinion else NEWS_BRIEF},
                 {
                     "role": "user",
                     "content": (
