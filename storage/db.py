@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.errors import StorageError
+from storage.folding import fold_for_search
 from storage.schema import migrations
 
 BUSY_TIMEOUT_MS = 5000
@@ -27,6 +28,8 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         # which is not the thread that opened the connection.
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # The full-text index stores folded text (schema m006's triggers call it).
+        conn.create_function("fold_search", 1, fold_for_search, deterministic=True)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.types import Piece, PieceDraft, RouteCandidate, SaveResult
+from storage.folding import fold_for_search
 from storage.outbox import OutboxMixin
 from storage.protocols import Router
 from storage.rows import piece_from_row, to_text, utcnow
@@ -291,7 +292,7 @@ class PiecesMixin(OutboxMixin):
 
     def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
         """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself."""
-        words = [t.replace('"', "") for t in terms if t.strip()]
+        words = [(fold_for_search(t) or "").replace('"', "") for t in terms if t.strip()]
         if not words:
             return []
         query = " OR ".join(f'"{w}"' for w in words)

@@ -248,3 +248,50 @@ def m005_saved_pieces(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS saved_pieces_time ON saved_pieces(platform, user_id, saved_at);
         """
     )
+
+
+_FTS_COLUMNS = ("title", "standfirst", "text")
+
+
+@migrations()
+def m006_search_folds_arabic_marks(db: Database) -> None:
+    # /search finds an Arabic word with or without its short vowels or tatweel: the index
+    # holds text folded by fold_search() (storage.folding.fold_for_search, registered on
+    # every connection by storage.db.connect) and queries are folded the same way. The
+    # triggers index folded values, and delete exactly what they indexed.
+    cols = ", ".join(f'"{c}"' for c in _FTS_COLUMNS)
+    new = ", ".join(f'fold_search(new."{c}")' for c in _FTS_COLUMNS)
+    old = ", ".join(f'fold_search(old."{c}")' for c in _FTS_COLUMNS)
+    # Rows whose text changes when folded were indexed unfolded by the old triggers: take
+    # them out with their old values, then back in folded (other rows are already right).
+    changed = " OR ".join(f'fold_search("{c}") IS NOT "{c}"' for c in _FTS_COLUMNS)
+    rows = db.execute(f"SELECT rowid, {cols} FROM pieces WHERE {changed}").fetchall()
+    for row in rows:
+        db.execute(
+            f"INSERT INTO pieces_fts (pieces_fts, rowid, {cols}) VALUES ('delete', ?, ?, ?, ?)",
+            row,
+        )
+        db.execute(
+            f"INSERT INTO pieces_fts (rowid, {cols}) VALUES"
+            " (?, fold_search(?), fold_search(?), fold_search(?))",
+            row,
+        )
+    db.executescript(
+        f"""
+        DROP TRIGGER IF EXISTS pieces_ai;
+        DROP TRIGGER IF EXISTS pieces_ad;
+        DROP TRIGGER IF EXISTS pieces_au;
+        CREATE TRIGGER pieces_ai AFTER INSERT ON pieces BEGIN
+          INSERT INTO pieces_fts (rowid, {cols}) VALUES (new.rowid, {new});
+        END;
+        CREATE TRIGGER pieces_ad AFTER DELETE ON pieces BEGIN
+          INSERT INTO pieces_fts (pieces_fts, rowid, {cols})
+            VALUES ('delete', old.rowid, {old});
+        END;
+        CREATE TRIGGER pieces_au AFTER UPDATE OF title, standfirst, text ON pieces BEGIN
+          INSERT INTO pieces_fts (pieces_fts, rowid, {cols})
+            VALUES ('delete', old.rowid, {old});
+          INSERT INTO pieces_fts (rowid, {cols}) VALUES (new.rowid, {new});
+        END;
+        """
+    )

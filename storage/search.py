@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.errors import InvalidSearch, SearchTooBroad
+from storage.folding import fold_for_search
 
 RANK_WINDOW = 500  # /search ranks the newest this many matches
 MAX_QUERY_CHARS = 300
@@ -138,6 +139,7 @@ def search_ids(
 ) -> list[tuple[int, str]]:
     """(piece id, snippet) of the best ``limit`` matches, or newest first; bounded."""
     check_query(query)
+    query = fold_for_search(query) or query  # the index holds folded text (schema m006)
     params: dict[str, object] = {"q": query, "n": limit, "window": RANK_WINDOW}
     with time_budget(conn, SEARCH_BUDGET if budget is None else budget):
         if newest_first:

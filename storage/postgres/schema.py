@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from storage.folding import postgres_fold_pattern
+
 # Any constant shared by every process of this bot; "cbmg" in ASCII.
 MIGRATION_LOCK = 0x63626D67
 
@@ -246,9 +248,25 @@ CREATE TABLE saved_pieces (
 CREATE INDEX saved_pieces_time ON saved_pieces (platform, user_id, saved_at);
 """
 
+# commentary_fold folds every mark SQLite's index folds (storage/folding.py: the Quranic signs
+# U+0610-061A and U+06D6-06ED too), so both backends find the same pieces; rows whose text has
+# one of the newly folded marks are rewritten so their generated search column is recomputed.
+_FOLD = postgres_fold_pattern()
+_NEWLY_FOLDED = "[\\u0610-\\u061A\\u06D6-\\u06ED]"
+M003_FOLD_ALL_ARABIC_MARKS = f"""
+CREATE OR REPLACE FUNCTION commentary_fold(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    RETURN regexp_replace(value, '{_FOLD}', '', 'g');
+
+UPDATE pieces SET title = title
+WHERE title ~ '{_NEWLY_FOLDED}' OR standfirst ~ '{_NEWLY_FOLDED}'
+    OR left(text, {INDEXED_TEXT_CHARS}) ~ '{_NEWLY_FOLDED}';
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_saved_pieces", M002_SAVED_PIECES),
+    ("m003_fold_all_arabic_marks", M003_FOLD_ALL_ARABIC_MARKS),
 ]
 
 
