@@ -37,6 +37,7 @@ from bot.services import (
 )
 from bot.sources.http import Fetcher
 from bot.status import STARTED_KEY, STOPPED_KEY, StatusReport, collect_status
+from bot.translation import Translator
 from bot.types import Chat, ChatKind, ChatSettings, Piece, Source, SourceKind
 from storage import Storage, open_store
 
@@ -100,6 +101,7 @@ class Core:
         # Which jobs this process does (``run --role``): polling, sending, answering chats.
         self.roles: frozenset[str] = ALL_ROLES
         self._polling_started = False
+        self.translator = Translator(store, builder.llm) if builder.llm is not None else None
         self.services: Services = CoreServices(
             settings=settings,
             store=store,
@@ -109,6 +111,7 @@ class Core:
             started_at=datetime.now(UTC),
             summary_limiter=RateLimiter(settings.commentary_summaries_per_user_per_hour),
             status=self.status,
+            translator=self.translator,
         )
 
     @classmethod
@@ -411,7 +414,11 @@ class Core:
         if "deliver" not in self.roles:
             return None
         worker = DeliveryWorker(
-            self._store, sender, metrics=self.metrics, election=self._sender_election(sender)
+            self._store,
+            sender,
+            metrics=self.metrics,
+            election=self._sender_election(sender),
+            translator=self.translator,
         )
         self.workers[sender.platform] = worker
         worker.start()

@@ -73,3 +73,8 @@ class SubscriptionExists(AlreadyExists):
 
 class NotFound(StorageError):
     """The thing to change is not there (any more)."""
+
+
+class TranslationUnavailable(BotError):
+    """No translation this time (no model, budget spent, timeout, an unusable or unfaithful
+    answer); ``str()`` says why, without secrets. The original is posted instead."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.types import ChatKind, Piece, SummaryLength
+from bot.types import ChatKind, Piece, SummaryLength, Translation
 
 ReplyKind = Literal["info", "error", "long"]
 
@@ -42,6 +42,8 @@ PIECE_ACTIONS: tuple[PieceAction, ...] = (
     PieceAction("follow", "Follow author", button=True, needs_author=True),
     PieceAction("save", "Save", button=True),
     PieceAction("unsave", "Unsave"),
+    # Only under translated posts (post_for adds the button there): the post as written.
+    PieceAction("original", "Original"),
 )
 ACTION_COMMANDS: frozenset[str] = frozenset(a.command for a in PIECE_ACTIONS)
 
@@ -97,10 +99,16 @@ class PieceCard:
     summary_method: str | None = None
     also_in: list[tuple[str, str]] = field(default_factory=list)  # (outlet, url)
     standfirst: str | None = None
+    translated_into: str | None = None  # the title and summary are a translation into this
 
     @property
     def method_note(self) -> str | None:
         """A label for machine-written summaries, so readers know what they are reading."""
+        if self.translated_into and self.summary_method and self.summary_method.startswith("llm:"):
+            return (
+                f"Translated into {self.translated_into} by a language model "
+                f"({self.summary_method[4:]}); /original shows the original"
+            )
         if self.summary and self.summary_method and self.summary_method.startswith("llm:"):
             return f"Summary written by a language model ({self.summary_method[4:]})"
         return None
@@ -224,13 +232,27 @@ def post_actions(piece_id: int, *, has_author: bool) -> list[Action]:
     ]
 
 
-def post_for(piece: Piece, length: SummaryLength | str = "standard") -> Reply:
-    """A piece as the bot posts it: a card with the action buttons."""
-    return Reply(
-        card=card_for(piece, length),
-        actions=post_actions(piece.id, has_author=bool(piece.authors)),
-        piece_id=piece.id,
-    )
+def post_for(
+    piece: Piece,
+    length: SummaryLength | str = "standard",
+    *,
+    translation: Translation | None = None,
+) -> Reply:
+    """A piece as the bot posts it: a card with the action buttons.
+
+    With a ``translation`` the card shows the translated title and summary, labelled, and an
+    "Original" button brings the original one tap away.
+    """
+    card = card_for(piece, length)
+    actions = post_actions(piece.id, has_author=bool(piece.authors))
+    if translation is not None:
+        card.title = translation.title
+        card.summary = translation.summary
+        card.summary_method = translation.method
+        card.translated_into = translation.language
+        card.standfirst = None  # not translated: the summary stands for it
+        actions.insert(0, Action("Original", "original", piece.id))
+    return Reply(card=card, actions=actions, piece_id=piece.id)
 
 
 def digest_for(pieces: list[Piece], length: SummaryLength | str) -> Reply:

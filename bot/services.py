@@ -14,6 +14,7 @@ from bot.types import Chat, PieceDraft, Source, SourceKind
 
 if TYPE_CHECKING:
     from bot.status import StatusReport
+    from bot.translation import Translator
     from storage import Storage
 
 
@@ -154,6 +155,11 @@ class Services(Protocol):
         """Owners besides COMMENTARY_OWNERS (the terminal's operator)."""
         ...
 
+    @property
+    def translator(self) -> Translator | None:
+        """/settings translate's translator; None when no language model is configured."""
+        ...
+
     def is_owner(self, user_key: str) -> bool: ...
 
 
@@ -173,6 +179,8 @@ class CoreServices:
     extra_owners: set[str] = field(default_factory=set)  # e.g. the terminal's operator
     # Core.status: the one place /status and `commentary-bot status` read their facts from.
     status: Callable[[], Awaitable[StatusReport]] | None = None
+    # /settings translate: None when no language model is configured.
+    translator: Translator | None = None
 
     def is_owner(self, user_key: str) -> bool:
         return user_key in self.settings.owners or user_key in self.extra_owners

@@ -66,6 +66,16 @@ class Summary:
     length: SummaryLength = "standard"
 
 
+@dataclass(frozen=True)
+class Translation:
+    """A piece's title and summary in another language, and who translated them."""
+
+    language: str  # ISO 639-1
+    title: str
+    summary: str
+    method: str  # "llm:<model>"
+
+
 @dataclass
 class Source:
     id: int
@@ -157,6 +167,7 @@ class ChatSettings:
     language: str | None = None  # only pieces in this language (ISO 639-1), None = all
     link_previews: bool = False
     full_text: bool = True  # /full may post whole pieces here (capped); admins can turn it off
+    translate: str | None = None  # ISO 639-1: titles and summaries translated (needs an LLM)
 
 
 @dataclass

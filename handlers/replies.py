@@ -37,6 +37,19 @@ async def more(request: Request, services: Services) -> Response:
 
 
 @command(
+    "original",
+    "/original (reply)",
+    "A translated post as it was written",
+    reply_action=True,
+    group="Replies",
+)
+async def original(request: Request, services: Services) -> Response:
+    piece = await piece_from_request(request, services)
+    chat = await current_chat(request, services)
+    return Response([post_for(piece, chat.settings.length)])
+
+
+@command(
     "full", "/full (reply)", "The full cleaned text of a post", reply_action=True, group="Replies"
 )
 async def full(request: Request, services: Services) -> Response:

@@ -64,6 +64,7 @@ def describe_settings(chat: Chat) -> str:
             f"• language: {s.language or 'any'}",
             f"• link previews: {'on' if s.link_previews else 'off'}",
             f"• /full: {'on' if s.full_text else 'off (posts link to the page instead)'}",
+            f"• translate into: {s.translate or 'off'}",
         ]
     )
 
@@ -78,7 +79,28 @@ def _one_of(values: list[str], allowed: tuple[Word, ...], what: str) -> Word:
     raise UsageError(f"{what} is one of: {', '.join(allowed)}.")
 
 
-def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSettings, str]:
+def _language_code(text: str, other: str) -> str:
+    """An ISO 639-1 code as pieces are labelled with it; UsageError naming ``other``."""
+    code = text.casefold()
+    if not _LANGUAGE.fullmatch(code) or not langcodes.tag_is_valid(code):
+        raise UsageError(
+            f"{clip(text, 12)!r} is not a language; give its two-letter code "
+            f"(ISO 639-1: en, de, fr, ar ...) or {other}."
+        )
+    # Old codes (iw, in, ji) become today's (he, id, yi): pieces are labelled with those.
+    return langcodes.standardize_tag(code).split("-")[0]
+
+
+NEEDS_LLM = (
+    "Translation needs a language model, and none is configured. The bot's operator sets "
+    "LLM_BASE_URL (an OpenAI-compatible endpoint), LLM_API_KEY and LLM_MODEL; "
+    "LLM_DAILY_BUDGET caps the requests a day."
+)
+
+
+def _change(
+    settings: ChatSettings, key: str, values: list[str], *, can_translate: bool = False
+) -> tuple[ChatSettings, str]:
     """The new settings and a one-line confirmation; UsageError on anything unclear."""
     if key == "mode":
         if not values or values[0].casefold() not in ("instant", "digest"):
@@ -121,17 +143,23 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
     if key == "language":
         if len(values) != 1:
             raise UsageError("Language is a two-letter code (en, de, fr ...) or any.")
-        code = values[0].casefold()
-        if code in ("any", "all", "off"):
+        if values[0].casefold() in ("any", "all", "off"):
             return replace(settings, language=None), "Pieces in any language come here."
-        if not _LANGUAGE.fullmatch(code) or not langcodes.tag_is_valid(code):
-            raise UsageError(
-                f"{clip(values[0], 12)!r} is not a language; give its two-letter code "
-                "(ISO 639-1: en, de, fr, ar ...) or any."
-            )
-        # Old codes (iw, in, ji) become today's (he, id, yi): pieces are labelled with those.
-        code = langcodes.standardize_tag(code).split("-")[0]
+        code = _language_code(values[0], "any")
         return replace(settings, language=code), f"Only pieces in language {code} come here."
+    if key == "translate":
+        if len(values) != 1:
+            raise UsageError("Translate into a two-letter language code (en, de, fr ...) or off.")
+        if values[0].casefold() in ("off", "none", "no"):
+            return replace(settings, translate=None), "Pieces are shown in their own language."
+        code = _language_code(values[0], "off")
+        if not can_translate:
+            raise UsageError(NEEDS_LLM)
+        return replace(settings, translate=code), (
+            f"Titles and summaries in other languages now arrive translated into {code}, "
+            "labelled as translations; the Original button (or /original in reply) shows them "
+            "as written."
+        )
     if key in ("previews", "preview"):
         value = _one_of(values, ("on", "off"), "Previews")
         return replace(settings, link_previews=value == "on"), f"Link previews are {value}."
@@ -150,7 +178,7 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
     "settings",
     "/settings [mode instant|digest [HH:MM] [Time/Zone] | timezone <Zone> | "
     "length short|standard|long | quiet HH:MM-HH:MM|off | language xx|any | previews on|off | "
-    "full on|off]",
+    "full on|off | translate xx|off]",
     "Show or change how this chat gets pieces",
     group="Settings",
     checks_admin=True,
@@ -158,7 +186,16 @@ def _change(settings: ChatSettings, key: str, values: list[str]) -> tuple[ChatSe
         Option(
             "setting",
             "What to change",
-            choices=("mode", "timezone", "length", "quiet", "language", "previews", "full"),
+            choices=(
+                "mode",
+                "timezone",
+                "length",
+                "quiet",
+                "language",
+                "previews",
+                "full",
+                "translate",
+            ),
         ),
         Option("value", "The new value, e.g. digest 08:00 Europe/Berlin"),
     ),
@@ -171,7 +208,12 @@ async def settings(request: Request, services: Services) -> Response:
     # Reading is for everyone; changing is for the chat's admins (and the bot's owners).
     if not (request.is_chat_admin or services.is_owner(request.user_key)):
         return Response.error("Only this chat's administrators can change its settings.")
-    new, said = _change(chat.settings, words[0].casefold(), words[1:])
+    new, said = _change(
+        chat.settings,
+        words[0].casefold(),
+        words[1:],
+        can_translate=services.translator is not None,
+    )
     await services.store.update_chat_settings(chat.id, new)
     log.info("chat %s settings: %s", chat.id, " ".join(words)[:120])
     if chat.settings.mode == "digest" and new.mode == "instant":

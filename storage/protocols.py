@@ -441,6 +441,18 @@ class KeyValueStore(Protocol):
     async def set_value(self, key: str, value: str | None) -> None: ...
 
 
+class TranslationStore(Protocol):
+    """Translated titles and summaries, one per piece and language key (``"fr:standard"``)."""
+
+    async def get_translation(self, piece_id: int, language: str) -> tuple[str, str, str] | None:
+        """(title, summary, method) of a stored translation, or None."""
+        ...
+
+    async def save_translation(
+        self, piece_id: int, language: str, title: str, summary: str, method: str
+    ) -> None: ...
+
+
 class Storage(
     SourceStore,
     EntryFailureStore,
@@ -449,6 +461,7 @@ class Storage(
     OutboxStore,
     ReaderStore,
     KeyValueStore,
+    TranslationStore,
     Protocol,
 ):
     """Everything the bot stores: one backend implements all of it."""

@@ -295,3 +295,22 @@ def m006_search_folds_arabic_marks(db: Database) -> None:
         END;
         """
     )
+
+
+@migrations()
+def m007_translations(db: Database) -> None:
+    # /settings translate: a piece's title and summary in a chat's language, made once per
+    # piece and language (each costs an LLM request) and shared by every chat that asks.
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS translations (
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            language TEXT NOT NULL,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            method TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (piece_id, language)
+        )
+        """
+    )

@@ -42,6 +42,7 @@ from storage.db import connect, open_database
 from storage.protocols import Router, SourceChanges, Storage
 from storage.reader import ReaderMixin
 from storage.sources import SourcesMixin
+from storage.translations import TranslationsMixin
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(SourcesMixin, ReaderMixin):
+class Store(SourcesMixin, ReaderMixin, TranslationsMixin):
     """Typed, blocking access to the SQLite database (the only place with SQL).
 
     The mixins build on each other in one line (chats, outbox, pieces, entry failures: each
@@ -557,6 +558,16 @@ class AsyncStore(Storage):
     # --- KeyValueStore -------------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
         return await self._run(self.sync.get_value, key)
+
+    async def get_translation(self, piece_id: int, language: str) -> tuple[str, str, str] | None:
+        return await self._run(self.sync.get_translation, piece_id, language)
+
+    async def save_translation(
+        self, piece_id: int, language: str, title: str, summary: str, method: str
+    ) -> None:
+        return await self._run(
+            self.sync.save_translation, piece_id, language, title, summary, method
+        )
 
     async def set_value(self, key: str, value: str | None) -> None:
         return await self._run(self.sync.set_value, key, value)

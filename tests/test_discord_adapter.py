@@ -211,6 +211,7 @@ async def test_every_slash_command_answers_through_the_core(
             ("save", {"post": post}, "Saved"),
             ("saved", {}, "Every command"),
             ("unsave", {"post": post}, "Removed"),
+            ("original", {"post": post}, "Every command"),
             ("why", {"url": "https://example.com/every-command"}, ""),
             ("summary", {"url": http_server.url("/article")}, "library"),
             ("addsource", {"url": http_server.url("/feed.xml"), "name": "spare"}, "spare"),

@@ -21,6 +21,7 @@ from bot.metrics import Metrics
 from bot.types import Chat, Delivery, Piece
 
 if TYPE_CHECKING:
+    from bot.translation import Translator
     from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,10 @@ class DeliveryWorker:
         idle_seconds: float = 1.0,
         metrics: Metrics | None = None,
         election: Election | None = None,
+        translator: Translator | None = None,
     ) -> None:
         self.store = store
+        self.translator = translator
         # Several processes able to send for one bot token: the one holding this lock sends,
         # the others stand by (one platform rate budget per token).
         self.election = election
@@ -193,6 +196,12 @@ class DeliveryWorker:
             await self.store.mark_failed(delivery.id, "piece deleted")
             return
         post = post_for(piece, chat.settings.length)
+        if chat.settings.translate and self.translator is not None:
+            translated = await self.translator.translate(
+                piece, chat.settings.translate, chat.settings.length
+            )
+            if translated is not None:
+                post = post_for(piece, chat.settings.length, translation=translated)
         started = time.monotonic()
         outcome = "retry"
         try:

@@ -8,6 +8,7 @@ summary is returned and the reason logged. The API key never reaches logs or exc
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
@@ -17,8 +18,8 @@ from functools import lru_cache
 import httpx
 from wordfreq import top_n_list
 
-from bot.errors import BotError
-from bot.types import ExtractedPiece, Summary, SummaryLength
+from bot.errors import BotError, TranslationUnavailable
+from bot.types import ExtractedPiece, Summary, SummaryLength, Translation
 
 from .sentences import split_sentences
 from .summarize import LIMITS, genre
@@ -89,6 +90,13 @@ def check_faithful(summary: str, piece: ExtractedPiece) -> None:
         if at_start and common:
             continue  # "The", "However": an ordinary word that opens a sentence
         raise FaithfulnessError(f"name {word!r} is not in the piece")
+
+
+TRANSLATE_BRIEF = (
+    "You translate news and opinion summaries faithfully. Translate the title and the summary "
+    "into the language with ISO 639-1 code {language}. Keep every name and number as it is "
+    'written. Reply with JSON only: {{"title": "...", "summary": "..."}}.'
+)
 
 
 class LLMSummarizer:
@@ -173,6 +181,44 @@ class LLMSummarizer:
         log.warning("LLM summary not used for %r: %s; using extractive", piece.url, reason)
         return await asyncio.to_thread(extractive_summary, piece, length)
 
+    async def translate(self, title: str, summary: str, language: str) -> Translation:
+        """``title`` and ``summary`` in ``language``; one request of the daily budget.
+
+        Raises TranslationUnavailable (reason logged without the key) when the budget is
+        spent, the endpoint fails, or the answer drops or invents a number.
+        """
+        if not self._take_budget():
+            raise TranslationUnavailable(f"daily budget of {self.daily_budget} requests used")
+        messages = [
+            {"role": "system", "content": TRANSLATE_BRIEF.format(language=language)},
+            {"role": "user", "content": json.dumps({"title": title, "summary": summary})},
+        ]
+        try:
+            content = await self._chat(messages)
+            data = json.loads(content.strip().removeprefix("```json").strip("` \n"))
+            new_title, new_summary = str(data["title"]).strip(), str(data["summary"]).strip()
+            if not new_title or not new_summary:
+                raise ValueError("empty translation")
+            source_numbers = {n.replace(",", "") for n in _NUMBER.findall(f"{title} {summary}")}
+            for number in _NUMBER.findall(f"{new_title} {new_summary}"):
+                if number.replace(",", "") not in source_numbers:
+                    raise FaithfulnessError(f"number {number!r} is not in the original")
+        except httpx.TimeoutException:
+            reason = f"timeout after {self.timeout:g}s"
+        except httpx.HTTPStatusError as exc:
+            reason = f"HTTP {exc.response.status_code} from the LLM endpoint"
+        except httpx.HTTPError as exc:
+            reason = f"request failed ({type(exc).__name__})"
+        except FaithfulnessError as exc:
+            reason = f"unfaithful translation: {exc}"
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            reason = f"unusable response ({type(exc).__name__})"
+        else:
+            return Translation(language, new_title, new_summary, f"llm:{self.model}")
+        reason = self._redact(reason)
+        log.warning("translation to %s not used: %s", language, reason)
+        raise TranslationUnavailable(reason)
+
     def _fit(self, text: str, length: SummaryLength) -> str:
         text = " ".join(text.split()).strip().strip('"“”')
         if not text:
@@ -183,16 +229,11 @@ class LLMSummarizer:
         return text
 
     async def _complete(self, piece: ExtractedPiece, length: SummaryLength) -> str:
-        headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
         byline = ", ".join(piece.authors) or "unknown"
         body = piece.text[:MAX_INPUT_CHARS]
         opinion = genre(piece) == "opinion"
-        payload = {
-            "model": self.model,
-            "temperature": 0,
-            "messages": [
+        return await self._chat(
+            [
                 {"role": "system", "content": OPINION_BRIEF if opinion else NEWS_BRIEF},
                 {
                     "role": "user",
@@ -201,8 +242,15 @@ class LLMSummarizer:
                         f"Author: {byline}\n\n{body}"
                     ),
                 },
-            ],
-        }
+            ]
+        )
+
+    async def _chat(self, messages: list[dict[str, str]]) -> str:
+        """One chat completion's text (temperature 0); httpx errors propagate."""
+        headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        payload = {"model": self.model, "temperature": 0, "messages": messages}
         url = f"{self.base_url}/chat/completions"
         if self._client is not None:
             response = await self._client.post(

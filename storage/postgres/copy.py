@@ -36,6 +36,7 @@ TABLES: list[tuple[str, str]] = [
     ("messages", "rowid"),
     ("entry_failures", "source_id, entry_key"),
     ("kv", "key"),
+    ("translations", "piece_id, language"),
 ]
 _IDENTITY_TABLES = (
     "sources",

@@ -263,10 +263,24 @@ WHERE title ~ '{_NEWLY_FOLDED}' OR standfirst ~ '{_NEWLY_FOLDED}'
     OR left(text, {INDEXED_TEXT_CHARS}) ~ '{_NEWLY_FOLDED}';
 """
 
+# /settings translate: one translation per piece and language key, shared by every chat.
+M004_TRANSLATIONS = """
+CREATE TABLE IF NOT EXISTS translations (
+    piece_id BIGINT NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+    language TEXT NOT NULL,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    method TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (piece_id, language)
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_saved_pieces", M002_SAVED_PIECES),
     ("m003_fold_all_arabic_marks", M003_FOLD_ALL_ARABIC_MARKS),
+    ("m004_translations", M004_TRANSLATIONS),
 ]
 
 

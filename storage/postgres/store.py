@@ -13,10 +13,13 @@ from storage.postgres.outbox import PgOutbox
 from storage.postgres.pieces import PgPieces
 from storage.postgres.reader import PgReader
 from storage.postgres.sources import PgSources
+from storage.postgres.translations import PgTranslations
 from storage.protocols import Storage
 
 
-class PostgresStore(PgSources, PgReader, PgPieces, PgChats, PgOutbox, PgEntryFailures, Storage):
+class PostgresStore(
+    PgSources, PgReader, PgPieces, PgChats, PgOutbox, PgEntryFailures, PgTranslations, Storage
+):
     """Async access to a PostgreSQL database (psycopg 3 + psycopg-pool).
 
     Safe to share between processes: claims use leases held under ``worker_id``.
