@@ -54,6 +54,8 @@ class ExtractedPiece:
     author_bio: str | None = None
     disclaimer: str | None = None
     credit: str | None = None  # news agencies the story is credited to ("Associated Press")
+    # How the page files itself: section meta, JSON-LD section/type, breadcrumbs ("Opinion").
+    sections: list[str] = field(default_factory=list)
 
 
 @dataclass

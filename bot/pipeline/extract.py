@@ -31,6 +31,7 @@ from .fallbacks import authors_from_bio, fallback_title, outlet_from_url
 from .hyphenation import HyphenRepairer
 from .names import dedupe_names
 from .page_facts import PageFacts, read_page
+from .sections import page_sections
 from .sentences import detect_language
 from .text import norm
 from .titles import strip_outlet, strip_section
@@ -221,6 +222,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
         author_bio=result.author_bio,
         disclaimer=result.disclaimer,
         credit=", ".join(facts.agencies) or None,
+        sections=page_sections(tree),
     )
 
 

@@ -84,6 +84,16 @@ _OPINION_URL = re.compile(
     r"op-?eds?|editorials?|perspectives?|voices|letters)(?:[/._-]|$)",
     re.IGNORECASE,
 )
+# A section label the page gives itself (bot/pipeline/sections.py): the whole label or one of
+# its words names opinion writing, in the languages the cues below cover.
+_OPINION_SECTION = re.compile(
+    r"\b(?:opinions?|views?|viewpoints?|columns?|columnists?|commentary|comment|op-?eds?|"
+    r"editorials?|perspectives?|voices|letters|opinionnewsarticle|"
+    r"meinung|kommentare?|gastbeitrag|opini[oó]n|opini[aã]o|opinioni|commento|tribunes|"
+    r"débats?|editoriale?s?|columnas?|opinie)\b"
+    r"|(?:الرأي|رأي|آراء|أعمدة)",
+    re.IGNORECASE,
+)
 # The outlet's opinion formula, not any text marked "disclaimer" (affiliate or copyright notes).
 _VIEWS_DISCLAIMER = re.compile(
     r"\b(?:views?|opinions?|thoughts)\b.{0,80}\b(?:expressed|contained|in this)\b.{0,120}"
@@ -127,8 +137,8 @@ def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> st
     sentences = candidate_sentences(piece) if sentences is None else sentences
     score = 0.0
     path = urlsplit(piece.url or "").path
-    if _OPINION_URL.search(path):
-        score += 2  # the outlet filed it under opinion
+    if _OPINION_URL.search(path) or any(_OPINION_SECTION.search(s) for s in piece.sections):
+        score += 2  # the outlet filed it under opinion (its URL, section meta or breadcrumbs)
     if piece.disclaimer and _VIEWS_DISCLAIMER.search(piece.disclaimer):
         score += 2  # "views expressed are the writer's own": only opinion pages carry it
     if piece.author_bio:

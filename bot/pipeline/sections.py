@@ -1,0 +1,114 @@
+"""Where the page files itself: its section, breadcrumb trail and schema.org type.
+
+Outlets label opinion in their own markup: an ``article:section`` meta tag ("Opinion",
+"Comment"), JSON-LD ``articleSection``, ``genre`` or an ``OpinionNewsArticle`` type, a
+``BreadcrumbList`` or a breadcrumb ``nav`` ("Home › Opinion › Columnists"). These labels are the
+page's own word on what it is, so the summarizer's genre test reads them beside the URL path.
+Only generic markup is read (no outlet's names); each label is short text, at most a few.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from .text import tidy
+
+# Meta names that hold the page's section (Open Graph article, Dublin Core-like and the
+# analytics tags publishing systems add).
+_SECTION_META = frozenset(
+    {
+        "article:section",
+        "og:article:section",
+        "section",
+        "article-section",
+        "articlesection",
+        "parsely-section",
+        "dc.type",
+        "category",
+    }
+)
+_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Opinion|Review|Blog|WebPage")
+_MAX_LABEL = 60
+_MAX_LABELS = 12
+# A breadcrumb trail by its usual markup: a class or id naming it, an aria-label, or
+# schema.org microdata. Lower-cased with translate(): XPath 1.0 has no lower-case().
+_LOWER = "translate({0}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_BREADCRUMBS = etree.XPath(
+    "//*[contains({c}, 'breadcrumb') or contains({i}, 'breadcrumb')"
+    " or contains({a}, 'breadcrumb') or contains(@itemtype, 'BreadcrumbList')]".format(
+        c=_LOWER.format("@class"), i=_LOWER.format("@id"), a=_LOWER.format("@aria-label")
+    )
+)
+
+
+def _name(item: object) -> object:
+    """A label's text: a string, or the name of a schema.org ListItem (or of its ``item``)."""
+    if isinstance(item, dict):
+        inner = item.get("item")
+        return item.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+    return item
+
+
+def _add(labels: list[str], value: object) -> None:
+    items = value if isinstance(value, list) else [value]
+    for item in map(_name, items):
+        if not isinstance(item, str):
+            continue
+        text = tidy(item)
+        if text and len(text) <= _MAX_LABEL and text not in labels and len(labels) < _MAX_LABELS:
+            labels.append(text)
+
+
+def _json_ld_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        article_seen = False
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(reversed(item))
+                continue
+            if not isinstance(item, dict):
+                continue
+            if "@graph" in item:
+                stack.append(item["@graph"])
+            kind = item.get("@type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if "BreadcrumbList" in kinds:
+                _add(labels, item.get("itemListElement"))
+                continue
+            names = [k for k in kinds if isinstance(k, str)]
+            # The page's own article (the first one): not the related stories a page lists.
+            if article_seen or not any(_ARTICLE_TYPES.search(k) for k in names):
+                continue
+            article_seen = True
+            _add(labels, [k for k in names if "Opinion" in k])  # OpinionNewsArticle
+            _add(labels, item.get("articleSection"))
+            _add(labels, item.get("genre"))
+
+
+def _breadcrumb_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
+    for trail in _BREADCRUMBS(tree)[:3]:
+        links = trail.findall(".//a") or [trail]
+        for link in links[:8]:
+            _add(labels, link.text_content())
+
+
+def page_sections(tree: lxml_html.HtmlElement) -> list[str]:
+    """The page's own section labels, in the order found (meta, JSON-LD, breadcrumbs)."""
+    labels: list[str] = []
+    for el in tree.iterfind(".//meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").casefold()
+        if key in _SECTION_META:
+            _add(labels, el.get("content"))
+    _json_ld_labels(tree, labels)
+    _breadcrumb_labels(tree, labels)
+    return labels
