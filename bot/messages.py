@@ -10,6 +10,7 @@ the handlers, the delivery worker and every adapter show a piece the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -255,21 +256,39 @@ def post_for(
     return Reply(card=card, actions=actions, piece_id=piece.id)
 
 
-def digest_for(pieces: list[Piece], length: SummaryLength | str) -> Reply:
-    """One message listing the pieces: title, byline, short summary, link."""
+def digest_for(
+    pieces: list[Piece],
+    length: SummaryLength | str,
+    translations: Mapping[int, Translation] | None = None,
+) -> Reply:
+    """One message listing the pieces: title, byline, short summary, link.
+
+    A piece in ``translations`` shows its translated title and summary, labelled.
+    """
     count = len(pieces)
     blocks = [f"Your digest: {count} piece{'s' if count != 1 else ''}"]
     for piece in pieces:
-        block = [f"• {piece.title}"]
+        translated = (translations or {}).get(piece.id)
+        block = [f"• {translated.title if translated else piece.title}"]
         line = piece_byline(piece)
         if line:
             block.append(f"  {line}")
-        summary = summary_for(piece, "short" if length == "short" else "standard")
+        if translated:
+            summary: str | None = translated.summary
+        else:
+            summary = summary_for(piece, digest_length(length))
         if summary:
             block.append(f"  {summary}")
+        if translated:
+            block.append(f"  (translated into {translated.language} by a language model)")
         block.append(f"  {piece.url}")
         blocks.append("\n".join(block))
     return Reply(text="\n\n".join(blocks), kind="long")
+
+
+def digest_length(length: SummaryLength | str) -> SummaryLength:
+    """The summary length a digest shows for a chat's length setting."""
+    return "short" if length == "short" else "standard"
 
 
 def other_outlets(piece: Piece) -> list[tuple[str, str]]:

@@ -171,3 +171,37 @@ async def test_discord_channel_gets_translated_embed_and_original_button(
         assert len(fake_llm["requests"]) == 1
         # The key was sent to the model only: never in what the chat sees.
         assert KEY not in shown and KEY not in embed["description"]
+
+
+async def test_digest_shows_translated_titles_and_summaries_labelled(
+    tmp_path: Path, fake: FakeTelegramAPI, fake_llm: dict[str, Any]
+) -> None:
+    ann = fake.add_user(10, "Ann")
+    chat = fake.add_private(ann)
+    async with open_core(
+        tmp_path,
+        telegram_bot_token=TOKEN,
+        telegram_api_base_url=fake.base_url,
+        llm_base_url=fake_llm["url"],
+        llm_model="tiny-model",
+    ) as core:
+        adapter = TelegramAdapter(core, poll_timeout=0.5)
+        await adapter.start()
+        try:
+            await core.services.store.add_source("demo", "https://demo.example/feed.xml")
+            for command in ("/settings mode digest 08:00", "/settings translate fr"):
+                fake.push_command(chat, ann, command)
+            fake.push_command(chat, ann, "/subscribe demo")
+            await fake.wait_until(lambda: len(fake.messages(10)) >= 3)
+            await add_piece(core, title=TITLE, text=SUMMARY, summary=SUMMARY, language="en")
+            held = len(fake.messages(10))
+            fake.push_command(chat, ann, "/digest")
+            await fake.wait_until(
+                lambda: any("Your digest" in m.plain for m in fake.messages(10)[held:]), timeout=10
+            )
+            digest = next(m.plain for m in fake.messages(10)[held:] if "Your digest" in m.plain)
+            assert FRENCH["title"] in digest and FRENCH["summary"] in digest
+            assert "(translated into fr by a language model)" in digest
+            assert TITLE not in digest
+        finally:
+            await adapter.stop()

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
 from bot.delivery.sender import Sender
-from bot.messages import Reply, digest_for, post_for
+from bot.messages import Reply, digest_for, digest_length, post_for
 from bot.metrics import Metrics
-from bot.types import Chat, Delivery, Piece
+from bot.types import Chat, Delivery, Piece, Translation
 
 if TYPE_CHECKING:
     from bot.translation import Translator
@@ -294,7 +294,10 @@ class DeliveryWorker:
             return 0
         pieces = [p for p in [await self.store.get_piece(i) for i in piece_ids] if p is not None]
         try:
-            message_id = await self.sender.send_post(chat, digest_for(pieces, chat.settings.length))
+            digest = digest_for(
+                pieces, chat.settings.length, await self._translations(chat, pieces)
+            )
+            message_id = await self.sender.send_post(chat, digest)
         except ChatGone as exc:
             await self.store.set_chat_active(
                 self.platform, chat.platform_chat_id, False, exc.reason
@@ -306,6 +309,19 @@ class DeliveryWorker:
         await self.store.mark_digest_sent(chat.id, piece_ids, message_id)
         await self.store.set_value(digest_request_key(chat.id), None)
         return len(piece_ids)
+
+    async def _translations(self, chat: Chat, pieces: list[Piece]) -> dict[int, Translation]:
+        """The digest's pieces in the chat's translation language (those that could be had)."""
+        if not chat.settings.translate or self.translator is None:
+            return {}
+        found = {}
+        for piece in pieces:
+            made = await self.translator.translate(
+                piece, chat.settings.translate, digest_length(chat.settings.length)
+            )
+            if made is not None:
+                found[piece.id] = made
+        return found
 
 
 def digest_request_key(chat_id: int) -> str:
