@@ -16,8 +16,10 @@ Pages are grouped by what the page itself says, never by our classifier:
 
 Systems, in one run: ours (standard length), Lead-3, the same-length lede (the body's opening
 words, as many as ours has) and TextRank (3 sentences). Each row gives ROUGE-1/2/L F1 means
-and, for R-L, ours minus the baseline with a 95 % paired-bootstrap interval. Pages split by a
-hash of their id into a tuning half and a report half (``--split``); README quotes ``report``.
+and, for R-L, ours minus the baseline with a 95 % paired-bootstrap interval, then the per-page
+differences: their median, smallest and largest, and on how many pages ours is ahead. Pages
+split by a hash of their id into a tuning half and a report half (``--split``); README quotes
+``report``.
 Run: ``python bench/bench_summaries.py [--corpus ../shared/corpus] [--split report|tune|all]``.
 """
 
@@ -31,6 +33,7 @@ import json
 import math
 import random
 import re
+import statistics
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -293,7 +296,15 @@ def main() -> None:
         title=f"Summaries ({args.length}) vs editor references — {split_note}; "
         f"Δ R-L = ours − system, 95 % paired bootstrap"
     )
-    for col in ("pages", "system", "R-1", "R-2", "R-L", "Δ R-L [95 % CI]"):
+    for col in (
+        "pages",
+        "system",
+        "R-1",
+        "R-2",
+        "R-L",
+        "Δ R-L [95 % CI]",
+        "per page Δ: median (min, max), ahead",
+    ):
         table.add_column(col, justify="left" if col in ("pages", "system") else "right")
     summary_json: dict[str, dict[str, float]] = {}
     for group in ("opinion", "opinion (annotators)", "news"):
@@ -304,13 +315,18 @@ def main() -> None:
         for name, scores in rows.items():
             mean = {k: sum(s[k] for s in scores) / n for k in ("rouge1", "rouge2", "rougeL")}
             if name == "ours":
-                delta = ""
+                delta = spread = ""
             else:
                 diffs = [
                     o["rougeL"] - b["rougeL"] for o, b in zip(rows["ours"], scores, strict=True)
                 ]
                 lo, hi = paired_bootstrap(diffs)
                 delta = f"{sum(diffs) / n:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                ahead = sum(d > 0 for d in diffs)
+                spread = (
+                    f"{statistics.median(diffs):+.3f} ({min(diffs):+.3f}, {max(diffs):+.3f}), "
+                    f"{ahead}/{n}"
+                )
             summary_json[f"{group}/{name}"] = {**mean, "n": n}
             table.add_row(
                 f"{group} ({n})" if name == "ours" else "",
@@ -319,6 +335,7 @@ def main() -> None:
                 f"{mean['rouge2']:.3f}",
                 f"{mean['rougeL']:.3f}",
                 delta,
+                spread,
             )
         table.add_section()
     console.print(table)
