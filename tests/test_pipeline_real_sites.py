@@ -78,6 +78,8 @@ def test_structured_metadata_corrected_not_rewritten():
         ("Von Jonas Berg | 12.03.2024", ["Jonas Berg"]),
         ("Lena ParkThursday", ["Lena Park"]),  # a weekday glued on by the template
         ("Dana Kovacs, Senior Editor", ["Dana Kovacs"]),
+        ("Varga, Ilona M.", ["Ilona M. Varga"]),  # surname first: the surname is kept
+        ("Okafor, Chidi", ["Chidi Okafor"]),
         ("Prince Kumar", ["Prince Kumar"]),  # a name ending like a month stays whole
         ("2019", []),
         ("Гость", []),
@@ -146,3 +148,24 @@ def test_an_update_stamp_is_not_a_publication_date():
     head = '<meta property="article:modified_time" content="2025-01-09T10:00:00+00:00">'
     piece = extract_document(_page(head, ""), url="https://ferry.example/timetables")
     assert piece.published is None  # a page that names no date stays undated
+
+
+def test_a_contributor_note_naming_two_writers_is_their_bio():
+    from bot.pipeline.cleanup import clean_paragraphs
+    from bot.pipeline.fallbacks import authors_from_bio
+
+    body = [
+        "The harbour board spent a decade promising a new sea wall and delivered a study.",
+        "Every winter the same streets flood, and every spring the same report is ordered.",
+    ]
+    note = "Marta Quintero and Tomasz Wrona are researchers at the Institute for Coastal Studies."
+    result = clean_paragraphs([*body, note])
+    assert result.paragraphs == body
+    assert result.author_bio == note
+    assert authors_from_bio(note) == ["Marta Quintero", "Tomasz Wrona"]
+    # A closing sentence about "they" or about things is still the argument, not a bio.
+    closing = "They are the reason this university should fund the study of its own coast."
+    assert clean_paragraphs([*body, closing]).paragraphs == [*body, closing]
+    assert (
+        authors_from_bio("Prices and wages are rising faster than the university expected.") == []
+    )

@@ -103,6 +103,17 @@ def correct_name(raw: str) -> str | None:
     return recase(name)
 
 
+def _surname_first(pieces: list[str]) -> bool:
+    """A name written surname first: one capitalised word, a comma, then given names and
+    initials ("Doe, Jane", "Doe, Jane T."); not "Jane Doe, Editor" (two words before the comma).
+    """
+    if len(pieces) != 2 or len(pieces[0].split()) != 1 or not 1 <= len(pieces[1].split()) <= 3:
+        return False
+    if any(_AGENCY.search(p) for p in pieces):
+        return False  # "Doe, Reuters": a writer and an agency
+    return is_person_name(f"{pieces[1]} {pieces[0]}")
+
+
 def credits_from(values: list[str], *, strict: bool = False) -> Credits:
     """Authors and agencies named by ``values`` (each one or several names).
 
@@ -116,12 +127,12 @@ def credits_from(values: list[str], *, strict: bool = False) -> Credits:
         for part in _NAME_PARTS.split(value or ""):
             pieces = [p.strip() for p in part.split(",") if p.strip()]
             candidates = pieces[:1]
-            if len(pieces) > 1:
+            if _surname_first(pieces):
+                candidates = [f"{pieces[1]} {pieces[0]}"]  # "Doe, Jane T." -> "Jane T. Doe"
+            elif len(pieces) > 1:
                 names = [p for p in pieces if is_person_name(correct_name(p) or "")]
                 if names:
                     candidates = names  # "Jane Doe, Senior Editor": the role goes
-                elif len(pieces) == 2 and all(len(p.split()) <= 2 for p in pieces):
-                    candidates = [f"{pieces[1]} {pieces[0]}"]  # "Doe, Jane T."
             for candidate in candidates:
                 name = correct_name(candidate)
                 if not name:

@@ -25,9 +25,11 @@ def is_disclaimer(block: str) -> bool:
     return 0 < len(block) <= 600 and bool(_DISCLAIMER.search(block))
 
 
+# Singular and plural: a contributor note may present two writers ("X and Y are ...").
 _BIO_VERB = re.compile(
-    r"^[^.!?]{0,120}?\b(?:is|was|has been|serves as|writes|teaches|directs|heads|leads|"
-    r"covers|founded|est|était|enseigne|dirige|es|fue|escribe|ist|war|schreibt|leitet)\b",
+    r"^[^.!?]{0,120}?\b(?:is|are|was|were|has been|have been|serves? as|writes|write|teach(?:es)?|"
+    r"directs|heads|leads|covers|founded|co-?founded|est|sont|était|étaient|enseigne|dirige|es|"
+    r"son|fue|fueron|escribe|ist|sind|war|waren|schreibt|leitet)\b",
     re.IGNORECASE,
 )
 _BIO_CUES = re.compile(
@@ -42,8 +44,12 @@ _BIO_CUES = re.compile(
     re.IGNORECASE,
 )
 _SUBJECT_SPLIT = re.compile(
-    r",|\b(?:is|was|has been|serves as|writes|teaches|est|était|es|fue|ist|war)\b"
+    r",|\b(?:is|are|was|were|has been|have been|serves? as|writes|write|teach(?:es)?|est|sont|"
+    r"était|étaient|es|son|fue|fueron|ist|sind|war|waren)\b"
 )
+_SUBJECT_AND = re.compile(r"\s+(?:and|&|und|et|y|e)\s+", re.IGNORECASE)
+# Singular only: "They are ..." closes many an argument, and a bio of two names names them.
+_PRONOUNS = ("he", "she", "il", "elle", "ella", "él", "er", "sie")
 # Arabic bios open on the name and a profession, with no verb: "سلمى العبدالله كاتبة ومهندسة".
 _AR_BIO = re.compile(
     r"^(?P<name>(?:[\u0600-\u06ff]+ ){1,4}?)(?:هو |هي )?(?:ال)?(?:كاتب|كاتبة|صحفي|صحفية|صحافي|"
@@ -69,10 +75,16 @@ def looks_like_bio(block: str, authors: Sequence[str] = ()) -> bool:
         return True
     if not _BIO_VERB.match(block) or not _BIO_CUES.search(block):
         return False
-    subject = _SUBJECT_SPLIT.split(block, maxsplit=1)[0]
-    return is_person_name(subject) or subject.strip().casefold() in (
-        "he", "she", "they", "il", "elle", "ella", "él", "er", "sie",
-    )  # fmt: skip
+    subject = _SUBJECT_SPLIT.split(block, maxsplit=1)[0].strip()
+    return subject.casefold() in _PRONOUNS or bool(bio_subjects(block))
+
+
+def bio_subjects(bio: str) -> list[str]:
+    """The people a bio opens on: one writer, or several joined by "and" ("Jane Doe and John
+    Roe are fellows at ..."); [] when its subject is not a list of personal names."""
+    subject = _SUBJECT_SPLIT.split(tidy(bio).lstrip("*_—–- "), maxsplit=1)[0].strip()
+    people = _SUBJECT_AND.split(subject)
+    return people if len(people) <= 4 and all(is_person_name(p) for p in people) else []
 
 
 # A dateline opening a report: "LAGOS, Ohio — ", "LONDON (Reuters) - ", "PARIS, 4 mars (AFP) –".

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
-from .names import is_person_name
+from .endmatter import bio_subjects
 
 
 def authors_from_bio(bio: str | None) -> list[str]:
-    """The bio's subject ("Jane Doe is a ...") when it reads as a personal name."""
-    if not bio:
-        return []
-    subject = re.split(r",|\b(?:is|was|has been|serves as|writes)\b", bio, maxsplit=1)[0].strip()
-    return [subject] if is_person_name(subject) else []
+    """The bio's subjects ("Jane Doe is a ...", "Jane Doe and John Roe are ...") when they read
+    as personal names."""
+    return bio_subjects(bio) if bio else []
 
 
 def fallback_title(text: str) -> str:

@@ -16,8 +16,14 @@ from functools import lru_cache
 
 from lxml import etree
 from lxml import html as lxml_html
-from trafilatura.metadata import examine_meta, extract_meta_json
-from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+from trafilatura.metadata import (
+    METANAME_AUTHOR,
+    OG_AUTHOR,
+    PROPERTY_AUTHOR,
+    Document,
+    examine_meta,
+    extract_meta_json,
+)
 
 from .authors import correct_name, credits_from
 from .dates import date_precision, parse_date
@@ -298,36 +304,47 @@ def _nearest_byline(
     return names
 
 
-def _marked_byline(tree: lxml_html.HtmlElement) -> list[str]:
-    """The first personal name in an element trafilatura's author expressions point at.
+# The meta names trafilatura reads an author from (property, name or itemprop).
+_LIBRARY_AUTHOR_META = frozenset({*METANAME_AUTHOR, *PROPERTY_AUTHOR, *OG_AUTHOR})
+_STRUCTURED_SCRIPTS = etree.XPath(
+    "//script[@type='application/ld+json' or @type='application/settings+json']"
+)
 
-    The last resort (its XPath expressions over the whole page), without trafilatura's copy of
-    the tree: elements inside the parts it discards (comments, sidebars, dates, figures) or in
-    page furniture are skipped, and only what reads as a person's name counts.
+
+def _author_scripts(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The page's structured-data scripts that mention an author or a person, under a bare
+    element for trafilatura's JSON reader, or None when there are none.
+
+    Most scripts (breadcrumbs, the site's organisation, search boxes) name no author, and the
+    library's minifying of each is a noticeable share of extraction time.
     """
-    discard: set[lxml_html.HtmlElement] | None = None
-    for expression in AUTHOR_XPATHS:
-        for el in expression(tree):
-            if discard is None:
-                discard = {e for x in AUTHOR_DISCARD_XPATHS for e in x(tree)}
-            if el in discard or any(a in discard for a in el.iterancestors()):
-                continue
-            text = _short_text(el, 120)
-            if not text or _in_furniture(el):
-                continue
-            names = credits_from([text], strict=True).authors
-            if names:
-                return names
-    return []
+    holder = None
+    for script in _STRUCTURED_SCRIPTS(tree):
+        text = script.text or ""
+        low = text.casefold()
+        if "author" in low or "person" in low:
+            if holder is None:
+                holder = lxml_html.Element("html")
+            copy = etree.SubElement(holder, "script", type=script.get("type"))
+            copy.text = text
+    return holder
 
 
-def library_authors(tree: lxml_html.HtmlElement) -> list[str]:
-    """trafilatura's reading of the author meta tags and JSON-LD (its normalised names)."""
+def library_authors(tree: lxml_html.HtmlElement, meta_author: bool = True) -> list[str]:
+    """trafilatura's reading of the author meta tags and JSON-LD (its normalised names).
+
+    ``meta_author``: whether the page has a meta tag trafilatura reads an author from (the
+    caller's own pass over the meta tags knows; False lets pages without one skip that part).
+    """
+    scripts = _author_scripts(tree)
+    if not meta_author and scripts is None:
+        return []
     try:
-        doc = examine_meta(tree)
+        doc = examine_meta(tree) if meta_author else Document()
         if doc.author and " " not in doc.author:
             doc.author = None  # trafilatura's own rule: a one-word meta author is a handle
-        doc = extract_meta_json(tree, doc)
+        if scripts is not None:
+            doc = extract_meta_json(scripts, doc)
     except Exception:  # noqa: BLE001 - library bugs on odd JSON must not lose the page
         return []
     return [a for a in (doc.author or "").split("; ") if a.strip()]
@@ -337,9 +354,12 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     """Collect metadata and marked-up opinion parts without changing the tree."""
     facts = PageFacts()
     meta: dict[str, list[str]] = {}
+    meta_author = False
     for el in tree.iterfind(".//meta"):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").casefold()
         content = el.get("content")
+        # trafilatura reads the property, else the name, else the itemprop: the same as key.
+        meta_author = meta_author or bool(content) and key in _LIBRARY_AUTHOR_META
         if key in _USED_META and content and content.strip():
             meta.setdefault(key, []).append(tidy(content))
         if (el.get("http-equiv") or "").casefold() == "content-language" and content:
@@ -428,7 +448,11 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         get = el.get
         if el is h1:
             h1_at = position
-        kinds = _class_kinds(get("class", "")) | _class_kinds(get("id", ""))
+        # Most elements have no class or id: no call for them (this loop sees every element).
+        marks = get("class")
+        kinds = _class_kinds(marks) if marks else 0
+        if (marks := get("id")) is not None:
+            kinds |= _class_kinds(marks)
         itemprop = get("itemprop")
         if itemprop is not None or el.tag == "time" or get("rel") == "author":
             if marked_date is None and (
@@ -506,13 +530,13 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 break
 
     byline = [n for name in _nearest_byline(bylines, h1_at) if (n := correct_name(name))]
-    structured = credits_from(library_authors(tree))
+    structured = credits_from(library_authors(tree, meta_author))
     meta_names = [
         value for key in _AUTHOR_META for value in meta.get(key, []) if not value.startswith("http")
     ]
     fallback = credits_from(meta_names)
     credit = structured if structured.authors or structured.agencies else fallback
-    authors = credit.authors or byline or ld_authors or _marked_byline(tree)
+    authors = credit.authors or byline or ld_authors
     facts.authors = dedupe_names(authors)
     facts.agencies = dedupe_names(credit.agencies + ld_agencies)
     facts.pull_quotes = pulls
