@@ -196,7 +196,10 @@ def run(
 # --- sources ----------------------------------------------------------------------------------
 def source_json(source: Source) -> dict[str, Any]:
     """A source in `sources list --format json` (see README: a stable contract)."""
-    upcoming = source.next_run_at
+    from bot.ingest.timing import expected_next_run
+
+    # A source the running scheduler has not stored a next run for yet still has a due time.
+    upcoming = source.next_run_at or expected_next_run(source)
     state = source.state
     return {
         "name": source.name,
@@ -221,10 +224,13 @@ def sources_add(
     interval: str = typer.Option("30m", "--interval", help="Poll interval: 90s, 15m, 2h."),
     kind: Kind | None = typer.Option(None, "--kind", help="feed or page (default: detect)."),
     selector: str | None = typer.Option(None, "--selector", help="CSS selector for page links."),
+    force: bool = typer.Option(
+        False, "--force", help="Add it even if it does not work now (retried on schedule)."
+    ),
 ) -> None:
-    """Add a source and fetch it once now; says what it found or why it failed."""
+    """Add a source and fetch it once now; refuses (exit 2) an address that does not work."""
     from bot.core import Core
-    from bot.errors import SourceError
+    from bot.errors import SourceError, SourceRefused
 
     try:
         seconds = check_source_interval(parse_duration(interval))
@@ -243,7 +249,10 @@ def sources_add(
                     selector=selector,
                     trusted=True,
                     added_by="cli",
+                    force=force,
                 )
+            except SourceRefused as exc:
+                fail(f"not added: {exc} (--force adds it anyway; it is then retried on schedule)")
             except SourceError as exc:
                 fail(str(exc))
             s = report.source
@@ -255,10 +264,60 @@ def sources_add(
             if report.entries == 0 and report.kind == "page" and not report.error:
                 print(
                     "No article links were recognised on that page; if it lists articles, "
-                    "add it again with --selector (e.g. --selector 'h2 a')."
+                    f"set a selector: commentary-bot sources edit {s.name} --selector 'h2 a'"
                 )
             if report.error:
                 print(f"First fetch failed: {report.error} (it will be retried on schedule)")
+
+    run_async(go())
+
+
+@sources_app.command("edit")
+def sources_edit(
+    name: str = typer.Argument(..., help="The source to change (see: sources list)."),
+    url: str | None = typer.Option(None, "--url", help="A new feed or page address."),
+    interval: str | None = typer.Option(None, "--interval", help="A new poll interval."),
+    selector: str | None = typer.Option(
+        None, "--selector", help="A new CSS selector for page links ('' clears it)."
+    ),
+    new_name: str | None = typer.Option(None, "--name", help="A new name."),
+    force: bool = typer.Option(
+        False, "--force", help="Keep a new address even if it does not work now."
+    ),
+) -> None:
+    """Change a source in place (its pieces and subscriptions stay); a new address is tried."""
+    from bot.core import Core
+    from bot.errors import SourceError, SourceRefused
+
+    seconds = None
+    if interval is not None:
+        try:
+            seconds = check_source_interval(parse_duration(interval))
+        except ValueError as exc:
+            fail(str(exc))
+    if url is None and seconds is None and selector is None and new_name is None:
+        fail("nothing to change: give --url, --interval, --selector or --name")
+    settings = settings_or_exit()
+
+    async def go() -> None:
+        async with Core.open(settings) as core:
+            try:
+                source = await core.edit_source(
+                    name,
+                    url=url,
+                    interval=seconds,
+                    selector=selector,
+                    new_name=new_name,
+                    force=force,
+                )
+            except SourceRefused as exc:
+                fail(f"not changed: {exc} (--force keeps it anyway; it is retried on schedule)")
+            except SourceError as exc:
+                fail(str(exc).replace("See /sources.", "See: commentary-bot sources list"))
+            parts = [f"every {format_duration(source.interval_seconds)}", source.url]
+            if source.selector:
+                parts.append(f"selector {source.selector!r}")
+            print(f"Changed {source.name}: " + ", ".join(parts))
 
     run_async(go())
 

@@ -187,8 +187,11 @@ class Core:
         selector: str | None = None,
         trusted: bool = True,
         added_by: str | None = None,
+        force: bool = False,
     ) -> AddSourceReport:
-        """Detect the kind, store the source, poll it once, schedule it."""
+        """Detect the kind, store the source, poll it once, schedule it; ``SourceRefused``
+        when it does not work now (unless ``force``), ``SourceError`` for what never can
+        (a bad selector, a taken name)."""
         return await self._scheduler.add(
             url,
             name=name,
@@ -197,6 +200,22 @@ class Core:
             selector=selector,
             trusted=trusted,
             added_by=added_by,
+            force=force,
+        )
+
+    async def edit_source(
+        self,
+        name: str,
+        *,
+        url: str | None = None,
+        interval: int | None = None,
+        selector: str | None = None,
+        new_name: str | None = None,
+        force: bool = False,
+    ) -> Source:
+        """Change a source in place; a new address or selector is tried first."""
+        return await self._scheduler.edit(
+            name, url=url, interval=interval, selector=selector, new_name=new_name, force=force
         )
 
     async def remove_source(self, name: str) -> RemovedSource | None:

@@ -35,6 +35,14 @@ class SourceError(UserError):
     """A source cannot be added or changed; the message says why in one line."""
 
 
+class SourceRefused(SourceError):
+    """The address was tried and does not work now (404, no such host, not a feed...).
+
+    The message is the reason alone (``can't resolve host example.invalid``); the operator may
+    add or change the source anyway (``--force``), and it is then retried on schedule.
+    """
+
+
 class InvalidDuration(UserError, ValueError):
     """Not a duration like ``90s``, ``15m``, ``2h`` (a ``ValueError`` for pydantic too)."""
 

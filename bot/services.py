@@ -66,8 +66,10 @@ class SourceControl(Protocol):
         selector: str | None = None,
         trusted: bool = True,
         added_by: str | None = None,
+        force: bool = False,
     ) -> AddSourceReport:
-        """Detect the kind, store the source, poll it once; ``SourceError`` says why not."""
+        """Detect the kind, store the source, poll it once; ``SourceError`` says why not
+        (``SourceRefused`` when it does not work now and ``force`` is not given)."""
         ...
 
     async def remove_source(self, name: str) -> RemovedSource | None:

@@ -126,7 +126,7 @@ async def addsource(request: Request, services: Services) -> Response:
         hint = (
             "\nNo article links were recognised on that page. If it is a single article, "
             "use /summary instead; for a listing, an operator can set a CSS selector with "
-            "`commentary-bot sources add URL --kind page --selector 'h2 a'`."
+            f"`commentary-bot sources edit {source.name} --selector 'h2 a'`."
         )
     return Response.text(
         f"Added {source.name}: {title}, a {report.kind} with {entries}, polled every {every}.\n"

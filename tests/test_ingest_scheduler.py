@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import SourceError
+from bot.errors import SourceError, SourceRefused
 from bot.ingest.scheduler import MIN_INTERVAL
 from tests.factories import open_core
 from tests.httpserver import LocalHTTPServer
@@ -152,7 +152,10 @@ async def test_add_with_failing_first_fetch_keeps_the_source_and_says_why(
 ) -> None:
     http_server.add("/feed.xml", "busy", status=503, headers={"Retry-After": "120"})
     async with open_core(tmp_path) as core:
-        report = await core.add_source(http_server.url("/feed.xml"), name="later")
+        with pytest.raises(SourceRefused, match="503"):  # refused unless forced
+            await core.add_source(http_server.url("/feed.xml"), name="later")
+        assert await core.services.store.get_source("later") is None
+        report = await core.add_source(http_server.url("/feed.xml"), name="later", force=True)
         assert report.kind == "feed" and "503" in (report.error or "")
         assert (await core.services.store.get_source("later")) is not None
         with pytest.raises(SourceError, match="shortest interval"):

@@ -17,23 +17,24 @@ from lxml import html as lxml_html
 
 from bot import caps
 from bot.durations import MAX_SOURCE_INTERVAL, MIN_SOURCE_INTERVAL, check_source_interval
-from bot.errors import SourceError, SourceExists
+from bot.errors import SourceError, SourceExists, SourceRefused
 from bot.ingest.leases import LeasedPolling, supports_leases
 from bot.ingest.poller import Outcome, Poller, trusted_host_of
+from bot.ingest.timing import MAX_BACKOFF, backoff_seconds, expected_next_run
 from bot.pipeline.text import clean_line
 from bot.services import AddSourceReport, PollReport
 from bot.sources.feeds import FeedError, NotAFeedError, parse_feed
 from bot.sources.http import FetchError, FetchResult
-from bot.sources.pages import find_feed_links
+from bot.sources.pages import check_selector, find_feed_links
 from bot.sources.ssrf import UnsafeURLError
 from bot.types import Source, SourceKind
 
 if TYPE_CHECKING:
     from storage import Storage
+    from storage.protocols import SourceChanges
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 24 * 3600
 MIN_INTERVAL = MIN_SOURCE_INTERVAL
 # Stored values above the bound (older versions let them in) are scheduled at the bound.
 MAX_INTERVAL = MAX_SOURCE_INTERVAL
@@ -61,8 +62,14 @@ def _check_interval(seconds: int | None) -> None:
         raise SourceError(str(exc)) from None
 
 
-def backoff_seconds(interval: int, failures: int) -> float:
-    return float(min(interval * (2 ** max(failures - 1, 0)), MAX_BACKOFF))
+def _check_selector(selector: str | None) -> None:
+    """A selector that can never work is refused, even with ``force``: it is a typo."""
+    if selector is None:
+        return
+    try:
+        check_selector(selector)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -322,6 +329,11 @@ class SourceScheduler:
             return
         job = self.scheduler.get_job(self._job_id(source_id)) if self.scheduler else None
         if job is None:
+            if self.scheduler is None and self.leased is None:
+                # No bot running (`fetch`, `sources add`): the record says when it is due.
+                fresh = await self.store.get_source_by_id(source_id)
+                if fresh is not None:
+                    await self.store.update_source(source_id, next_run_at=expected_next_run(fresh))
             return
         delay = None
         if outcome.report.status == "error":
@@ -348,8 +360,13 @@ class SourceScheduler:
         selector: str | None = None,
         trusted: bool = True,
         added_by: str | None = None,
+        force: bool = False,
     ) -> AddSourceReport:
-        """Add a source, detect its kind (preferring a page's feed), and poll it once now."""
+        """Add a source, detect its kind (preferring a page's feed), and poll it once now.
+
+        An address that does not work now (404, no such host, a refused port, not a feed) is
+        refused with ``SourceRefused``; ``force`` adds it anyway, to be retried on schedule.
+        """
         url = url.strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") and not (trusted and parts.scheme == "file"):
@@ -358,8 +375,11 @@ class SourceScheduler:
             try:
                 await self.poller.fetcher.check_url(url)
             except UnsafeURLError as exc:
-                raise SourceError(str(exc)) from None
+                raise SourceRefused(str(exc)) from None
         _check_interval(interval)
+        _check_selector(selector)
+        if name and name.strip() and await self.store.get_source(name.strip()) is not None:
+            raise SourceError(f"A source named {name.strip()!r} already exists; choose another.")
         title = None
         entries = 0
         error = None
@@ -379,6 +399,12 @@ class SourceScheduler:
         except FeedError as exc:
             error = str(exc)
             kind = kind or "feed"
+        except Exception as exc:  # noqa: BLE001 - content no parser expected: one line, logged
+            log.exception("reading %s failed", url[:200])
+            error = f"it could not be read ({type(exc).__name__})"
+            kind = kind or "feed"
+        if error is not None and not force:
+            raise SourceRefused(error)
         title = clean_line(title, caps.SOURCE_TITLE_CHARS)  # a feed's title names the source
         name = (name or "").strip()
         if not name:
@@ -458,12 +484,19 @@ class SourceScheduler:
             feeds = await asyncio.to_thread(find_feed_links, result.content, result.url)
             if feeds:
                 feed_url = feeds[0]
-                feed = await self.poller.fetcher.fetch(
-                    feed_url, guard=guard, expect="feed", trusted_host=trusted_host
-                )
-                parsed = await asyncio.to_thread(
-                    parse_feed, feed.content, url=feed.url, content_type=feed.content_type
-                )
+                # Whatever fails now is about the linked feed, maybe on another host: say so.
+                followed = f"the page links a feed at {feed_url}, which failed"
+                try:
+                    feed = await self.poller.fetcher.fetch(
+                        feed_url, guard=guard, expect="feed", trusted_host=trusted_host
+                    )
+                    parsed = await asyncio.to_thread(
+                        parse_feed, feed.content, url=feed.url, content_type=feed.content_type
+                    )
+                except FetchError as exc:
+                    raise FetchError(exc.kind, f"{followed}: {exc}", status=exc.status) from None
+                except FeedError as exc:
+                    raise FeedError(f"{followed}: {exc}") from None
                 return "feed", feed_url, parsed.title, len(parsed.entries), feed
             if kind == "feed":
                 raise
@@ -498,6 +531,81 @@ class SourceScheduler:
             source = await self.store.update_source(source.id, next_run_at=datetime.now(UTC))
             self.leased.wake()
         return source
+
+    async def edit(
+        self,
+        name: str,
+        *,
+        url: str | None = None,
+        interval: int | None = None,
+        selector: str | None = None,
+        new_name: str | None = None,
+        force: bool = False,
+    ) -> Source:
+        """Change a source in place; a new address or selector is tried first (``force`` skips
+        that). An empty selector clears it. Its pieces, subscriptions and history stay."""
+        source = await self.store.get_source(name)
+        if source is None:
+            raise SourceError(f"No source named {name!r}.")
+        changes: SourceChanges = {}
+        if new_name is not None and new_name.strip() != source.name:
+            new_name = " ".join(new_name.split())
+            if not new_name:
+                raise SourceError("A source's name can't be empty.")
+            other = await self.store.get_source(new_name)
+            if other is not None and other.id != source.id:
+                raise SourceError(f"A source named {new_name!r} already exists; choose another.")
+            changes["name"] = new_name
+        if interval is not None and interval != source.interval_seconds:
+            _check_interval(interval)
+            changes["interval_seconds"] = interval
+        if selector is not None and (selector.strip() or None) != source.selector:
+            _check_selector(selector.strip() or None)
+            changes["selector"] = selector.strip() or None
+        if url is not None and url.strip() != source.url:
+            url = url.strip()
+            scheme = urlsplit(url).scheme
+            if scheme not in ("http", "https") and not (source.trusted and scheme == "file"):
+                raise SourceError("Only http:// and https:// addresses can be followed.")
+            other = await self.store.source_by_url(url)
+            if other is not None and other.id != source.id:
+                raise SourceError(f"{url} is already followed as {other.name!r}.")
+            changes["url"] = url
+        if not changes:
+            return source
+        refetch = "url" in changes or "selector" in changes
+        if refetch:
+            if not force:
+                await self._try_address(
+                    str(changes.get("url", source.url)), source.kind, trusted=source.trusted
+                )
+            # The validators and the failure count belonged to the old address or selector;
+            # the next round is a first poll again (its backlog stored, only the newest
+            # posted, nothing already seen posted twice) instead of a flood of new links.
+            changes["etag"] = None
+            changes["last_modified"] = None
+            changes["consecutive_failures"] = 0
+            changes["last_error"] = None
+            changes["first_poll_done"] = False
+        updated = await self.store.update_source(source.id, **changes)
+        if self.running and not updated.paused:
+            self._schedule(updated, first_in=0 if refetch else None)
+        return updated
+
+    async def _try_address(self, url: str, kind: SourceKind, *, trusted: bool) -> None:
+        """SourceRefused unless ``url`` answers and reads as this kind of source."""
+        try:
+            await self._detect(
+                url,
+                kind,
+                guard=not self.poller.allow_private and not url.startswith("file:"),
+                trusted_host=trusted_host_of(url) if trusted else None,
+            )
+        except (FetchError, FeedError) as exc:
+            raise SourceRefused(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - content no parser expected: one line, logged
+            log.exception("reading %s failed", url[:200])
+            raise SourceRefused(f"it could not be read ({type(exc).__name__})") from None
 
     async def set_interval(self, name: str, seconds: int) -> Source | None:
         _check_interval(seconds)

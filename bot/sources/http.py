@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import mimetypes
 import os
+import socket
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -577,7 +578,33 @@ class Fetcher:
 
 def _network_message(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
+        # The same words as the SSRF guard's, whichever path found out first.
+        host, port = _request_host(exc)
+        cause = _root_cause(exc)
+        if isinstance(cause, socket.gaierror) and host:
+            return f"can't resolve host {host}"
+        if isinstance(cause, ConnectionRefusedError) and host:
+            where = f"{host}:{port}" if port else host
+            return f"{where} refused the connection"
         return "can't connect to the server"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "the server broke the connection"
     return "network error"
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = 0
+    while seen < 10:
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            break
+        exc, seen = nxt, seen + 1
+    return exc
+
+
+def _request_host(exc: httpx.HTTPError) -> tuple[str | None, int | None]:
+    try:
+        url = exc.request.url
+    except RuntimeError:  # no request attached
+        return None, None
+    return url.host or None, url.port

@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 from cssselect import SelectorError
 from lxml import etree
 from lxml import html as lxml_html
+from lxml.cssselect import CSSSelector
 
 from bot.sources.feeds import EntryProblem, FeedEntry, problem_for
 from bot.sources.urls import canonicalize_url, document_base
@@ -257,6 +258,14 @@ def _card_date(a: lxml_html.HtmlElement) -> datetime | None:
         if node.tag in ("body", "main"):
             return None
     return None
+
+
+def check_selector(selector: str) -> None:
+    """ValueError (saying why) when ``selector`` is not a CSS selector lxml can use."""
+    try:
+        CSSSelector(selector)
+    except (SelectorError, etree.XPathError) as exc:
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from None
 
 
 def find_article_links(
