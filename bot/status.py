@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 STATE_ORDER = ("failing", "paused", "new", "ok")
 HEADINGS = {"failing": "Failing", "paused": "Paused", "new": "New (not polled yet)", "ok": "OK"}
+# How many given-up entries the report carries (newest first) and how many the text lists.
+SKIPPED_LIMIT = 20
+SKIPPED_SHOWN = 5
+SKIPPED_WINDOW = timedelta(days=7)  # older give-ups are history, not something to look at now
 STARTED_KEY = "bot.started_at"
 STOPPED_KEY = "bot.stopped_at"
 
@@ -33,6 +37,17 @@ class SourceStatus:
     last_error_at: datetime | None
     paused_reason: str | None
     next_run_at: datetime | None
+
+
+@dataclass
+class SkippedEntry:
+    """An entry given up after its last try: marked seen, never fetched again."""
+
+    source: str
+    label: str  # the entry's link, GUID or title
+    tries: int
+    last_error: str
+    gave_up_at: datetime | None
 
 
 @dataclass
@@ -67,6 +82,7 @@ class StatusReport:
     chats: int
     subscriptions: int
     by_state: dict[str, int] = field(default_factory=dict)
+    skipped_entries: list[SkippedEntry] = field(default_factory=list)  # newest first
 
     @property
     def oldest_pending_at(self) -> datetime | None:
@@ -116,6 +132,16 @@ class StatusReport:
                 for o in self.outbox
             ],
             "oldest_pending_at": _iso(self.oldest_pending_at),
+            "skipped_entries": [
+                {
+                    "source": e.source,
+                    "label": e.label,
+                    "tries": e.tries,
+                    "last_error": e.last_error,
+                    "gave_up_at": _iso(e.gave_up_at),
+                }
+                for e in self.skipped_entries
+            ],
             "deliveries": {
                 "last_hour": vars(self.last_hour).copy(),
                 "last_day": vars(self.last_day).copy(),
@@ -179,6 +205,22 @@ class StatusReport:
                 continue
             lines.append(f"{HEADINGS[state]}:")
             lines.extend(_source_line(s, now) for s in group)
+        if self.skipped_entries:
+            lines.append(
+                "Entries skipped in the last 7 days (given up after their last try; "
+                "the rest of each feed goes on):"
+            )
+            for e in self.skipped_entries[:SKIPPED_SHOWN]:
+                when = f", {_ago(e.gave_up_at, now)}" if e.gave_up_at else ""
+                tries = "1 try" if e.tries == 1 else f"{e.tries} tries"
+                lines.append(
+                    f"• {e.source}: {e.label[:120]}, after {tries}{when}\n    {e.last_error[:200]}"
+                )
+            more = len(self.skipped_entries) - SKIPPED_SHOWN
+            if more > 0:
+                lines.append(
+                    f"  and {more} more (`commentary-bot status --format json` lists them)"
+                )
         return "\n".join(lines)
 
 
@@ -222,6 +264,18 @@ async def collect_status(
             when = datetime.fromisoformat(oldest)
             if entry.oldest_pending_at is None or when < entry.oldest_pending_at:
                 entry.oldest_pending_at = when
+    names = {source.id: source.name for source in sources}
+    skipped = [
+        SkippedEntry(
+            source=names.get(failure.source_id, f"#{failure.source_id}"),
+            label=failure.label,
+            tries=failure.tries,
+            last_error=failure.last_error,
+            gave_up_at=failure.gave_up_at,
+        )
+        for failure in await store.skipped_entries(limit=SKIPPED_LIMIT)
+        if failure.gave_up_at is None or failure.gave_up_at >= now - SKIPPED_WINDOW
+    ]
     path = await store.database_file()
     return StatusReport(
         generated_at=now,
@@ -237,6 +291,7 @@ async def collect_status(
         chats=await store.count_chats(),
         subscriptions=await store.count_subscriptions(),
         by_state=by_state,
+        skipped_entries=skipped,
     )
 
 

@@ -80,6 +80,14 @@ async def seed(core: Core) -> None:
     """Three sources in three states, and one message each sent, retried and failed."""
     broken = await core.services.store.add_source("broken", "https://broken.example/feed.xml")
     await core.services.store.record_fetch_error(broken.id, "HTTP 500 from broken.example")
+    # An entry of a working source given up after its last try (the poller's path does this).
+    fine = await core.services.store.add_source("fine", "https://fine.example/feed.xml")
+    link = "https://fine.example/opinion/never-loads"
+    for _ in range(3):
+        await core.services.store.record_entry_failure(
+            fine.id, link, label=link, error="HTTP 500 from fine.example"
+        )
+    await core.services.store.give_up_entry(fine.id, link)
     held = await core.services.store.add_source("held", "https://held.example/feed.xml")
     await core.services.store.update_source(
         held.id, paused=True, paused_reason="paused by an owner"
@@ -139,6 +147,11 @@ async def test_cli_status_and_chat_status_agree(tmp_path: Path) -> None:
     assert "Outbox: fake: 1 pending, 1 failed, oldest waiting" in chat_text
     assert "Messages in the last hour: 1 sent, 1 failed, 1 retried" in chat_text
     assert f"Database: {db} (" in chat_text
+    assert "Entries skipped in the last 7 days" in chat_text
+    assert "• fine: https://fine.example/opinion/never-loads, after 3 tries" in chat_text
+    [skipped] = cli_json["skipped_entries"]
+    assert (skipped["source"], skipped["tries"]) == ("fine", 3)
+    assert skipped["last_error"] == "HTTP 500 from fine.example" and skipped["gave_up_at"]
 
 
 def test_status_on_a_fresh_database_says_so(tmp_path: Path) -> None:

@@ -122,6 +122,11 @@ async def test_poisoned_entries_are_skipped_retried_then_reported_once(
         assert len(await notices(core, owner)) == 3
         assert len(await core.services.store.skipped_entries(source.id)) == 3
         assert await core.services.store.pending_entry_failures(source.id) == []
+        # The operator finds them in `status` and /status (one report).
+        status = await core.status()
+        assert {e.source for e in status.skipped_entries} == {"poisoned"}
+        assert len(status.skipped_entries) == 3
+        assert "this-piece-always-fails, after 3 tries" in status.to_text()
         # A good entry that appears later is stored and posted as usual.
         http_server.add(
             "/feed.xml",
