@@ -49,8 +49,8 @@ from common import Target, console, corpus_or_exit, save_result  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rouge_score import rouge_scorer, tokenizers  # noqa: E402
 
-from bot.pipeline import ExtractionError, extract_html, extract_text, summarize  # noqa: E402
-from bot.pipeline.summarize import candidate_sentences  # noqa: E402
+from bot.pipeline import ExtractionError, extract_html, extract_text  # noqa: E402
+from bot.pipeline.summarize import candidate_sentences, summarize  # noqa: E402
 from bot.types import ExtractedPiece  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "opinion_pages"

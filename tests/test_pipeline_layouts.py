@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import extract_html, extract_text, summarize
+from bot.pipeline import extract_html, extract_text
 from bot.pipeline.cleanup import clean_paragraphs
 from bot.pipeline.dates import DATE_ONLY, TIME_AND_ZONE, TIME_NO_ZONE, date_precision, parse_date
 from bot.pipeline.endmatter import looks_like_bio, strip_dateline
 from bot.pipeline.names import byline_authors
-from bot.pipeline.summarize import genre
+from bot.pipeline.summarize import genre, summarize
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import extract_document, format_card, piece_to_json, summarize
+from bot.pipeline import extract_document, format_card, piece_to_json
 from bot.pipeline.sentences import split_sentences
+from bot.pipeline.summarize import summarize
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
 

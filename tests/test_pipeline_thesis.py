@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import extract_html, extract_text, summarize
-from bot.pipeline.summarize import candidate_sentences
+from bot.pipeline import extract_html, extract_text
+from bot.pipeline.summarize import candidate_sentences, summarize
 
 CORPUS = Path(os.environ.get("COMMENTARY_CORPUS", Path(__file__).parents[2] / "shared" / "corpus"))
 SEED = CORPUS / "seed"
