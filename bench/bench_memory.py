@@ -41,7 +41,7 @@ from pathlib import Path
 
 import bulk
 import dataset
-from common import ROOT, Target, header, mb, print_table, print_targets, save_result
+from common import ROOT, Target, console, header, mb, print_table, print_targets, save_result
 
 from storage.db import open_database
 from tests.fakes.telegram_api import ApiError, FakeChat, FakeLimits, FakeTelegramAPI
@@ -211,7 +211,12 @@ def point_sources_at(path: Path, base: str) -> int:
 
 
 async def measure(
-    spec: dataset.Spec, folder: Path, scale: float, rounds: int, pages: list[bytes]
+    spec: dataset.Spec,
+    folder: Path,
+    scale: float,
+    rounds: int,
+    pages: list[bytes],
+    env: dict[str, str] | None = None,
 ) -> dict:
     path = dataset.working_copy(spec, folder)
     async with (
@@ -223,6 +228,7 @@ async def measure(
             sys.executable, str(CHILD), str(path), fake.base_url, str(scale),
             spec.source_name(0), str(rounds), feeds.base, str(sources),
             *dataset.iter_queries(), stdout=asyncio.subprocess.PIPE, cwd=str(ROOT),
+            env={**os.environ, **(env or {})},
         )  # fmt: skip
         stdout, _ = await proc.communicate()
         if proc.returncode != 0:
@@ -241,11 +247,52 @@ async def measure(
     return result
 
 
+def diagnose(scale: float, rounds: int, pages: list[bytes], *, traced: bool) -> None:
+    """Where the memory goes: VmHWM per phase (and Python's traced peak, the top lines)."""
+
+    async def run() -> dict:
+        with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
+            env = {"PYTHONFAULTHANDLER": "1"}  # a native crash shows every thread's stack
+            if traced:
+                env["BENCH_TRACEMALLOC"] = "1"
+            return await measure(dataset.SMALL, Path(tmp), scale, rounds, pages, env)
+
+    result = asyncio.run(run())
+    rows = []
+    for n, (label, rss, hwm, threads) in enumerate(result["phases"]):
+        t = result["traced"][n] if traced else {"peak": None, "current": None}
+        rows.append((label, mb(rss), mb(hwm), threads, t["peak"] and mb(t["peak"]),
+                     t["current"] and mb(t["current"])))  # fmt: skip
+    print_table(
+        "1k pieces: MB per phase (tracemalloc's bookkeeping adds to RSS when it is on)",
+        ["phase", "RSS", "VmHWM so far", "threads", "Python peak", "Python now"],
+        rows,
+    )
+    for label, seconds in ((p["label"], p["seconds"]) for p in result["polls"]):
+        console.print(f"{label}: {seconds:.0f}s")
+    for t in result["traced"]:
+        if t["phase"].startswith("poll"):
+            console.print(f"[bold]{t['phase']}[/bold]: Python allocations held, top lines")
+            for line in t["top"]:
+                console.print("  " + line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds of commands, not 10")
     parser.add_argument("--scale", type=float, default=20.0, help="Telegram limits multiplier")
     parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="the 1k-piece run only, its peak per phase (no target)",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="with --diagnose: also Python's own peak per phase and the lines holding most"
+        " memory (several times slower)",
+    )
     args = parser.parse_args()
     corpus = Path(args.corpus)
     files = sorted((corpus / "aeb" / "html").glob("*.html.gz"))
@@ -256,8 +303,11 @@ def main() -> None:
     header("Memory and database size: 5,000 sources, 50,000 subscriptions, 100k pieces",
            args.quick)  # fmt: skip
     dataset.ensure(dataset.SMALL)
-    dataset.ensure(dataset.FULL)
     rounds = 3 if args.quick else 10
+    if args.diagnose:
+        diagnose(args.scale, rounds, pages, traced=args.tracemalloc)
+        return
+    dataset.ensure(dataset.FULL)
 
     async def run() -> tuple[dict, dict]:
         with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
@@ -267,15 +317,17 @@ def main() -> None:
 
     small, full = asyncio.run(run())
     rows = []
-    for (label, rss_small), (_, rss_full) in zip(small["phases"], full["phases"], strict=True):
-        rows.append((label, mb(rss_small), mb(rss_full), f"{rss_full / rss_small:.2f}"))
-    rows.append(("peak (VmHWM)", mb(small["peak_rss"]), mb(full["peak_rss"]),
-                 f"{full['peak_rss'] / small['peak_rss']:.2f}"))  # fmt: skip
-    rows.append(("database file", mb(small["db_bytes"]), mb(full["db_bytes"]),
+    for (label, rss_s, hwm_s, _, *_), (_, rss_f, hwm_f, threads, *_) in zip(
+        small["phases"], full["phases"], strict=True
+    ):
+        rows.append((label, mb(rss_s), mb(hwm_s), mb(rss_f), mb(hwm_f), threads,
+                     f"{hwm_f / hwm_s:.2f}"))  # fmt: skip
+    rows.append(("database file", mb(small["db_bytes"]), None, mb(full["db_bytes"]), None, None,
                  f"{full['db_bytes'] / small['db_bytes']:.1f}"))  # fmt: skip
     print_table(
-        "RSS in MB after each phase, 1k pieces (baseline) vs 100k pieces; ratio = 100k / 1k",
-        ["phase", "1k pieces", "100k pieces", "ratio"],
+        "MB after each phase: RSS then, and the peak so far (VmHWM); 1k pieces (baseline) vs"
+        " 100k pieces; ratio = peak at 100k / peak at 1k",
+        ["phase", "1k RSS", "1k peak", "100k RSS", "100k peak", "threads", "ratio"],
         rows,
         caption=(
             f"Fan-out: one new piece of the most followed source -> {full['deliveries']:,} "

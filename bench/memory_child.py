@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
+import tracemalloc
 
 import psutil
 
@@ -40,7 +42,44 @@ def vm_hwm() -> int:
 def main() -> None:
     db_path, base_url, scale, source_name, rounds, feeds_base, sources, *queries = sys.argv[1:]
     proc = psutil.Process()
-    phases: list[tuple[str, float]] = [("interpreter", proc.memory_info().rss)]
+    # (label, RSS now, VmHWM so far, threads) after each phase: the high-water mark tells in
+    # which phase the peak was reached, which RSS at the end of the phase may not show.
+    phases: list[tuple[str, int, int, int]] = []
+
+    # BENCH_TRACEMALLOC=1: also the peak of Python's own allocations per phase and the lines
+    # that hold most at the end of each polling round (slows the run; for finding a cause).
+    tracing = bool(os.environ.get("BENCH_TRACEMALLOC"))
+    traced: list[dict] = []
+    if tracing:
+        tracemalloc.start(8)
+
+    def mark(label: str) -> None:
+        phases.append((label, proc.memory_info().rss, vm_hwm(), proc.num_threads()))
+        # Progress on stderr (the parent reads stdout): a long run shows where it is.
+        print(f"{time.strftime('%H:%M:%S')} {label}: peak {phases[-1][2] / 2**20:.0f} MB",
+              file=sys.stderr, flush=True)  # fmt: skip
+        if tracing:
+            current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            top = tracemalloc.take_snapshot().statistics("lineno")[:12]
+            lines = [f"{t.size / 1e6:.1f} MB {t.traceback}" for t in top]
+            traced.append({"phase": label, "current": current, "peak": peak, "top": lines})
+
+    async def watch(label: str) -> None:
+        """While a round runs: Python's top lines each time the peak grows by 16 MB."""
+        last = vm_hwm()
+        while True:
+            await asyncio.sleep(2.0)
+            if vm_hwm() > last + 16 * 2**20:
+                last = vm_hwm()
+                top = tracemalloc.take_snapshot().statistics("lineno")[:12]
+                current, _ = tracemalloc.get_traced_memory()
+                print(f"{time.strftime('%H:%M:%S')} {label}: VmHWM {last / 2**20:.0f} MB, Python"
+                      f" {current / 2**20:.0f} MB", file=sys.stderr)  # fmt: skip
+                for t in top:
+                    print(f"  {t.size / 2**20:.1f} MB {t.traceback}", file=sys.stderr, flush=True)
+
+    mark("interpreter")
 
     import bot.app  # noqa: F401 - what `commentary-bot` imports
     from bot.adapters.telegram import TelegramAdapter
@@ -51,7 +90,7 @@ def main() -> None:
     from bot.messages import Request
     from bot.types import ExtractedPiece, PieceDraft, Summary
 
-    phases.append(("imports (bot, PTB, trafilatura, ...)", proc.memory_info().rss))
+    mark("imports (what `commentary-bot run` imports, PTB)")
     k = float(scale)
 
     async def run() -> dict:
@@ -61,12 +100,12 @@ def main() -> None:
         )  # fmt: skip
         out: dict = {}
         async with open_app_core(settings) as core:
-            phases.append(("Core open", proc.memory_info().rss))
+            mark("Core open")
             adapter = TelegramAdapter(
                 core, poll_timeout=30.0, limits=PlatformLimits(30.0 * k, 1.0 * k, 20.0 * k)
             )
             await adapter.start()
-            phases.append(("Telegram adapter started", proc.memory_info().rss))
+            mark("Telegram adapter started")
             commands = [("latest", ""), ("latest", "10"), ("authors", ""), ("sources", "")]
             commands += [("search", q) for q in queries] + [("latest", queries[0])]
             t0 = time.perf_counter()
@@ -81,7 +120,7 @@ def main() -> None:
                         raise SystemExit(f"/{name} {args} failed: {response.messages[0].text}")
             out["commands"] = len(commands) * int(rounds)
             out["commands_seconds"] = time.perf_counter() - t0
-            phases.append((f"{out['commands']} commands answered", proc.memory_info().rss))
+            mark(f"{out['commands']} commands answered")
 
             source = await core.services.store.get_source(source_name)
             paragraphs = [" ".join(SENTENCES[(i + j) % 6] for j in range(5)) for i in range(30)]
@@ -98,7 +137,7 @@ def main() -> None:
             result = await core.services.store.save_piece(draft, route=route)
             out["save_seconds"] = time.perf_counter() - t0
             out["deliveries"] = result.deliveries
-            phases.append(("piece saved, outbox written", proc.memory_info().rss))
+            mark("piece saved, outbox written")
 
             worker = core.workers["telegram"]
             t0 = time.perf_counter()
@@ -113,8 +152,7 @@ def main() -> None:
                     still += 0.1
             out["telegram_sent"] = worker.sent
             out["deliver_seconds"] = time.perf_counter() - t0 - still
-            phases.append((f"delivered to {worker.sent:,} Telegram chats",
-                           proc.memory_info().rss))  # fmt: skip
+            mark(f"delivered to {worker.sent:,} Telegram chats")
             await adapter.stop()
 
             # Polling every source; deliveries stay in the outbox (the adapter is stopped).
@@ -131,7 +169,10 @@ def main() -> None:
                     async with httpx.AsyncClient(trust_env=False) as client:
                         await client.post(f"{feeds_base}/bump", params={"sources": sources})
                 t0 = time.perf_counter()
+                watcher = asyncio.create_task(watch(label)) if tracing else None
                 reports = await core.poll_now()
+                if watcher is not None:
+                    watcher.cancel()
                 statuses: dict[str, int] = {}
                 for r in reports:
                     statuses[r.status] = statuses.get(r.status, 0) + 1
@@ -140,8 +181,9 @@ def main() -> None:
                     "new": sum(r.new for r in reports),
                     "errors": sorted({r.error for r in reports if r.error})[:3],
                 })  # fmt: skip
-                phases.append((label, proc.memory_info().rss))
+                mark(label)
         out["phases"] = phases
+        out["traced"] = traced
         out["peak_rss"] = vm_hwm()
         return out
 
