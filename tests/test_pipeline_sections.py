@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pipeline import extract_html, summarize
-from bot.pipeline.summarize import genre
+from bot.pipeline import extract_html
+from bot.pipeline.summarize import genre, summarize
 
 URL = "https://news.example/2026/05/harbour-bridge"
 THESIS = (

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from bot.core import Core
-from bot.pipeline import extract_text, summarize
+from bot.pipeline import extract_text
+from bot.pipeline.summarize import summarize
 from storage.db import integrity_check, open_database
 from storage.folding import fold_for_search
 from storage.postgres import schema as pg_schema
