@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from bot.errors import UsageError
-from bot.messages import Request
+from bot.messages import Reply, Request, post_for
 from bot.types import Chat, Piece
 
 if TYPE_CHECKING:
@@ -66,3 +67,20 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``1 entry``, ``2 entries``: counts read like sentences."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count} {word}"
+
+
+async def posts_for(pieces: list[Piece], chat: Chat, services: Services) -> list[Reply]:
+    """The pieces as this chat reads its posts: translated when it asked for a language.
+
+    Translations come from the same cache and budget as delivered posts (asked together, so a
+    few pieces cost one model round trip of waiting); a piece that cannot be translated is
+    shown as written.
+    """
+    length = chat.settings.length
+    translator = services.translator
+    if not chat.settings.translate or translator is None:
+        return [post_for(p, length) for p in pieces]
+    made = await asyncio.gather(
+        *(translator.translate(p, chat.settings.translate, length) for p in pieces)
+    )
+    return [post_for(p, length, translation=t) for p, t in zip(pieces, made, strict=True)]

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from bot.durations import format_duration
 from bot.errors import InvalidSearch, SearchTooBroad, UsageError
-from bot.messages import Reply, Request, Response, card_for, post_for
-from handlers.common import current_chat, parse_count
+from bot.messages import Reply, Request, Response, card_for
+from handlers.common import current_chat, parse_count, posts_for
 from handlers.registry import COMMANDS, Option, command, load_all
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ async def latest(request: Request, services: Services) -> Response:
             )
     if not pieces:
         return Response.text("No pieces yet. Sources are polled on a schedule; check /sources.")
-    return Response([post_for(p, chat.settings.length) for p in pieces])
+    return Response(await posts_for(pieces, chat, services))
 
 
 def _fts_words(text: str) -> str:
@@ -207,7 +207,7 @@ async def summary(request: Request, services: Services) -> Response:
     piece = await services.store.get_piece(piece_id)
     if piece is None:  # removed in between; nothing to show
         return Response.error("Could not summarize that page: it vanished while stored.")
-    return Response([post_for(piece, chat.settings.length)])
+    return Response(await posts_for([piece], chat, services))
 
 
 def _short(exc: Exception) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import LimitReached, SubscriptionExists
 from bot.messages import Action, Reply, Request, Response, card_for, piece_byline, post_for
-from handlers.common import current_chat, piece_from_request
+from handlers.common import current_chat, piece_from_request, posts_for
 from handlers.limits import max_subscriptions
 from handlers.registry import command
 
@@ -141,7 +141,7 @@ async def similar(request: Request, services: Services) -> Response:
     if not related:
         return Response([Reply(text="I know no related pieces yet.", piece_id=piece.id)])
     chat = await current_chat(request, services)
-    return Response([post_for(p, chat.settings.length) for p in related])
+    return Response(await posts_for(related, chat, services))
 
 
 @command(

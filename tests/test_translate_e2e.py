@@ -205,3 +205,21 @@ async def test_digest_shows_translated_titles_and_summaries_labelled(
             assert TITLE not in digest
         finally:
             await adapter.stop()
+
+
+async def test_latest_and_summary_answers_are_translated_from_the_same_cache(
+    tmp_path: Path, fake_llm: dict[str, Any]
+) -> None:
+    async with open_core(tmp_path, llm_base_url=fake_llm["url"], llm_model="tiny-model") as core:
+        assert not (await say(core, "settings", "translate fr")).is_error
+        await add_piece(core, title=TITLE, text=SUMMARY, summary=SUMMARY, language="en")
+        for _ in range(2):
+            answer = await say(core, "latest", "1")
+            [post] = answer.messages
+            assert post.card is not None and post.card.title == FRENCH["title"]
+            assert post.card.method_note and "Translated into fr" in post.card.method_note
+            assert any(a.command == "original" for a in post.actions)
+        assert len(fake_llm["requests"]) == 1  # the second /latest read the cache
+        # A chat that did not ask for a language reads the piece as written.
+        other = await say(core, "latest", "1", chat="chat-2")
+        assert other.messages[0].card is not None and other.messages[0].card.title == TITLE
