@@ -34,6 +34,7 @@ from bot.adapters.console import ConsoleAdapter
 from bot.adapters.telegram import TelegramAdapter
 from bot.core import Core
 from bot.delivery.sender import PlatformLimits
+from handlers.registry import command_table
 from tests.factories import add_piece, open_core
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 
@@ -102,7 +103,7 @@ async def telegram_run(chats: int, scale: float | None, tmp: Path) -> Run:
             tmp, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url
         ) as core:
             await _subscribe_all(core, "telegram", ids)
-            adapter = TelegramAdapter(core, poll_timeout=30.0, limits=limits)
+            adapter = TelegramAdapter(core, command_table(), poll_timeout=30.0, limits=limits)
             await adapter.start()
             try:
                 cpu0, t0 = time.process_time(), time.perf_counter()

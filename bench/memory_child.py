@@ -89,6 +89,7 @@ def main() -> None:
     from bot.delivery.sender import PlatformLimits
     from bot.messages import Request
     from bot.types import ExtractedPiece, PieceDraft, Summary
+    from handlers.registry import command_table
 
     mark("imports (what `commentary-bot run` imports, PTB)")
     k = float(scale)
@@ -102,7 +103,10 @@ def main() -> None:
         async with open_app_core(settings) as core:
             mark("Core open")
             adapter = TelegramAdapter(
-                core, poll_timeout=30.0, limits=PlatformLimits(30.0 * k, 1.0 * k, 20.0 * k)
+                core,
+                command_table(),
+                poll_timeout=30.0,
+                limits=PlatformLimits(30.0 * k, 1.0 * k, 20.0 * k),
             )
             await adapter.start()
             mark("Telegram adapter started")

@@ -23,7 +23,7 @@ from bot.errors import ConfigError
 from bot.logs import install_redaction
 from bot.sources.http import Fetcher
 from bot.types import source_kind
-from handlers.registry import load_all
+from handlers.registry import command_table, load_all
 from handlers.router import dispatch
 from storage.runlock import exclusive_run
 
@@ -261,15 +261,18 @@ class PlatformAdapter(Protocol):
 
 
 async def _start_platform(core: Core, platform: str) -> PlatformAdapter:
+    # The one place adapters get the command table: they build menus from it but never
+    # import handlers (the core answers each command through the dispatch given above).
+    commands = command_table()
     adapter: PlatformAdapter
     if platform == "telegram":
         from bot.adapters.telegram import TelegramAdapter
 
-        adapter = TelegramAdapter(core)
+        adapter = TelegramAdapter(core, commands)
     else:
-        from bot.adapters.discord_adapter import DiscordAdapter
+        from bot.adapters.discord import DiscordAdapter
 
-        adapter = DiscordAdapter(core)
+        adapter = DiscordAdapter(core, commands)
     await adapter.start()
     return adapter
 

@@ -1,57 +1,15 @@
 """Every command the bot knows: name, usage, who may run it, and its handler.
 
-Adapters read ``COMMANDS`` to build their menus (Telegram setMyCommands, Discord slash
-commands); ``/help`` prints it. Handler modules register themselves with ``@command``.
+Handler modules register themselves with ``@command``; ``/help`` prints the table, and the
+composition root (``bot.app``) hands it to the adapters as a ``bot.commands.CommandTable``
+for their menus (Telegram setMyCommands, Discord slash commands).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable
 
-from bot.messages import Request, Response
-
-if TYPE_CHECKING:
-    from bot.services import Services
-
-Handler = Callable[[Request, "Services"], Awaitable[Response]]
-Scope = Literal["anyone", "chat_admin", "owner"]
-
-
-@dataclass(frozen=True)
-class Option:
-    """One argument, so platforms with typed options (Discord) can offer it."""
-
-    name: str
-    description: str
-    # "subscription": <source> | author <name> | keyword <words> (suggested in that grammar)
-    kind: Literal["text", "int", "source", "author", "subscription"] = "text"
-    required: bool = False
-    min_value: int | None = None
-    max_value: int | None = None
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    name: str
-    usage: str
-    description: str
-    handler: Handler
-    scope: Scope = "anyone"
-    reply_action: bool = False  # acts on the piece of the replied-to post
-    options: tuple[Option, ...] = field(default_factory=tuple)
-    group: str = "Reading"
-    # Open to anyone, but the handler decides some of it by the caller's admin rights
-    # (reading /settings is for all, changing them for admins).
-    checks_admin: bool = False
-
-    @property
-    def needs_admin_rights(self) -> bool:
-        """Whether adapters must look up if the caller administers the chat."""
-        return self.scope == "chat_admin" or self.checks_admin
-
+from bot.commands import CommandSpec, CommandTable, Handler, Option, Scope
 
 COMMANDS: dict[str, CommandSpec] = {}
 ALIASES: dict[str, str] = {}
@@ -103,3 +61,23 @@ def load_all() -> dict[str, CommandSpec]:
     )
 
     return COMMANDS
+
+
+def command_table() -> CommandTable:
+    """Every command and alias, loaded, as the table adapters build their menus from."""
+    return CommandTable(load_all(), ALIASES)
+
+
+__all__ = [
+    "ALIASES",
+    "COMMANDS",
+    "CommandSpec",
+    "CommandTable",
+    "Handler",
+    "Option",
+    "Scope",
+    "command",
+    "command_table",
+    "load_all",
+    "lookup",
+]

@@ -18,8 +18,8 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.adapters.discord_adapter import DiscordAdapter
-from handlers.registry import load_all
+from bot.adapters.discord import DiscordAdapter
+from handlers.registry import command_table, load_all
 from tests.factories import add_piece, open_core
 from tests.fakes.discord_api import (
     ALL_PERMISSIONS,
@@ -43,7 +43,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @asynccontextmanager
 async def running(core: Any, *, defer_after: float | None = None) -> AsyncIterator[DiscordAdapter]:
-    adapter = DiscordAdapter(core, guild_ready_timeout=0.05)
+    adapter = DiscordAdapter(core, command_table(), guild_ready_timeout=0.05)
     if defer_after is not None:
         adapter.defer_after = defer_after
     await adapter.start()

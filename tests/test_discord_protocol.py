@@ -18,13 +18,12 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from pydantic import SecretStr
 
-from bot.adapters import discord_adapter
-from bot.adapters.discord_adapter import DiscordAdapter
+from bot.adapters.discord import DiscordAdapter
+from bot.commands import CommandSpec, CommandTable, Option
 from bot.config import Settings
 from bot.delivery.errors import ChatGone
 from bot.messages import Reply, Request, Response
 from bot.types import Chat
-from handlers.registry import CommandSpec, Option
 from tests.fakes.discord_api import FakeDiscord, RestError
 
 TOKEN = "OTk5.stub-core.discord-token-that-must-not-leak"
@@ -34,17 +33,19 @@ async def _unused_handler(request: Request, services: Any) -> Response:
     return Response.text("unused")
 
 
-COMMANDS = {
-    "help": CommandSpec("help", "/help [command]", "Help", _unused_handler),
-    "latest": CommandSpec(
-        "latest",
-        "/latest [n]",
-        "Newest",
-        _unused_handler,
-        options=(Option("count", "How many", kind="int", min_value=1, max_value=10),),
-    ),
-    "more": CommandSpec("more", "/more (reply)", "More", _unused_handler, reply_action=True),
-}
+COMMANDS = CommandTable(
+    {
+        "help": CommandSpec("help", "/help [command]", "Help", _unused_handler),
+        "latest": CommandSpec(
+            "latest",
+            "/latest [n]",
+            "Newest",
+            _unused_handler,
+            options=(Option("count", "How many", kind="int", min_value=1, max_value=10),),
+        ),
+        "more": CommandSpec("more", "/more (reply)", "More", _unused_handler, reply_action=True),
+    }
+)
 
 
 class StubCore:
@@ -97,7 +98,6 @@ class StubCore:
 async def setup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[tuple[FakeDiscord, StubCore, DiscordAdapter]]:
-    monkeypatch.setattr(discord_adapter, "load_all", lambda: COMMANDS)
     saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     async with FakeDiscord(token=TOKEN) as fake:
         fake.add_guild(channels=2)
@@ -108,7 +108,7 @@ async def setup(
             discord_gateway_url=fake.gateway_url,
         )
         core = StubCore(settings)
-        adapter = DiscordAdapter(core, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+        adapter = DiscordAdapter(core, COMMANDS, guild_ready_timeout=0.05)  # type: ignore[arg-type]
         await adapter.start()
         try:
             await adapter.wait_ready(5)
@@ -176,7 +176,6 @@ async def test_token_never_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(discord_adapter, "load_all", lambda: COMMANDS)
     async with FakeDiscord(token=TOKEN) as fake:
         guild = fake.add_guild()
         settings = Settings(
@@ -186,7 +185,7 @@ async def test_token_never_logged(
             discord_gateway_url=fake.gateway_url,
         )
         core = StubCore(settings)
-        adapter = DiscordAdapter(core, guild_ready_timeout=0.05)  # type: ignore[arg-type]
+        adapter = DiscordAdapter(core, COMMANDS, guild_ready_timeout=0.05)  # type: ignore[arg-type]
         await adapter.start()
         try:
             await adapter.wait_ready(5)
@@ -201,7 +200,6 @@ async def test_token_never_logged(
 
 
 async def test_wrong_token_fails_start_without_leaking_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discord_adapter, "load_all", lambda: COMMANDS)
     async with FakeDiscord(token="the-right-one") as fake:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -209,7 +207,7 @@ async def test_wrong_token_fails_start_without_leaking_it(monkeypatch: pytest.Mo
             discord_api_base_url=fake.api_base,
             discord_gateway_url=fake.gateway_url,
         )
-        adapter = DiscordAdapter(StubCore(settings))  # type: ignore[arg-type]
+        adapter = DiscordAdapter(StubCore(settings), COMMANDS)  # type: ignore[arg-type]
         with pytest.raises(RuntimeError) as caught:
             await adapter.start()
         assert TOKEN not in str(caught.value)

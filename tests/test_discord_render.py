@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import discord
 import pytest
 
-from bot.adapters import discord_render as render
-from bot.adapters.discord_adapter import PieceButton, _post_reference, render_reply
+from bot.adapters.discord import rendering as render
+from bot.adapters.discord.interactions import post_reference as _post_reference
+from bot.adapters.discord.rendering import PieceButton, render_reply
 from bot.messages import Action, PieceCard, Reply
 
 
@@ -156,7 +157,7 @@ def test_allowed_mentions_none_is_used() -> None:
 
 
 def test_range_problems_name_only_the_bounds_that_exist() -> None:
-    from bot.adapters.discord_adapter import _range_problem
+    from bot.adapters.discord.interactions import range_problem as _range_problem
     from handlers.registry import Option
 
     assert _range_problem("n", Option("n", "", "int", min_value=1, max_value=10)) == (

@@ -13,11 +13,12 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.console import ConsoleAdapter
-from bot.adapters.discord_adapter import DiscordAdapter
+from bot.adapters.discord import DiscordAdapter
 from bot.app import DEMO_SOURCE, ensure_demo_source
 from bot.delivery.worker import DeliveryWorker
 from bot.messages import card_for
 from bot.types import Piece
+from handlers.registry import command_table
 from tests.cli_helpers import run_cli
 from tests.factories import add_piece, open_core
 from tests.fakes.discord_api import FakeDiscord
@@ -237,7 +238,7 @@ async def test_discord_starts_without_voice_warnings_and_reports_health(
                 discord_api_base_url=fake.api_base,
                 discord_gateway_url=fake.gateway_url,
             ) as core:
-                adapter = DiscordAdapter(core, guild_ready_timeout=0.05)
+                adapter = DiscordAdapter(core, command_table(), guild_ready_timeout=0.05)
                 with caplog.at_level(logging.WARNING):
                     await adapter.start()
                     await adapter.wait_ready(10)

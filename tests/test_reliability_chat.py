@@ -18,6 +18,7 @@ from bot.adapters.telegram import TelegramAdapter
 from bot.app import open_core as open_app_core
 from bot.core import Core
 from bot.messages import Request
+from handlers.registry import command_table
 from handlers.replies import FULL_TEXT_CHARS
 from tests.factories import add_piece, make_settings
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
@@ -108,7 +109,7 @@ async def telegram_bot(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[C
         tmp_path, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url
     )
     async with open_app_core(settings) as core:
-        adapter = TelegramAdapter(core, poll_timeout=0.5)
+        adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)
         await adapter.start()
         try:
             yield core

@@ -32,6 +32,7 @@ from bot.messages import Reply, Request, Response
 from bot.sources.http import Fetcher
 from bot.sources.ssrf import is_public_ip
 from bot.types import Piece
+from handlers.registry import command_table
 from tests.factories import add_piece, make_settings
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 from tests.httpserver import LocalHTTPServer, big_body, gzip_bomb, redirect, slow_drip
@@ -541,7 +542,7 @@ async def telegram_bot(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[C
         tmp_path, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url,
         commentary_owners="telegram:1",
     ) as core:  # fmt: skip
-        adapter = TelegramAdapter(core, poll_timeout=0.5)
+        adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)
         await adapter.start()
         try:
             yield core

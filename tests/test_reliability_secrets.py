@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import open_core
 from bot.messages import Request
+from handlers.registry import command_table
 from tests.factories import make_settings
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -232,7 +233,7 @@ async def test_in_process_errors_and_replies_carry_no_secret(
                 )  # fmt: skip
                 assert response.is_error
                 replies.append(response.plain_text())
-            adapter = TelegramAdapter(core, poll_timeout=0.5)
+            adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)
             with pytest.raises(RuntimeError) as info:
                 await adapter.start()
             replies.append(str(info.value))

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.delivery.errors import ChatGone, ChatMigrated, PermanentError, RetryLater
 from bot.messages import Action, PieceCard, Reply, Request, Response
 from bot.types import Chat, ChatSettings
+from handlers.registry import command_table
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 
 TOKEN = "987654:AAE-recognisable-SECRET-token_xyz"
@@ -101,7 +102,7 @@ async def running(
         **overrides,
     )
     core = RecordingCore(settings)
-    adapter = TelegramAdapter(core, poll_timeout=0.5)  # type: ignore[arg-type]
+    adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)  # type: ignore[arg-type]
     await adapter.start()
     try:
         yield adapter, core
@@ -111,7 +112,7 @@ async def running(
 
 async def test_start_registers_commands_and_delivery(fake: FakeTelegramAPI) -> None:
     async with running(fake, commentary_owners="telegram:42") as (adapter, core):
-        assert core.delivery == [adapter]
+        assert core.delivery == [adapter.sender]
         assert adapter.bot_username == "CommentaryBot"
         everyone = fake.commands_for("default")
         admins = fake.commands_for("all_chat_administrators")
@@ -190,7 +191,7 @@ async def test_reply_command_carries_replied_message_id(fake: FakeTelegramAPI) -
     async with running(fake) as (adapter, core):
         post = Reply(card=PieceCard(5, "Title", "https://e.com/p"), piece_id=5)
         chat = Chat(1, "telegram", "-100500", kind="group")
-        message_id = await adapter.send_post(chat, post)
+        message_id = await adapter.sender.send_post(chat, post)
         [sent] = fake.messages(-100500)
         fake.push_command(group, ann, "/more", reply_to=sent)
         await core.wait_requests(1)
@@ -206,7 +207,7 @@ async def test_callback_buttons_answered_and_forgeries_refused(fake: FakeTelegra
             actions=[Action("More", "more", 5), Action("Gone", "more", 404)],
             piece_id=5,
         )
-        await adapter.send_post(Chat(1, "telegram", "10"), post)
+        await adapter.sender.send_post(Chat(1, "telegram", "10"), post)
         [sent] = fake.messages(10)
         assert [b["callback_data"] for b in sent.buttons] == ["a:more:5", "a:more:404"]
         good = fake.push_callback(ann, sent, "a:more:5")
@@ -318,22 +319,22 @@ async def test_sender_maps_errors(fake: FakeTelegramAPI) -> None:
     post = Reply(text="hello", piece_id=1)
     async with running(fake) as (adapter, _):
         with pytest.raises(ChatGone):
-            await adapter.send_post(Chat(1, "telegram", "10"), post)
+            await adapter.sender.send_post(Chat(1, "telegram", "10"), post)
         with pytest.raises(ChatMigrated) as migrated:
-            await adapter.send_post(Chat(2, "telegram", "-5", kind="group"), post)
+            await adapter.sender.send_post(Chat(2, "telegram", "-5", kind="group"), post)
         assert migrated.value.new_chat_id == "-1005"
         with pytest.raises(ChatGone):
-            await adapter.send_post(Chat(3, "telegram", "-4242", kind="group"), post)
+            await adapter.sender.send_post(Chat(3, "telegram", "-4242", kind="group"), post)
         fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", {"retry_after": 7})
         with pytest.raises(RetryLater) as later:
-            await adapter.send_post(Chat(4, "telegram", "-100901", kind="group"), post)
+            await adapter.sender.send_post(Chat(4, "telegram", "-100901", kind="group"), post)
         assert later.value.seconds == 7
         fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities: oops")
-        await adapter.send_post(Chat(4, "telegram", "-100901", kind="group"), post)
+        await adapter.sender.send_post(Chat(4, "telegram", "-100901", kind="group"), post)
         assert fake.messages(-100901)[-1].parse_mode is None  # resent as plain text once
         fake.fail_next("sendMessage", 400, "Bad Request: something else")
         with pytest.raises(PermanentError):
-            await adapter.send_post(Chat(4, "telegram", "-100901", kind="group"), post)
+            await adapter.sender.send_post(Chat(4, "telegram", "-100901", kind="group"), post)
 
 
 async def test_real_rate_limit_is_a_retry_later(fake: FakeTelegramAPI) -> None:
@@ -341,9 +342,9 @@ async def test_real_rate_limit_is_a_retry_later(fake: FakeTelegramAPI) -> None:
     group = fake.add_group(-100902, "G")
     async with running(fake) as (adapter, _):
         chat = Chat(1, "telegram", str(group.id), kind="group")
-        await adapter.send_post(chat, Reply(text="one"))
+        await adapter.sender.send_post(chat, Reply(text="one"))
         with pytest.raises(RetryLater):
-            await adapter.send_post(chat, Reply(text="two"))
+            await adapter.sender.send_post(chat, Reply(text="two"))
     assert fake.rejected[-1][1] == 429
 
 
@@ -354,9 +355,9 @@ async def test_long_post_split_and_link_previews(fake: FakeTelegramAPI) -> None:
     text = "\n\n".join("A fairly long sentence in a paragraph. " * 30 for _ in range(12))
     async with running(fake) as (adapter, core):
         chat = Chat(1, "telegram", "10", settings=ChatSettings(link_previews=True))
-        first = await adapter.send_post(chat, Reply(text=text, kind="long", piece_id=9))
+        first = await adapter.sender.send_post(chat, Reply(text=text, kind="long", piece_id=9))
         card = Reply(card=PieceCard(9, "T", "https://e.com/x"), piece_id=9)
-        await adapter.send_post(chat, card)
+        await adapter.sender.send_post(chat, card)
     sent = fake.messages(10)
     assert len(sent) >= 3 and first == str(sent[0].message_id)
     assert all(len(m.plain) <= 4096 for m in sent)
@@ -374,7 +375,7 @@ async def test_token_never_logged_or_sent(fake: FakeTelegramAPI, caplog: Any) ->
         await fake.wait_sent(2, chat_id=10)
         fake.fail_next("sendMessage", 502, f"Bad Gateway for /bot{TOKEN}/sendMessage")
         with pytest.raises(Exception):  # noqa: B017 - any delivery error will do
-            await adapter.send_post(Chat(1, "telegram", "10"), Reply(text="x"))
+            await adapter.sender.send_post(Chat(1, "telegram", "10"), Reply(text="x"))
     assert caplog.records  # DEBUG logging really was on
     for record in caplog.records:
         assert TOKEN not in record.getMessage()

@@ -17,6 +17,7 @@ import pytest
 from bot.adapters.telegram import TelegramAdapter
 from bot.core import Core
 from bot.delivery.sender import PlatformLimits
+from handlers.registry import command_table
 from tests.factories import add_piece, open_core
 from tests.fakes.telegram_api import FakeLimits, FakeTelegramAPI
 
@@ -36,7 +37,7 @@ async def running(
     async with open_core(
         tmp_path, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url, **overrides
     ) as core:
-        adapter = TelegramAdapter(core, poll_timeout=0.5, limits=limits)
+        adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5, limits=limits)
         await adapter.start()
         try:
             yield adapter, core

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.telegram_render import (
+from bot.adapters.telegram.rendering import (
     SPLIT_AT,
     callback_data,
     escape,
