@@ -70,6 +70,10 @@ class Request:
     # The platform id of the message this one replies to (reply commands).
     reply_to_message_id: str | None = None
     piece_id: int | None = None  # set when a button (callback) names the piece directly
+    # The adapter's verdict that the bot may post in this chat. A command from a chat shows
+    # the bot is there again, so a chat marked gone (kicked, blocked, 403) comes back on;
+    # Discord answers interactions even where the bot may not post, so it checks permissions.
+    can_post: bool = True
 
     @property
     def user_key(self) -> str:

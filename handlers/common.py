@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from bot.errors import UsageError
@@ -12,17 +13,36 @@ from bot.types import Chat, Piece
 if TYPE_CHECKING:
     from bot.services import Services
 
+log = logging.getLogger(__name__)
+
 MAX_PIECE_ID = 2**63 - 1  # SQLite's largest integer: a bigger one cannot even be looked up
 
 
 async def current_chat(request: Request, services: Services) -> Chat:
-    """The chat the request came from, registered on first sight."""
-    return await services.store.ensure_chat(
+    """The chat the request came from, registered on first sight.
+
+    A chat marked gone (the bot was kicked or blocked, a post got a 403) that talks to the bot
+    again, where the bot may post, is active again: its subscriptions deliver from now on.
+    """
+    chat = await services.store.ensure_chat(
         request.platform,
         request.chat_id,
         kind=request.chat_kind,
         thread_id=request.thread_id,
         title=request.chat_title,
+    )
+    if chat.active or not request.can_post:
+        return chat
+    log.info(
+        "chat %s:%s active again (was: %s)", chat.platform, chat.platform_chat_id,
+        chat.inactive_reason,
+    )  # fmt: skip
+    return await services.store.ensure_chat(
+        request.platform,
+        request.chat_id,
+        kind=request.chat_kind,
+        thread_id=request.thread_id,
+        reactivate=True,
     )
 
 

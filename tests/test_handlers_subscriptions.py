@@ -296,21 +296,48 @@ async def test_unknown_command(core: Core) -> None:
     assert response.is_error and "Unknown command /subscrib" in response.plain_text()
 
 
-async def test_subscribing_in_a_chat_marked_gone_says_posting_is_paused(core) -> None:
+async def test_subscribing_where_the_bot_still_may_not_post_says_posting_is_paused(core) -> None:
     from bot.messages import Request
     from handlers.router import dispatch
 
     await core.services.store.add_source("paused-demo", "https://paused.example/feed.xml")
-    await core.services.store.ensure_chat("telegram", "-100500", kind="group")
-    await core.chat_gone("telegram", "-100500", "bot was kicked")
+    await core.services.store.ensure_chat("discord", "500", kind="group")
+    await core.chat_gone("discord", "500", "missing permissions")
+    # Discord answers a command even where the bot may not post; the adapter says so.
     request = Request(
-        platform="telegram",
-        chat_id="-100500",
+        platform="discord",
+        chat_id="500",
         user_id="7",
         command="subscribe",
         args="paused-demo",
         chat_kind="group",
         is_chat_admin=True,
+        can_post=False,
     )
     text = (await dispatch(request, core.services)).plain_text()
-    assert "Subscribed" in text and "paused" in text and "kicked" in text
+    assert "Subscribed" in text and "paused" in text and "missing permissions" in text
+    assert not (await core.services.store.get_chat("discord", "500")).active
+
+
+async def test_a_chat_marked_gone_that_talks_again_is_active_again(core) -> None:
+    from bot.messages import Request
+    from handlers.router import dispatch
+
+    await core.services.store.add_source("back-demo", "https://back.example/feed.xml")
+    await core.services.store.ensure_chat("telegram", "-100501", kind="group")
+    await core.services.store.ensure_chat("telegram", "-100501", kind="thread", thread_id="9")
+    await core.chat_gone("telegram", "-100501", "bot was kicked")
+    request = Request(
+        platform="telegram",
+        chat_id="-100501",
+        user_id="7",
+        command="subscribe",
+        args="back-demo",
+        chat_kind="group",
+        is_chat_admin=True,
+    )
+    text = (await dispatch(request, core.services)).plain_text()
+    assert "Subscribed" in text and "paused" not in text
+    for thread in (None, "9"):  # every topic of the chat: the bot is back in all of it
+        chat = await core.services.store.get_chat("telegram", "-100501", thread)
+        assert chat.active and chat.inactive_reason is None

@@ -196,3 +196,48 @@ async def test_blocked_user_and_removed_group(tmp_path: Path, fake: FakeTelegram
         fake.push_command(group, ann, "/help@CommentaryBot")
         fake.push_command(private, ann, "/help")
         await fake.wait_until(lambda: sum(r[1] == 403 for r in fake.rejected) >= 3)
+
+
+async def test_a_chat_marked_gone_after_a_403_comes_back_when_it_talks_again(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    ann = fake.add_user(10, "Ann")
+    private = fake.add_private(ann)
+    bea = fake.add_user(11, "Bea")
+    group = fake.add_group(-100810, "G", admins=(11,))
+    async with running(tmp_path, fake) as (_, core):
+        await _subscribe(core, "10")
+        await _subscribe(core, "-100810", kind="group")
+        # Posting fails with 403 (blocked; kicked) and no membership update arrives.
+        private.blocked = True
+        group.bot_status = "kicked"
+        await add_piece(core, source="demo", title="While away")
+        await fake.wait_until(lambda: sum(r[1] == 403 for r in fake.rejected) >= 2)
+        for chat_id in ("10", "-100810"):
+            await _wait_active(core, chat_id, False)
+        # Both talk to the bot again: unblocked, re-added (the update about it was missed).
+        private.blocked = False
+        group.bot_status = "member"
+        fake.push_command(private, ann, "/subscriptions")
+        fake.push_command(group, bea, "/subscriptions@CommentaryBot")
+        await fake.wait_sent(1, chat_id=10)
+        await fake.wait_sent(1, chat_id=-100810)
+        for chat_id in ("10", "-100810"):
+            await _wait_active(core, chat_id, True)
+        await add_piece(core, source="demo", title="Back again")
+        await fake.wait_until(
+            lambda: all(
+                any(m.plain.startswith("Back again") for m in fake.messages(chat_id))
+                for chat_id in (10, -100810)
+            )
+        )
+    assert not any(m.plain.startswith("While away") for m in fake.sent)
+
+
+async def _wait_active(core: Core, chat_id: str, active: bool) -> None:
+    for _ in range(200):
+        chat = await core.services.store.get_chat("telegram", chat_id)
+        if chat is not None and chat.active == active:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"chat {chat_id} never became {'active' if active else 'inactive'}")

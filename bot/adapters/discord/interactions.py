@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.calls import OOPS, answer
-from bot.adapters.discord.chats import PLATFORM, ChatAccess, chat_kind, chat_title
+from bot.adapters.discord.chats import PLATFORM, ChatAccess, can_post, chat_kind, chat_title
 from bot.adapters.discord.rendering import (
     MESSAGE_LIMIT,
     NONE_MENTIONED,
@@ -250,6 +250,8 @@ def _request(interaction: discord.Interaction, command: str, args: str) -> Reque
         thread_id=None,
         chat_title=chat_title(channel),
         is_chat_admin=is_admin,
+        # Interactions are answered even where the bot may not post: say whether it may.
+        can_post=kind == "private" or can_post(interaction.app_permissions, kind),
     )
 
 
