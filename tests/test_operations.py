@@ -255,8 +255,8 @@ async def test_telegram_bot_health_turns_503_with_the_reason(tmp_path: Path) -> 
                     if metric(text, "commentary_deliveries_total", outcome="sent"):
                         break
                     await asyncio.sleep(0.05)
-                adapter = core.started_platforms["telegram"]
-                await adapter.application.updater.stop()  # type: ignore[attr-defined]
+                adapter = core.started_platforms["telegram"].adapter  # type: ignore[attr-defined]
+                await adapter.application.updater.stop()
                 status, body, _ = await _get(session, base + "/healthz")
         finally:
             stop.set()

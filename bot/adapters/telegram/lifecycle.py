@@ -66,7 +66,7 @@ class TelegramAdapter:
         self.admin_cache_seconds = admin_cache_seconds
         self.application: Application | None = None
         self.updates: Updates | None = None
-        self.sender = TelegramSender(core, limits or PlatformLimits(), self.health)
+        self.sender = TelegramSender(self, limits or PlatformLimits())
         self.bot_username = ""
         self.webhook_secret: str | None = None
         self._delivery_started = False

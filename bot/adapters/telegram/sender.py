@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ from bot.messages import Reply, Response
 from bot.types import Chat
 
 if TYPE_CHECKING:
+    from bot.adapters.telegram.lifecycle import TelegramAdapter
     from bot.core import Core
 
 log = logging.getLogger(__name__)
@@ -94,17 +94,15 @@ class TelegramSender:
 
     platform = PLATFORM
 
-    def __init__(
-        self, core: Core, limits: PlatformLimits, health: Callable[[], str | None]
-    ) -> None:
-        self.core = core
+    def __init__(self, adapter: TelegramAdapter, limits: PlatformLimits) -> None:
+        self.adapter = adapter  # whose lifecycle decides whether this sender can send
+        self.core: Core = adapter.core
         self.limits = limits
         self.bot: Bot | None = None  # set while the adapter runs
-        self._health = health
 
     def health(self) -> str | None:
         """Why Telegram is not healthy, or None (the core's /healthz asks)."""
-        return self._health()
+        return self.adapter.health()
 
     async def send_post(self, chat: Chat, post: Reply) -> str:
         """Sender: deliver one post to a chat; returns the (first) message id."""
