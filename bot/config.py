@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = None
     discord_api_base_url: str | None = None
     discord_gateway_url: str | None = None
+    # Gateway shards (several processes on PostgreSQL split them, one process per shard id).
+    discord_shard_count: int | None = Field(default=None, ge=1, le=1024)
+    discord_shards_per_process: int | None = Field(default=None, ge=1, le=1024)
 
     # A SQLite file path, or postgresql://user@host/db (password from the URL, PGPASSWORD, .pgpass).
     commentary_database: DatabaseLocation = Field(default_factory=default_database_path)

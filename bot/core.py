@@ -445,15 +445,32 @@ class Core:
 
     def _sender_election(self, sender: Sender) -> Election | None:
         """On a shared database, one process per bot token sends (its rate budget is one)."""
+        return self.token_lock(sender.platform, "sender")
+
+    async def first_claim(self, key: str, *, seconds: float = 600.0) -> bool:
+        """True for the first process to claim ``key`` within ``seconds`` (an update Telegram
+        delivered twice, to two webhook replicas, is handled once). Always True where one
+        process has the database to itself (SQLite)."""
+        claim = getattr(self._store, "claim_once", None)
+        if claim is None:
+            return True
+        first: bool = await claim(key, seconds)
+        return first
+
+    def token_lock(self, platform: str, what: str) -> Election | None:
+        """A lock one process at a time holds for ``what`` of this platform's bot token (its
+        sender, a Discord shard) on a shared database; None where one process has the
+        database to itself (SQLite) or the platform has no token."""
         make_lock = getattr(self._store, "session_lock", None)
         secret = {
             "telegram": self.settings.telegram_bot_token,
             "discord": self.settings.discord_bot_token,
-        }.get(sender.platform)
+        }.get(platform)
         if make_lock is None or secret is None:
             return None
+        # The lock's name is a digest: lock names show in pg_locks, tokens must not.
         digest = hashlib.sha256(secret.get_secret_value().encode()).hexdigest()[:32]
-        lock: Election = make_lock(f"sender:{sender.platform}:{digest}")
+        lock: Election = make_lock(f"{what}:{platform}:{digest}")
         return lock
 
     async def stop_delivery(self, platform: str, drain_seconds: float = 0.0) -> None:

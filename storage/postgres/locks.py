@@ -54,6 +54,11 @@ class SessionLock:
         await conn.close()
         return False
 
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the session holding the lock (pg_stat_activity), if held."""
+        return self._conn.info.backend_pid if self._conn is not None else None
+
     async def held(self) -> bool:
         """Whether this session still holds it (its connection alive and answering)."""
         if self._conn is None or self._conn.closed:

@@ -31,6 +31,7 @@ class PostgresStore(
         self.url = url
         self._pool = pool
         self.worker_id = worker_id
+        self._claims = 0
 
     @classmethod
     async def open(
@@ -46,6 +47,25 @@ class PostgresStore(
     def session_lock(self, name: str) -> SessionLock:
         """A lock one process at a time holds (e.g. the sender for one bot token)."""
         return SessionLock(self.url, name)
+
+    async def claim_once(self, name: str, seconds: float) -> bool:
+        """True for the first process to claim ``name`` (a webhook update two replicas got),
+        False for every later claim until ``seconds`` have passed."""
+        self._claims += 1
+        async with self._tx() as conn:
+            if self._claims % 200 == 1:  # now and then, forget claims past their time
+                await self._run(
+                    conn, "DELETE FROM leases WHERE name LIKE 'once:%%' AND until < now()"
+                )
+            row = await self._one(
+                conn,
+                "INSERT INTO leases (name, owner, until)"
+                " VALUES (%s, %s, now() + make_interval(secs => %s))"
+                " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until"
+                " WHERE leases.until < now() RETURNING name",
+                [f"once:{name}", self.worker_id, seconds],
+            )
+        return row is not None
 
     async def ping(self) -> None:
         """A trivial query: raises if the database cannot answer."""

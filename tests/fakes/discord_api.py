@@ -13,6 +13,11 @@ Quirks it keeps because discord.py depends on them (learned the hard way):
 * interaction callbacks answer 200 with an ``interaction`` and a ``resource`` object;
 * a 429 carries ``retry_after`` in the body and a ``Via`` header, or discord.py treats it as a
   Cloudflare ban.
+
+Shards as Discord has them: a connection that identifies as shard ``[id, count]`` gets the
+events of the servers with ``(guild_id >> 22) % count == id`` and, on shard 0, direct messages.
+``identified`` lists every IDENTIFY's shard, and ``shard_conflicts`` each one made while another
+open connection already ran that shard (what several processes must never do).
 """
 
 from __future__ import annotations
@@ -215,6 +220,10 @@ class FakeDiscord:
         self.app_permissions = ALL_PERMISSIONS  # the bot's rights where interactions come from
         self.bad_tokens_seen: list[str] = []
         self.identifies = 0
+        self.identified: list[tuple[int, int]] = []  # (shard id, shard count) per IDENTIFY
+        self.shard_conflicts: list[tuple[int, int]] = []
+        self._shard_of: dict[web.WebSocketResponse, tuple[int, int]] = {}
+        self._session_shards: dict[str, tuple[int, int]] = {}
         self.messages_by_id: dict[str, dict[str, Any]] = {}
         self._tokens: dict[str, str] = {}  # interaction token -> interaction id
         self._sockets: list[web.WebSocketResponse] = []
@@ -291,9 +300,15 @@ class FakeDiscord:
             "flags": 0,
         }
 
-    def add_guild(self, name: str = "Opinion Club", *, channels: int = 1) -> FakeGuild:
-        """A guild the bot is in, with ``channels`` text channels (#general, #news-2, ...)."""
-        guild = FakeGuild(id=self.new_id(), name=name, owner_id=self.owner_user["id"])
+    def add_guild(
+        self, name: str = "Opinion Club", *, channels: int = 1, shard: tuple[int, int] = (0, 1)
+    ) -> FakeGuild:
+        """A guild the bot is in, with ``channels`` text channels (#general, #news-2, ...);
+        ``shard`` (id, count) picks an id whose events go to that shard."""
+        guild_id = int(self.new_id())
+        while (guild_id >> 22) % shard[1] != shard[0]:
+            guild_id += 1 << 22  # the next millisecond's id
+        guild = FakeGuild(id=str(guild_id), name=name, owner_id=self.owner_user["id"])
         for index in range(channels):
             self.add_channel(guild, "general" if index == 0 else f"news-{index + 1}")
         return guild
@@ -388,10 +403,26 @@ class FakeDiscord:
     # ----------------------------------------------------------------- gateway
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a DISPATCH event to every connected gateway client."""
+        """Send a DISPATCH event to the connected clients whose shard carries it."""
+        whole_guild = event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+        guild_id = data.get("id") if whole_guild else data.get("guild_id")
         for ws in list(self._sockets):
-            if not ws.closed:
+            if not ws.closed and self._carries(ws, guild_id):
                 await self._send(ws, 0, data, event)
+
+    def _carries(self, ws: web.WebSocketResponse, guild_id: str | None) -> bool:
+        """Whether this connection's shard gets a server's events (None: a DM, shard 0)."""
+        shard = self._shard_of.get(ws)
+        if shard is None:
+            return False  # not identified (or resumed) yet: Discord sends it nothing
+        shard_id, count = shard
+        if guild_id is None:
+            return shard_id == 0
+        return (int(guild_id) >> 22) % count == shard_id
+
+    def running_shards(self) -> list[tuple[int, int]]:
+        """The shards of the open, identified connections (one entry per connection)."""
+        return sorted(shard for ws, shard in self._shard_of.items() if not ws.closed)
 
     async def _send(
         self, ws: web.WebSocketResponse, op: int, data: Any, event: str | None = None
@@ -418,9 +449,12 @@ class FakeDiscord:
                 elif op == 2:  # identify
                     await self._identify(ws, frame["d"])
                 elif op == 6:  # resume
+                    session = (frame.get("d") or {}).get("session_id", "")
+                    self._shard_of[ws] = self._session_shards.get(session, (0, 1))
                     await self._send(ws, 0, {}, "RESUMED")
         finally:
             self._sockets.remove(ws)
+            self._shard_of.pop(ws, None)
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
@@ -429,18 +463,28 @@ class FakeDiscord:
             await ws.close(code=4004, message=b"Authentication failed.")
             return
         self.identifies += 1
+        raw = data.get("shard") or [0, 1]
+        shard = (int(raw[0]), int(raw[1]))
+        if shard in self.running_shards():
+            self.shard_conflicts.append(shard)
+        self.identified.append(shard)
+        self._shard_of[ws] = shard
+        session = f"session-{self.identifies}"
+        self._session_shards[session] = shard
+        guilds = [guild for guild in self.guilds.values() if self._carries(ws, guild.id)]
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
-            "session_id": f"session-{self.identifies}",
+            "guilds": [{"id": guild.id, "unavailable": True} for guild in guilds],
+            "session_id": session,
+            "shard": list(shard),
             "resume_gateway_url": self.gateway_url,
             "application": {"id": self.app_id, "flags": 0},
             "private_channels": [],
             "relationships": [],
         }
         await self._send(ws, 0, ready, "READY")
-        for guild in self.guilds.values():
+        for guild in guilds:
             await self._send(ws, 0, guild.payload(self.bot_user), "GUILD_CREATE")
 
     async def join_guild(self, guild: FakeGuild) -> None:

@@ -279,6 +279,10 @@ class FakeTelegramAPI:
         self.callback_answers: dict[str, dict] = {}
         self.commands: dict[str, list[dict]] = {}  # scope (JSON) -> commands
         self.webhook: dict | None = None
+        # (update_id, HTTP status or the error) for every webhook POST, retries included.
+        self.webhook_deliveries: list[tuple[int, int | str]] = []
+        self._webhook_queue: asyncio.Queue[dict] = asyncio.Queue()
+        self._webhook_task: asyncio.Task[None] | None = None
         self.allowed_updates: list[str] | None = None
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
@@ -305,6 +309,10 @@ class FakeTelegramAPI:
         return self
 
     async def stop(self) -> None:
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            await asyncio.gather(self._webhook_task, return_exceptions=True)
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -380,11 +388,41 @@ class FakeTelegramAPI:
     # ----------------------------------------------------------------- injecting updates
 
     def push_update(self, kind: str, payload: dict) -> int:
-        """Queue one update for getUpdates; returns its update_id."""
+        """Queue one update for getUpdates, or POST it to the webhook when one is set (as
+        Telegram does: one at a time, again after a failure); returns its update_id."""
         update_id = next(self._update_ids)
-        self._updates.append({"update_id": update_id, kind: payload})
+        update = {"update_id": update_id, kind: payload}
+        if self.webhook and self.webhook.get("url"):
+            if self._webhook_task is None:
+                self._webhook_task = asyncio.create_task(self._deliver_webhooks())
+            self._webhook_queue.put_nowait(update)
+            return update_id
+        self._updates.append(update)
         self._notify()
         return update_id
+
+    async def _deliver_webhooks(self, retries: int = 5) -> None:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            while True:
+                update = await self._webhook_queue.get()
+                webhook = self.webhook or {}
+                headers = {"Content-Type": "application/json"}
+                if webhook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+                for attempt in range(retries):
+                    try:
+                        async with session.post(
+                            webhook["url"], data=json.dumps(update), headers=headers
+                        ) as response:
+                            status: int | str = response.status
+                    except (aiohttp.ClientError, OSError) as exc:
+                        status = type(exc).__name__
+                    self.webhook_deliveries.append((update["update_id"], status))
+                    if status == 200:
+                        break
+                    await asyncio.sleep(0.05 * (attempt + 1))
 
     def make_message(
         self,

@@ -67,6 +67,9 @@ class ChatAccess:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.client: discord.Client | None = None  # set while the adapter runs
+        # With a sharded gateway, the clients of the shards run here (their caches know the
+        # servers; the main client then only speaks REST).
+        self.shard_clients: dict[int, Any] = {}
         self._noted: set[str] = set()
         # Chats deactivated here for missing permissions; a later interaction from one of them
         # that shows the bot may post again turns it back on (see maybe_reactivate).
@@ -116,7 +119,7 @@ class ChatAccess:
         self._confirmed.discard(chat_id)
         if self.client is None or chat_id in self._noted or not chat_id.isdigit():
             return
-        channel = self.client.get_channel(int(chat_id))
+        channel = self._cached_channel(int(chat_id))
         guild = getattr(channel, "guild", None)
         target = getattr(guild, "system_channel", None)
         if target is None or target.id == int(chat_id):
@@ -131,6 +134,13 @@ class ChatAccess:
         task = asyncio.create_task(_send_note(target, text))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _cached_channel(self, channel_id: int) -> Any:
+        for client in [self.client, *self.shard_clients.values()]:
+            channel = client.get_channel(channel_id) if client is not None else None
+            if channel is not None:
+                return channel
+        return None
 
     def cancel_notes(self) -> None:
         for task in list(self._background):

@@ -52,14 +52,11 @@ class Interactions:
         self.access = access
         self.defer_after = DEFER_AFTER_SECONDS
 
-    @property
-    def client(self) -> discord.Client | None:
-        return self.access.client
-
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Refuse interactions from a guild the bot is no longer in (it cannot post there)."""
-        client = self.client
-        if interaction.guild_id and client and client.get_guild(interaction.guild_id) is None:
+        # The client that received it: with shards, the one whose cache holds that server.
+        client = interaction.client
+        if interaction.guild_id and client.get_guild(interaction.guild_id) is None:
             log.info("interaction from guild %s the bot is not in", interaction.guild_id)
             await self.say_error(
                 interaction,
@@ -120,7 +117,7 @@ class Interactions:
         self, interaction: discord.Interaction, command: str, message: discord.Message
     ) -> None:
         """Apps > More/Full text/... on a message: acts on that post's piece."""
-        me = self.client.user if self.client else None
+        me = interaction.client.user
         if me is None or message.author.id != me.id:
             await self.say_error(interaction, "That works on my posts only.")
             return

@@ -12,9 +12,11 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from telegram import Update
 from telegram.error import InvalidToken
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop, TypeHandler
 
+from bot.adapters.calls import safely
 from bot.adapters.telegram.commands import register_menu
 from bot.adapters.telegram.sender import PLATFORM, TelegramSender
 from bot.adapters.telegram.updates import Updates
@@ -120,6 +122,9 @@ class TelegramAdapter:
             # Telegram echoes the secret in a header on every call; without one anybody who
             # learns the URL could inject updates, so make one up for this run.
             self.webhook_secret = secret.get_secret_value() if secret else secrets.token_hex(24)
+            # Replicas behind one URL: an update Telegram sends again (its 200 got lost) may
+            # reach another replica; the first to claim its id on the database handles it.
+            app.add_handler(TypeHandler(Update, self._claim_update), group=-1)
             await app.updater.start_webhook(
                 listen=self.settings.telegram_webhook_listen,
                 port=self.settings.telegram_webhook_port,
@@ -137,6 +142,12 @@ class TelegramAdapter:
                 allowed_updates=ALLOWED_UPDATES,
             )
             log.info("Telegram polling as @%s", self.bot_username)
+
+    async def _claim_update(self, update: Update, context: object) -> None:
+        key = f"telegram-update:{self.sender.bot.id if self.sender.bot else 0}:{update.update_id}"
+        if await safely(self.core.first_claim(key)) is False:
+            log.info("telegram update %s already handled by another replica", update.update_id)
+            raise ApplicationHandlerStop
 
     async def stop(self) -> None:
         """Stop delivery, then PTB (updater, application); safe to call twice."""
