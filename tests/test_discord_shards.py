@@ -69,6 +69,14 @@ async def wait_until(predicate: Any, seconds: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def terminate(pg_url: PostgresURL, pids: list[int | None]) -> None:
+    """End these database sessions, as the server does when their process is gone."""
+    assert pids and all(pids)
+    with psycopg.connect(pg_url.secret_conninfo(), autocommit=True) as conn:
+        for pid in pids:
+            conn.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
 async def answered(fake: FakeDiscord, interaction_id: str) -> str:
     [reply] = await fake.wait_answers(interaction_id, 1, timeout=10)
     return reply.content
@@ -91,22 +99,39 @@ async def test_two_processes_split_the_shards_and_one_takes_over_when_the_other_
             for channel in (first.channels[0], second.channels[0], dm):
                 iid = await fake.slash(channel, "help")
                 assert "/latest" in await answered(fake, iid)
-            # Process a's database connections die (as when it is killed): its lease on shard 0
-            # ends; b takes the shard over only after a has had time to close it.
-            assert a.shards is not None
+            # Process a dies (kill -9): its loops stop, its sockets close, and PostgreSQL ends
+            # its sessions, so its lease on shard 0 is gone; b takes the shard over.
+            assert a.shards is not None and a.shards._task is not None
+            a.shards._task.cancel()
             pids = [lock.backend_pid for lock in a.shards.owned.values()]  # type: ignore[union-attr]
-            assert pids
-            with psycopg.connect(pg_url.secret_conninfo(), autocommit=True) as conn:
-                for pid in pids:
-                    conn.execute("SELECT pg_terminate_backend(%s)", [pid])
+            for client in list(a._shard_clients.values()):
+                await client.close()
+            terminate(pg_url, pids)
             await wait_until(lambda: set(b.shard_ids) == {0, 1})
             await wait_until(lambda: fake.running_shards() == [(0, 2), (1, 2)])
-            assert not a.shard_ids
             iid = await fake.slash(dm, "help")
             assert "/latest" in await answered(fake, iid)
-            assert a.health() is None and b.health() is None
+            assert b.health() is None
     assert fake.shard_conflicts == []
     assert fake.identified.count((1, 2)) == 1  # shard 1 never moved
+
+
+async def test_a_lease_lost_while_alive_never_runs_a_shard_twice(
+    tmp_path: Path, pg_url: PostgresURL, fake: FakeDiscord
+) -> None:
+    fake.add_guild("First", shard=(0, 2))
+    async with process(tmp_path, pg_url, fake, discord_shards_per_process=1) as (_, a):
+        await wait_until(lambda: fake.running_shards() == [(0, 2)])
+        async with process(tmp_path, pg_url, fake) as (_, b):
+            await wait_until(lambda: fake.running_shards() == [(0, 2), (1, 2)])
+            # a's connection to the database is cut, a itself runs on: it must close shard 0
+            # before anyone (b, or a again) connects it anew.
+            assert a.shards is not None
+            terminate(pg_url, [lock.backend_pid for lock in a.shards.owned.values()])  # type: ignore[union-attr]
+            await wait_until(lambda: fake.identified.count((0, 2)) == 2)
+            await wait_until(lambda: fake.running_shards() == [(0, 2), (1, 2)])
+            assert sorted(a.shard_ids + b.shard_ids) == [0, 1]
+    assert fake.shard_conflicts == []
 
 
 async def test_a_stopped_process_hands_its_shards_over_at_once(
