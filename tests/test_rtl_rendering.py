@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters import discord_render
+from bot.adapters.discord import rendering as discord_render
 from bot.adapters.telegram import TelegramAdapter
-from bot.adapters.telegram_render import render_card
+from bot.adapters.telegram.rendering import render_card
 from bot.bidi import LRI, PDI, RLM, directional
 from bot.messages import PieceCard
+from handlers.registry import command_table
 from tests.factories import add_piece, open_core
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_html
 
@@ -67,7 +68,7 @@ async def test_posted_arabic_piece_arrives_right_to_left(tmp_path: Path, fake) -
     async with open_core(
         tmp_path, telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url
     ) as core:
-        adapter = TelegramAdapter(core, poll_timeout=0.5)
+        adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)
         await adapter.start()
         try:
             chat = await core.services.store.ensure_chat("telegram", "10", kind="private")

@@ -14,6 +14,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.telegram import TelegramAdapter
+from handlers.registry import command_table
 from handlers.settings import NEEDS_LLM
 from tests.factories import add_piece, open_core
 from tests.fakes.discord_api import FakeDiscord
@@ -80,7 +81,7 @@ async def test_translated_posts_cached_budgeted_labelled_with_original(
         llm_model="tiny-model",
         llm_daily_budget=5,
     ) as core:
-        adapter = TelegramAdapter(core, poll_timeout=0.5)
+        adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)
         await adapter.start()
         try:
             await core.services.store.add_source("demo", "https://demo.example/feed.xml")
@@ -185,7 +186,7 @@ async def test_digest_shows_translated_titles_and_summaries_labelled(
         llm_base_url=fake_llm["url"],
         llm_model="tiny-model",
     ) as core:
-        adapter = TelegramAdapter(core, poll_timeout=0.5)
+        adapter = TelegramAdapter(core, command_table(), poll_timeout=0.5)
         await adapter.start()
         try:
             await core.services.store.add_source("demo", "https://demo.example/feed.xml")
