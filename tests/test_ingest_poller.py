@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -602,3 +603,50 @@ async def test_piece_met_in_a_second_source_reaches_that_sources_followers(core)
     again = await core.services.store.save_piece(draft, route=route)
     assert again.deliveries == 0
     assert await core.services.store.count_deliveries(piece_id) == 2
+
+
+async def test_when_articles_are_stuck_the_round_stops_reading_feeds(
+    tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded work end to end: sources with new entries wait for a building slot while they
+    hold their reading slot, so a round whose articles are slow does not read (and hold the
+    new entries of) every feed at once; once the articles come, every piece is stored."""
+    monkeypatch.setattr(poller_module, "READING_SLOTS", 3)
+    monkeypatch.setattr(poller_module, "BUILDING_SLOTS", 2)
+    base = http_server.base
+    gate = asyncio.Event()
+    sources = 12
+
+    def article(n: int) -> Any:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            await gate.wait()
+            page = article_page(f"Stuck piece {n}", prose(100 + n))
+            return web.Response(text=page, content_type="text/html")
+
+        return serve
+
+    for n in range(sources):
+        link = f"{base}/a/{n}"
+        entry = item(base, n, full=False, link=link, guid=f"urn:test:stuck-{n}")
+        http_server.add(f"/f/{n}.xml", rss([entry]), headers=RSS_TYPE)
+        http_server.add(f"/a/{n}", handler=article(n))
+
+    def hits(prefix: str) -> int:
+        return sum(1 for r in http_server.requests if r.path.startswith(prefix))
+
+    async with open_core(tmp_path) as core:
+        for n in range(sources):
+            await core.services.store.add_source(f"stuck-{n}", http_server.url(f"/f/{n}.xml"))
+        round_ = asyncio.create_task(core.poll_now())
+        # Two sources build (their articles are asked for and hang); three more have read
+        # their feeds and wait for a building slot; nobody else reads.
+        for _ in range(400):
+            if hits("/a/") == 2 and hits("/f/") == 5:
+                break
+            await asyncio.sleep(0.025)
+        await asyncio.sleep(0.3)  # room for a round that does not stop to go on reading
+        assert (hits("/a/"), hits("/f/")) == (2, 5)
+        gate.set()
+        reports = await round_
+        assert sorted(r.new for r in reports) == [1] * sources
+        assert await core.services.store.count_pieces() == sources

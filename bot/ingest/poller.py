@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 # Sources fetched, parsed and sorted at once (the fetcher's own limit is 32 connections).
 READING_SLOTS = 64
+# Sources whose new entries are being built at once. A source with new entries waits for one
+# of these while still holding its reading slot, so when articles are the bottleneck the
+# reading stops too, instead of every source of a round queueing its entries in memory.
+BUILDING_SLOTS = 16
 MAX_NEW_PER_ROUND = 30  # a huge feed is worked through over several rounds
 FIRST_POLL_BACKLOG = 10  # stored on the first poll; only the newest is posted
 PAUSE_AFTER_FAILURES = 10
@@ -154,6 +158,7 @@ class Poller:
         # requests often send the very same bytes, which need no parsing.
         self._bodies: dict[int, str] = {}
         self._reading = asyncio.Semaphore(READING_SLOTS)
+        self._building = asyncio.Semaphore(BUILDING_SLOTS)
         # Sources known to have no entry failure waiting for a retry: their rounds skip that
         # query (two database hops per source per round otherwise).
         self._no_failures: set[int] = set()
@@ -399,9 +404,12 @@ class Poller:
         # A first round cut short (a crash, a restart) has already posted its one piece.
         posted_one = first_poll and any(k in seen for k in keys)
         # Only what is to be built stays in memory: the other entries go now, and the reading
-        # slot is handed to the next source while articles are fetched and extracted.
+        # slot is handed to the next source once this one may build (see BUILDING_SLOTS).
         entries.clear()
         del work
+        building = _Slot(self._building)
+        if todo:
+            await building.acquire()
         if slot is not None:
             slot.release()
         try:
@@ -434,6 +442,7 @@ class Poller:
                 elif result.status == "updated":
                     report.updated += 1
         finally:
+            building.release()
             if first_poll:
                 # Set even when the round stops early, so later rounds post what is new
                 # instead of treating it as a first poll's silent backlog.
