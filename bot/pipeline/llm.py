@@ -41,9 +41,9 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“(]\s*)$")
 @lru_cache(maxsize=8)
 def _common(language: str) -> frozenset[str]:
     try:
-        return frozenset(top_n_list(language, 500))
+        return frozenset(top_n_list(language, 500, wordlist="small"))  # see summarize.py
     except (LookupError, ValueError):
-        return frozenset(top_n_list("en", 500))
+        return frozenset(top_n_list("en", 500, wordlist="small"))
 
 
 # The same brief as the extractive summary: who argues what, on what grounds, and what they

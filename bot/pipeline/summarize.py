@@ -183,9 +183,11 @@ def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> st
 @lru_cache(maxsize=16)
 def _stopwords(language: str) -> frozenset[str]:
     try:
-        return frozenset(top_n_list(language, 150))
+        # wordfreq's small list has the same top words; the large one (its default) is held in
+        # memory for good once read: 30 to 115 MB per language.
+        return frozenset(top_n_list(language, 150, wordlist="small"))
     except (LookupError, ValueError):
-        return frozenset(top_n_list("en", 150))
+        return frozenset(top_n_list("en", 150, wordlist="small"))
 
 
 @dataclass
