@@ -9,8 +9,6 @@ import zoneinfo
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
-import langcodes
-
 from bot.errors import UsageError
 from bot.messages import Request, Response
 from bot.types import Chat, ChatSettings, SummaryLength
@@ -81,6 +79,8 @@ def _one_of(values: list[str], allowed: tuple[Word, ...], what: str) -> Word:
 
 def _language_code(text: str, other: str) -> str:
     """An ISO 639-1 code as pieces are labelled with it; UsageError naming ``other``."""
+    import langcodes  # here: its data tables take longer to load than the rest of a start-up
+
     code = text.casefold()
     if not _LANGUAGE.fullmatch(code) or not langcodes.tag_is_valid(code):
         raise UsageError(

@@ -15,7 +15,8 @@ import pytest
 
 # What the ingestion pipeline needs and a command never does before its first answer. (numpy
 # is not here: sqlite-utils imports it whenever it is installed, as the bench extras do.)
-HEAVY = ("trafilatura", "wordfreq", "htmldate", "justext", "pysbd", "sentencex")
+# langcodes: its data tables load slower than the rest of a start-up; only /settings needs it.
+HEAVY = ("trafilatura", "wordfreq", "htmldate", "justext", "pysbd", "sentencex", "langcodes")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -34,6 +35,7 @@ def loaded_after(code: str) -> set[str]:
         "import bot.cli",
         "import bot.core",
         "import bot.app",
+        "import handlers.router",
         "import bot.pipeline.errors",
         "from bot.pipeline import ExtractionError",
     ],
