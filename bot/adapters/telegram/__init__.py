@@ -1,7 +1,7 @@
 """The Telegram adapter, split by job: ``lifecycle`` (start, stop, health), ``updates``
 (updates in, Requests to the core), ``commands`` (parsing and the command menu), ``admins``
-(who administers a chat), ``sender`` (posts and answers out, errors mapped) and ``rendering``
-(neutral replies as Telegram HTML).
+(who administers a chat), ``private`` (answers for the asker only), ``sender`` (posts and
+answers out, errors mapped) and ``rendering`` (neutral replies as Telegram HTML).
 
 This package is named after the platform, not the library: inside it ``import telegram``
 is still python-telegram-bot (absolute imports), and nothing outside imports it by a bare name.
