@@ -170,6 +170,9 @@ class ChatSettings:
     link_previews: bool = False
     full_text: bool = True  # /full may post whole pieces here (capped); admins can turn it off
     translate: str | None = None  # ISO 639-1: titles and summaries translated (needs an LLM)
+    # A piece changed at its source after it was posted here: edit the post ("edit") or post
+    # it again marked as updated ("repost").
+    corrections: Literal["edit", "repost"] = "edit"
 
 
 @dataclass
@@ -256,3 +259,25 @@ class SaveResult:
     status: Literal["new", "updated", "duplicate", "unchanged"]
     deliveries: int = 0
     duplicate_of: int | None = None
+    # "updated": the title and summary before the change (corrections compare them).
+    previous_title: str | None = None
+    previous_summary: str | None = None
+
+
+CorrectionState = Literal["pending", "sending", "done", "failed"]
+
+
+@dataclass
+class Correction:
+    """A post to bring up to date: the piece changed at its source after it was posted."""
+
+    id: int
+    piece_id: int
+    chat_id: int
+    message_id: str  # the platform message that shows the piece
+    reason: str  # "the title changed", ...
+    state: CorrectionState = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime | None = None
+    done_at: datetime | None = None

@@ -7,7 +7,7 @@ import logging
 import re
 import zoneinfo
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bot.errors import UsageError
 from bot.messages import Request, Response
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _LANGUAGE = re.compile(r"[a-z]{2}")
 LENGTHS: tuple[SummaryLength, ...] = ("short", "standard", "long")
+CORRECTION_MODES: tuple[Literal["edit", "repost"], ...] = ("edit", "repost")
 
 
 @functools.cache
@@ -63,6 +64,12 @@ def describe_settings(chat: Chat) -> str:
             f"• link previews: {'on' if s.link_previews else 'off'}",
             f"• /full: {'on' if s.full_text else 'off (posts link to the page instead)'}",
             f"• translate into: {s.translate or 'off'}",
+            "• corrections: "
+            + (
+                "edit (a post whose piece changes at its source is edited, marked updated)"
+                if s.corrections == "edit"
+                else "repost (a piece that changes at its source is posted again)"
+            ),
         ]
     )
 
@@ -171,6 +178,14 @@ def _change(
             else ("/full is off here: it answers with the piece's link instead.")
         )
         return replace(settings, full_text=value == "on"), said
+    if key in ("corrections", "correction"):
+        value = _one_of(values, CORRECTION_MODES, "Corrections")
+        said = (
+            "Posts whose piece changes at its source are now edited in place, marked updated."
+            if value == "edit"
+            else "Pieces that change at their source are now posted again, marked updated."
+        )
+        return replace(settings, corrections=value), said
     raise UsageError(f"I have no setting {clip(key, 20)!r}.")
 
 
@@ -178,7 +193,7 @@ def _change(
     "settings",
     "/settings [mode instant|digest [HH:MM] [Time/Zone] | timezone <Zone> | "
     "length short|standard|long | quiet HH:MM-HH:MM|off | language xx|any | previews on|off | "
-    "full on|off | translate xx|off]",
+    "full on|off | translate xx|off | corrections edit|repost]",
     "Show or change how this chat gets pieces",
     group="Settings",
     checks_admin=True,
@@ -195,6 +210,7 @@ def _change(
                 "previews",
                 "full",
                 "translate",
+                "corrections",
             ),
         ),
         Option("value", "The new value, e.g. digest 08:00 Europe/Berlin"),

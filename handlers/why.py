@@ -12,7 +12,7 @@ from bot.durations import format_duration
 from bot.errors import UsageError
 from bot.messages import Reply, Request, Response, piece_byline
 from bot.sources.urls import canonicalize_url
-from bot.types import Chat, ChatSettings, Delivery, Piece, Source
+from bot.types import Chat, ChatSettings, Correction, Delivery, Piece, Source
 from handlers.common import current_chat
 from handlers.lookup import clip
 from handlers.registry import Option, command
@@ -202,4 +202,18 @@ async def why(request: Request, services: Services) -> Response:
         lines.append(await _no_delivery(services, chat, piece))
     else:
         lines.append(await _delivery_story(services, chat, delivery))
+    lines.extend(_correction_story(chat, c) for c in await store.corrections_for(piece.id, chat.id))
     return Response([Reply(text="\n".join(lines), piece_id=piece.id)])
+
+
+def _correction_story(chat: Chat, correction: Correction) -> str:
+    """One correction: when the piece changed, what changed, and what became of the post."""
+    head = (
+        f"Updated {when(correction.created_at, chat.settings)}: {correction.reason} at the source"
+    )
+    if correction.state == "done":
+        done = "was posted again" if chat.settings.corrections == "repost" else "was edited"
+        return f"{head}; the post here {done} {when(correction.done_at, chat.settings)}."
+    if correction.state == "failed":
+        return f"{head}; the post here could not be corrected: {correction.last_error}."
+    return f"{head}; the post here is waiting to be corrected."

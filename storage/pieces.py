@@ -180,7 +180,7 @@ class PiecesMixin(OutboxMixin):
 
     def _update_existing(self, piece_id: int, draft: PieceDraft) -> SaveResult:
         self._add_links(piece_id, draft, syndicated=False)
-        row = self._one("SELECT text, title FROM pieces WHERE id = ?", [piece_id])
+        row = self._one("SELECT text, title, summary FROM pieces WHERE id = ?", [piece_id])
         p = draft.piece
         if row and p.text and (row["text"] != p.text or row["title"] != p.title):
             summary = draft.summary
@@ -206,7 +206,12 @@ class PiecesMixin(OutboxMixin):
                     piece_id,
                 ],
             )
-            return SaveResult(piece_id, "updated")
+            return SaveResult(
+                piece_id,
+                "updated",
+                previous_title=row["title"],
+                previous_summary=row["summary"],
+            )
         return SaveResult(piece_id, "unchanged")
 
     def _add_links(self, piece_id: int, draft: PieceDraft, *, syndicated: bool) -> None:

@@ -28,6 +28,7 @@ from bot.types import (
     Chat,
     ChatKind,
     ChatSettings,
+    Correction,
     Delivery,
     EntryFailure,
     Piece,
@@ -431,6 +432,31 @@ class ReaderStore(Protocol):
         ...
 
     async def count_saved(self, platform: str, user_id: str) -> int: ...
+
+    async def queue_corrections(self, piece_id: int, reason: str, since: datetime) -> int:
+        """A correction for each post of the piece sent since ``since`` (not digests); how
+        many. A post whose correction still waits gets the new reason, not a second row."""
+        ...
+
+    async def claim_corrections(
+        self, platform: str, limit: int = 20, now: datetime | None = None
+    ) -> list[tuple[Correction, Chat]]:
+        """Claim due corrections of active chats, oldest first."""
+        ...
+
+    async def finish_correction(
+        self, correction_id: int, *, error: str | None = None, retry_in: float | None = None
+    ) -> None:
+        """Done; failed for good (``error``); or due again in ``retry_in`` seconds."""
+        ...
+
+    async def reset_corrections_in_flight(self, platform: str) -> int:
+        """After a restart, corrections left in flight wait again."""
+        ...
+
+    async def corrections_for(self, piece_id: int, chat_id: int) -> list[Correction]:
+        """A piece's corrections in one chat, newest first (/why)."""
+        ...
 
 
 class KeyValueStore(Protocol):

@@ -5,10 +5,28 @@ Each is a few small tables beside the outbox; ``storage/postgres/reader.py`` mir
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from bot.errors import LimitReached
-from bot.types import Piece
+from bot.types import Chat, Correction, Piece
 from storage.entry_failures import EntryFailuresMixin
-from storage.rows import to_text, utcnow
+from storage.rows import to_text, to_time, utcnow
+
+
+def correction_from_row(row: dict[str, Any]) -> Correction:
+    return Correction(
+        id=row["id"],
+        piece_id=row["piece_id"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        reason=row["reason"],
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        created_at=to_time(row["created_at"]),
+        done_at=to_time(row["done_at"]),
+    )
 
 
 class ReaderMixin(EntryFailuresMixin):
@@ -82,3 +100,115 @@ class ReaderMixin(EntryFailuresMixin):
             "SELECT count(*) AS n FROM saved_pieces WHERE platform = ? AND user_id = ?",
             [platform, user_id],
         )
+
+    # --- corrections ---------------------------------------------------------------------------
+    def queue_corrections(self, piece_id: int, reason: str, since: datetime) -> int:
+        """One correction per post of the piece sent since ``since``; how many posts.
+
+        Only the piece's own posts count (a digest that listed it is left alone), found through
+        the message ids recorded when they were sent. A post with a correction still waiting
+        gets the new reason instead of a second row.
+        """
+        now = to_text(utcnow())
+        with self.db.atomic():
+            rows = self._all(
+                "SELECT d.chat_id, c.platform, d.platform_message_id AS message_id"
+                " FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+                " JOIN messages m ON m.platform = c.platform"
+                " AND m.platform_chat_id = c.platform_chat_id"
+                " AND m.message_id = d.platform_message_id AND m.piece_id = d.piece_id"
+                " WHERE d.piece_id = ? AND d.state = 'sent' AND d.sent_at >= ?"
+                " AND d.platform_message_id IS NOT NULL ORDER BY d.id",
+                [piece_id, to_text(since)],
+            )
+            for row in rows:
+                self.db.execute(
+                    "INSERT INTO corrections (piece_id, chat_id, platform, message_id, reason,"
+                    " state, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)"
+                    " ON CONFLICT (piece_id, chat_id, message_id) WHERE state = 'pending'"
+                    " DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at",
+                    [piece_id, row["chat_id"], row["platform"], row["message_id"], reason, now],
+                )
+        return len(rows)
+
+    def claim_corrections(
+        self, platform: str, limit: int = 20, now: datetime | None = None
+    ) -> list[tuple[Correction, Chat]]:
+        """Claim due corrections of active chats, oldest first (marked 'sending')."""
+        with self.db.atomic():
+            rows = self._all(
+                "SELECT r.* FROM corrections r JOIN chats c ON c.id = r.chat_id"
+                " WHERE r.platform = ? AND r.state = 'pending' AND c.active = 1"
+                " AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?) ORDER BY r.id LIMIT ?",
+                [platform, to_text(now or utcnow()), limit],
+            )
+            if rows:
+                marks = ",".join("?" * len(rows))
+                self.db.execute(
+                    f"UPDATE corrections SET state = 'sending' WHERE id IN ({marks})",
+                    [r["id"] for r in rows],
+                )
+        out = []
+        for row in rows:
+            row["state"] = "sending"
+            chat = self.get_chat_by_id(row["chat_id"])
+            if chat is not None:
+                out.append((correction_from_row(row), chat))
+        return out
+
+    def finish_correction(
+        self, correction_id: int, *, error: str | None = None, retry_in: float | None = None
+    ) -> None:
+        """Done; or failed for good (``error``); or tried again in ``retry_in`` seconds."""
+        now = utcnow()
+        with self.db.atomic():
+            if error is None:
+                self.db.execute(
+                    "UPDATE corrections SET state = 'done', done_at = ?, attempts = attempts + 1,"
+                    " last_error = NULL WHERE id = ?",
+                    [to_text(now), correction_id],
+                )
+            elif retry_in is not None:
+                when = now + timedelta(seconds=retry_in)
+                # A newer correction of the same post may be waiting: it edits to the same
+                # (current) text, so this one goes instead of waiting beside it.
+                self.db.execute(
+                    "DELETE FROM corrections WHERE id = ? AND EXISTS (SELECT 1 FROM corrections o"
+                    " WHERE o.piece_id = corrections.piece_id AND o.chat_id = corrections.chat_id"
+                    " AND o.message_id = corrections.message_id AND o.state = 'pending')",
+                    [correction_id],
+                )
+                self.db.execute(
+                    "UPDATE corrections SET state = 'pending', attempts = attempts + 1,"
+                    " last_error = ?, next_attempt_at = ? WHERE id = ?",
+                    [error[:300], to_text(when), correction_id],
+                )
+            else:
+                self.db.execute(
+                    "UPDATE corrections SET state = 'failed', done_at = ?, attempts = attempts + 1,"
+                    " last_error = ? WHERE id = ?",
+                    [to_text(now), error[:300], correction_id],
+                )
+
+    def reset_corrections_in_flight(self, platform: str) -> int:
+        """After a restart, corrections left 'sending' wait again (unless a newer one does)."""
+        with self.db.atomic():
+            self.db.execute(
+                "DELETE FROM corrections WHERE state = 'sending' AND platform = ? AND EXISTS"
+                " (SELECT 1 FROM corrections o WHERE o.piece_id = corrections.piece_id"
+                " AND o.chat_id = corrections.chat_id AND o.message_id = corrections.message_id"
+                " AND o.state = 'pending')",
+                [platform],
+            )
+            return self.db.execute(
+                "UPDATE corrections SET state = 'pending' WHERE state = 'sending' AND platform = ?",
+                [platform],
+            ).rowcount
+
+    def corrections_for(self, piece_id: int, chat_id: int) -> list[Correction]:
+        """The piece's corrections in a chat, newest first (for /why)."""
+        rows = self._all(
+            "SELECT * FROM corrections WHERE piece_id = ? AND chat_id = ? ORDER BY id DESC",
+            [piece_id, chat_id],
+        )
+        return [correction_from_row(r) for r in rows]

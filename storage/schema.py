@@ -314,3 +314,32 @@ def m007_translations(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m008_corrections(db: Database) -> None:
+    # Posts to bring up to date after their piece changed at the source: one row per post,
+    # sent by the delivery worker like the outbox (and under the same rate budget). A second
+    # change before the first is sent updates the waiting row instead of adding one.
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS corrections (
+            id INTEGER PRIMARY KEY,
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            platform TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt_at TEXT,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS corrections_waiting
+            ON corrections(piece_id, chat_id, message_id) WHERE state = 'pending';
+        CREATE INDEX IF NOT EXISTS corrections_due ON corrections(platform, state, id);
+        CREATE INDEX IF NOT EXISTS corrections_piece ON corrections(piece_id, chat_id);
+        """
+    )

@@ -27,6 +27,7 @@ from bot.types import (
     Chat,
     ChatKind,
     ChatSettings,
+    Correction,
     Delivery,
     EntryFailure,
     Piece,
@@ -554,6 +555,27 @@ class AsyncStore(Storage):
 
     async def count_saved(self, platform: str, user_id: str) -> int:
         return await self._run(self.sync.count_saved, platform, user_id)
+
+    async def queue_corrections(self, piece_id: int, reason: str, since: datetime) -> int:
+        return await self._run(self.sync.queue_corrections, piece_id, reason, since)
+
+    async def claim_corrections(
+        self, platform: str, limit: int = 20, now: datetime | None = None
+    ) -> list[tuple[Correction, Chat]]:
+        return await self._run(self.sync.claim_corrections, platform, limit, now)
+
+    async def finish_correction(
+        self, correction_id: int, *, error: str | None = None, retry_in: float | None = None
+    ) -> None:
+        return await self._run(
+            self.sync.finish_correction, correction_id, error=error, retry_in=retry_in
+        )
+
+    async def reset_corrections_in_flight(self, platform: str) -> int:
+        return await self._run(self.sync.reset_corrections_in_flight, platform)
+
+    async def corrections_for(self, piece_id: int, chat_id: int) -> list[Correction]:
+        return await self._run(self.sync.corrections_for, piece_id, chat_id)
 
     # --- KeyValueStore -------------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:

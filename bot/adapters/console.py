@@ -80,6 +80,14 @@ class ConsoleSender:
         await self.console.remember_numbering()
         return message_id
 
+    async def edit_post(self, chat: Chat, message_id: str, post: Reply) -> None:
+        """A terminal cannot change what it printed: the post is shown again under its id."""
+        text = render_reply(post, message_id).replace(
+            f"[{message_id}]", f"[{message_id}, edited]", 1
+        )
+        self.console.stdout.write(text + "\n")
+        self.console.stdout.flush()
+
 
 class ConsoleAdapter:
     def __init__(

@@ -29,3 +29,13 @@ class Sender(Protocol):
     limits: PlatformLimits
 
     async def send_post(self, chat: Chat, post: Reply) -> str: ...
+
+
+class Editor(Protocol):
+    """A sender that can also edit a post it sent (corrections in place).
+
+    Raises like ``send_post``; ``PermanentError`` when the message is gone or too old to edit.
+    An edit to the very text the message already has counts as done.
+    """
+
+    async def edit_post(self, chat: Chat, message_id: str, post: Reply) -> None: ...

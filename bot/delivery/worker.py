@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from bot.delivery.corrections import corrected_post
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
 from bot.delivery.sender import Sender
 from bot.messages import Reply, digest_for, digest_length, post_for
 from bot.metrics import Metrics
-from bot.types import Chat, Delivery, Piece, Translation
+from bot.types import Chat, Correction, Delivery, Piece, Translation
 
 if TYPE_CHECKING:
     from bot.translation import Translator
@@ -131,6 +133,7 @@ class DeliveryWorker:
         if self.election is not None and not await self._elected():
             return
         await self.store.reset_in_flight(self.platform)
+        await self.store.reset_corrections_in_flight(self.platform)
         checked = asyncio.get_running_loop().time()
         while not self._stopping:
             if self.election is not None:
@@ -159,6 +162,7 @@ class DeliveryWorker:
         """Send what is due now; return whether anything was claimed."""
         await self._send_notices()
         await self._send_digests()
+        corrected = await self._send_corrections()
         claimed = await self.store.claim_due(self.platform, limit=50)
         # A fan-out claims many rows of one piece: read each piece once per batch.
         pieces: dict[int, Piece | None] = {}
@@ -185,7 +189,74 @@ class DeliveryWorker:
             task = asyncio.create_task(self._deliver(delivery, chat, pieces[delivery.piece_id]))
             self._in_flight.add(task)
             task.add_done_callback(self._done)
+        return bool(claimed) or corrected
+
+    async def _send_corrections(self) -> bool:
+        """Bring posts of pieces that changed at their source up to date: edit each in place,
+        or post it again where the chat asked for that (or the platform cannot edit)."""
+        claimed = await self.store.claim_corrections(self.platform)
+        for correction, chat in claimed:
+            if self._stopping:
+                await self.store.finish_correction(correction.id, error="stopping", retry_in=0)
+                continue
+            await self._correct(correction, chat)
         return bool(claimed)
+
+    async def _correct(self, correction: Correction, chat: Chat) -> None:
+        piece = await self.store.get_piece(correction.piece_id)
+        if piece is None:
+            await self.store.finish_correction(correction.id, error="piece deleted")
+            return
+        moment = correction.created_at or datetime.now(UTC)
+        post = corrected_post(piece, chat.settings, moment, correction.reason)
+        delay = self.pacer.reserve(chat)  # an edit spends the same budget as a post
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # Senders that can edit implement ``Editor``; the others post the piece again.
+        edit: Callable[[Chat, str, Reply], Awaitable[None]] | None = getattr(
+            self.sender, "edit_post", None
+        )
+        started = time.monotonic()
+        outcome = "corrected"
+        try:
+            if chat.settings.corrections == "repost" or edit is None:
+                message_id = await self.sender.send_post(chat, post)
+                await self.store.record_message(
+                    self.platform, chat.platform_chat_id, message_id, piece.id
+                )
+            else:
+                await edit(chat, correction.message_id, post)
+        except RetryLater as exc:
+            outcome = "rate_limited"
+            self.pacer.back_off(exc.seconds)
+            await self.store.finish_correction(
+                correction.id, error="rate limited", retry_in=exc.seconds
+            )
+        except ChatGone as exc:
+            outcome = "gone"
+            await self.store.set_chat_active(
+                self.platform, chat.platform_chat_id, False, exc.reason
+            )
+            await self.store.finish_correction(correction.id, error=exc.reason, retry_in=0)
+        except PermanentError as exc:
+            outcome = "failed"
+            log.info("correction %s not made: %s", correction.id, exc)
+            await self.store.finish_correction(correction.id, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - network trouble or an adapter bug
+            outcome = "retry"
+            error = str(exc) or exc.__class__.__name__
+            if correction.attempts + 1 >= MAX_ATTEMPTS:
+                outcome = "failed"
+                await self.store.finish_correction(correction.id, error=error)
+            else:
+                await self.store.finish_correction(
+                    correction.id, error=error, retry_in=retry_delay(correction.attempts)
+                )
+        else:
+            await self.store.finish_correction(correction.id)
+            log.info("piece %s corrected in chat %s (%s)", piece.id, chat.id, correction.reason)
+        finally:
+            self.metrics.observe_send(self.platform, outcome, time.monotonic() - started)
 
     def _done(self, task: asyncio.Task) -> None:
         self._in_flight.discard(task)

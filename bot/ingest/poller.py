@@ -10,10 +10,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot import caps
+from bot.delivery.corrections import CORRECTION_WINDOW, change_reason
 from bot.delivery.routing import route
 from bot.ingest.articles import ArticleBuilder
 from bot.metrics import Metrics
@@ -465,7 +467,28 @@ class Poller:
         result = await self._save(draft, fan_out=fan_out)
         if result.deliveries:
             self.on_deliveries()
+        if result.status == "updated":
+            await self._queue_corrections(result)
         return result
+
+    async def _queue_corrections(self, result: SaveResult) -> None:
+        """The piece changed at its source: bring its recent posts up to date, if it matters.
+
+        Only when the entry changed in the feed (no extra polling), and only posts of the last
+        48 hours; the delivery worker edits (or reposts) them under the platform's budget.
+        """
+        piece = await self.store.get_piece(result.piece_id)
+        if piece is None:
+            return
+        reason = change_reason(piece, result.previous_title, result.previous_summary)
+        if reason is None:
+            log.info("piece %s changed at its source; typo-level, posts left as they are", piece.id)
+            return
+        since = datetime.now(UTC) - CORRECTION_WINDOW
+        count = await self.store.queue_corrections(piece.id, reason, since)
+        log.info("piece %s: %s; %d post(s) to correct", piece.id, reason, count)
+        if count:
+            self.on_deliveries()
 
     async def _retry_failed(self, source: Source, report: PollReport, done: _Round) -> None:
         """Try again the entries that failed in earlier rounds and were not in this one."""

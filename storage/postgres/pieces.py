@@ -201,7 +201,9 @@ class PgPieces(PgBase):
 
     async def _update_existing(self, conn: Conn, piece_id: int, draft: PieceDraft) -> SaveResult:
         await self._add_links(conn, piece_id, draft, syndicated=False)
-        row = await self._one(conn, "SELECT text, title FROM pieces WHERE id = %s", [piece_id])
+        row = await self._one(
+            conn, "SELECT text, title, summary FROM pieces WHERE id = %s", [piece_id]
+        )
         p = draft.piece
         if row and p.text and (row["text"] != p.text or row["title"] != p.title):
             summary = draft.summary
@@ -228,7 +230,12 @@ class PgPieces(PgBase):
                     piece_id,
                 ],
             )
-            return SaveResult(piece_id, "updated")
+            return SaveResult(
+                piece_id,
+                "updated",
+                previous_title=row["title"],
+                previous_summary=row["summary"],
+            )
         return SaveResult(piece_id, "unchanged")
 
     async def _add_links(

@@ -3,13 +3,26 @@ corrections."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.errors import LimitReached
-from bot.types import Piece
+from bot.types import Chat, Correction, Piece
 from storage.postgres.pieces import PgPieces
-from storage.rows import utcnow
+from storage.reader import correction_from_row
+from storage.rows import chat_from_row, utcnow
+
+CORRECTION_LEASE_SECONDS = 120.0
+# A newer correction of the same post is waiting: this one can go (the same current text).
+_NEWER_WAITING = (
+    "EXISTS (SELECT 1 FROM corrections o WHERE o.piece_id = corrections.piece_id"
+    " AND o.chat_id = corrections.chat_id AND o.message_id = corrections.message_id"
+    " AND o.state = 'pending' AND o.id <> corrections.id)"
+)
 
 
 class PgReader(PgPieces):
+    worker_id: str
+
     # --- a calm start ------------------------------------------------------------------------
     async def queue_backfill(self, chat_id: int, subscription_id: int, piece_ids: list[int]) -> int:
         if not piece_ids:
@@ -88,3 +101,120 @@ class PgReader(PgPieces):
                 [platform, user_id],
             )
         return int(row["n"]) if row else 0
+
+    # --- corrections ---------------------------------------------------------------------------
+    async def queue_corrections(self, piece_id: int, reason: str, since: datetime) -> int:
+        now = utcnow()
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "SELECT d.chat_id, c.platform, d.platform_message_id AS message_id"
+                " FROM deliveries d JOIN chats c ON c.id = d.chat_id"
+                " JOIN messages m ON m.platform = c.platform"
+                " AND m.platform_chat_id = c.platform_chat_id"
+                " AND m.message_id = d.platform_message_id AND m.piece_id = d.piece_id"
+                " WHERE d.piece_id = %s AND d.state = 'sent' AND d.sent_at >= %s"
+                " AND d.platform_message_id IS NOT NULL ORDER BY d.id",
+                [piece_id, since],
+            )
+            for row in rows:
+                await self._run(
+                    conn,
+                    "INSERT INTO corrections (piece_id, chat_id, platform, message_id, reason,"
+                    " state, created_at) VALUES (%s, %s, %s, %s, %s, 'pending', %s)"
+                    " ON CONFLICT (piece_id, chat_id, message_id) WHERE state = 'pending'"
+                    " DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at",
+                    [piece_id, row["chat_id"], row["platform"], row["message_id"], reason, now],
+                )
+        return len(rows)
+
+    async def claim_corrections(
+        self, platform: str, limit: int = 20, now: datetime | None = None
+    ) -> list[tuple[Correction, Chat]]:
+        """Claim due corrections (pending and due, or 'sending' with an expired lease)."""
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "WITH due AS (SELECT r.id FROM corrections r JOIN chats c ON c.id = r.chat_id"
+                " WHERE r.platform = %s AND c.active AND ((r.state = 'pending'"
+                " AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= %s))"
+                " OR (r.state = 'sending' AND coalesce(r.lease_until < now(), true)))"
+                " ORDER BY r.id LIMIT %s FOR UPDATE OF r SKIP LOCKED)"
+                " UPDATE corrections r SET state = 'sending', worker = %s,"
+                " lease_until = now() + make_interval(secs => %s)"
+                " FROM due WHERE r.id = due.id RETURNING r.*",
+                [platform, now or utcnow(), limit, self.worker_id, CORRECTION_LEASE_SECONDS],
+            )
+            rows.sort(key=lambda r: r["id"])
+            chats = {
+                r["id"]: chat_from_row(r)
+                for r in await self._all(
+                    conn,
+                    "SELECT * FROM chats WHERE id = ANY(%s)",
+                    [list({r["chat_id"] for r in rows})],
+                )
+            }
+        return [(correction_from_row(r), chats[r["chat_id"]]) for r in rows]
+
+    async def finish_correction(
+        self, correction_id: int, *, error: str | None = None, retry_in: float | None = None
+    ) -> None:
+        now = utcnow()
+        async with self._tx() as conn:
+            if error is None:
+                await self._run(
+                    conn,
+                    "UPDATE corrections SET state = 'done', done_at = %s,"
+                    " attempts = attempts + 1, last_error = NULL, worker = NULL,"
+                    " lease_until = NULL WHERE id = %s",
+                    [now, correction_id],
+                )
+            elif retry_in is not None:
+                await self._run(
+                    conn,
+                    f"DELETE FROM corrections WHERE id = %s AND {_NEWER_WAITING}",
+                    [correction_id],
+                )
+                await self._run(
+                    conn,
+                    "UPDATE corrections SET state = 'pending', attempts = attempts + 1,"
+                    " last_error = %s, next_attempt_at = %s, worker = NULL, lease_until = NULL"
+                    " WHERE id = %s",
+                    [error[:300], now + timedelta(seconds=retry_in), correction_id],
+                )
+            else:
+                await self._run(
+                    conn,
+                    "UPDATE corrections SET state = 'failed', done_at = %s,"
+                    " attempts = attempts + 1, last_error = %s, worker = NULL,"
+                    " lease_until = NULL WHERE id = %s",
+                    [now, error[:300], correction_id],
+                )
+
+    async def reset_corrections_in_flight(self, platform: str) -> int:
+        """Rows whose lease ran out (or this process's own) wait again; others are left alone."""
+        mine = (
+            "state = 'sending' AND platform = %s"
+            " AND (lease_until IS NULL OR lease_until < now() OR worker = %s)"
+        )
+        async with self._tx() as conn:
+            await self._run(
+                conn,
+                f"DELETE FROM corrections WHERE {mine} AND {_NEWER_WAITING}",
+                [platform, self.worker_id],
+            )
+            return await self._run(
+                conn,
+                "UPDATE corrections SET state = 'pending', worker = NULL, lease_until = NULL"
+                f" WHERE {mine}",
+                [platform, self.worker_id],
+            )
+
+    async def corrections_for(self, piece_id: int, chat_id: int) -> list[Correction]:
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "SELECT * FROM corrections WHERE piece_id = %s AND chat_id = %s ORDER BY id DESC",
+                [piece_id, chat_id],
+            )
+        return [correction_from_row(r) for r in rows]

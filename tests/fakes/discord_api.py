@@ -76,7 +76,7 @@ class RestError:
 class Recorded:
     """One request the fake recorded: what kind, where, and the JSON body it carried."""
 
-    # "message" | "callback" | "followup" | "edit_original" | "delete_original"
+    # "message" | "edit" | "callback" | "followup" | "edit_original" | "delete_original"
     # | "refused_callback" (an injected error was answered)
     kind: str
     channel_id: str | None
@@ -254,6 +254,7 @@ class FakeDiscord:
         app.router.add_get(p + "/applications/{app}/commands", self._get_commands)
         app.router.add_get(p + "/applications/{app}/guilds/{guild}/commands", self._get_commands)
         app.router.add_post(p + "/channels/{channel}/messages", self._post_message)
+        app.router.add_patch(p + "/channels/{channel}/messages/{message}", self._edit_message)
         app.router.add_get(p + "/channels/{channel}", self._get_channel)
         app.router.add_post(p + "/users/@me/channels", self._open_dm)
         app.router.add_post(p + "/interactions/{id}/{token}/callback", self._callback)
@@ -768,6 +769,31 @@ class FakeDiscord:
             return _json({"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400)
         message = self._message_payload(channel_id, body)
         await self._record(Recorded("message", channel_id, body, message_id=message["id"]))
+        return _json(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        """PATCH a message the bot sent: the stored message takes the new fields."""
+        if not self._authorized(request):
+            return _error(401, 0, "401: Unauthorized")
+        channel_id, message_id = request.match_info["channel"], request.match_info["message"]
+        failure = self._take_error(self.channel_errors, channel_id)
+        if failure is not None:
+            return failure
+        message = self.messages_by_id.get(message_id)
+        if message is None or message["channel_id"] != channel_id:
+            return _error(404, 10008, "Unknown Message")
+        if message["author"]["id"] != self.bot_user["id"]:
+            return _error(403, 50005, "Cannot edit a message authored by another user")
+        body = await request.json()
+        if problem := _invalid_message(body):
+            return _json({"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400)
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                message[key] = (
+                    body[key] if body[key] is not None else ([] if key != "content" else "")
+                )
+        message["edited_timestamp"] = _now()
+        await self._record(Recorded("edit", channel_id, body, message_id=message_id))
         return _json(message)
 
     def _interaction_for_token(self, token: str) -> str | None:
