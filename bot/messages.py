@@ -30,6 +30,7 @@ class PieceAction:
     button: bool = False  # a button under every post
     needs_author: bool = False  # offered only for pieces with a known author
     menu: bool = False  # a message context-menu entry (Discord allows five)
+    vote: bool = False  # a vote on the piece (a reaction where the platform has them)
 
 
 # The one list: reply commands, buttons, callback data and context menus all read it.
@@ -45,8 +46,13 @@ PIECE_ACTIONS: tuple[PieceAction, ...] = (
     PieceAction("unsave", "Unsave"),
     # Only under translated posts (post_for adds the button there): the post as written.
     PieceAction("original", "Original"),
+    # Votes: buttons where the platform has no reactions the bot can read (Telegram's
+    # adapter reads 👍/👎 reactions instead and leaves these buttons out).
+    PieceAction("like", "👍", button=True, vote=True),
+    PieceAction("dislike", "👎", button=True, vote=True),
 )
 ACTION_COMMANDS: frozenset[str] = frozenset(a.command for a in PIECE_ACTIONS)
+VOTE_COMMANDS: frozenset[str] = frozenset(a.command for a in PIECE_ACTIONS if a.vote)
 
 
 def is_piece_action(command: str) -> bool:
@@ -293,6 +299,18 @@ def digest_for(
 def digest_length(length: SummaryLength | str) -> SummaryLength:
     """The summary length a digest shows for a chat's length setting."""
     return "short" if length == "short" else "standard"
+
+
+def held_back_text(pieces: list[Piece]) -> str:
+    """The pieces relevance held back, listed so nothing is dropped silently."""
+    count = len(pieces)
+    lines = [
+        f"Held back: {count} piece{'s' if count != 1 else ''} closer to what this chat "
+        "disliked than to what it liked (/settings relevance off stops this):"
+    ]
+    for piece in pieces:
+        lines.append(f"• {piece.title}\n  {piece.url}")
+    return "\n".join(lines)
 
 
 def other_outlets(piece: Piece) -> list[tuple[str, str]]:

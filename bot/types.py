@@ -35,7 +35,11 @@ def chat_kind(text: str) -> ChatKind:
     raise ValueError(f"unknown chat kind {text!r}")
 
 
-DeliveryState = Literal["pending", "sending", "sent", "failed", "filtered", "digest", "skipped"]
+# "held": held back by the chat's relevance setting, to be listed (digest or daily note);
+# "held_noted": held back and listed.
+DeliveryState = Literal[
+    "pending", "sending", "sent", "failed", "filtered", "digest", "skipped", "held", "held_noted"
+]
 
 
 @dataclass
@@ -173,6 +177,8 @@ class ChatSettings:
     # A piece changed at its source after it was posted here: edit the post ("edit") or post
     # it again marked as updated ("repost").
     corrections: Literal["edit", "repost"] = "edit"
+    # Hold back pieces clearly closer to what the chat disliked than to what it liked.
+    relevance: bool = False
 
 
 @dataclass

@@ -55,7 +55,8 @@ async def help_(request: Request, services: Services) -> Response:
         lines.append("Owners:" if group == "Admin" else f"{group}:")
         lines.extend(f"  {s.usage} — {s.description}" for s in entries)
     lines.append(
-        "Reply to one of my posts with /more, /full, /quote, /author, /similar, /source or /save."
+        "Reply to one of my posts with /more, /full, /quote, /author, /similar, /source, /save,"
+        " /like or /dislike."
     )
     return Response.text("\n".join(lines), kind="long")
 

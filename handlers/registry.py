@@ -54,6 +54,7 @@ def load_all() -> dict[str, CommandSpec]:
         reading,
         replies,
         saved,
+        votes,
         subscriptions,
         why,
         settings,

@@ -9,6 +9,7 @@ import zoneinfo
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from bot.delivery.relevance import MIN_VOTES
 from bot.errors import UsageError
 from bot.messages import Request, Response
 from bot.types import Chat, ChatSettings, SummaryLength
@@ -64,6 +65,7 @@ def describe_settings(chat: Chat) -> str:
             f"• link previews: {'on' if s.link_previews else 'off'}",
             f"• /full: {'on' if s.full_text else 'off (posts link to the page instead)'}",
             f"• translate into: {s.translate or 'off'}",
+            f"• relevance: {'on (holds back what this chat dislikes)' if s.relevance else 'off'}",
             "• corrections: "
             + (
                 "edit (a post whose piece changes at its source is edited, marked updated)"
@@ -178,6 +180,16 @@ def _change(
             else ("/full is off here: it answers with the piece's link instead.")
         )
         return replace(settings, full_text=value == "on"), said
+    if key == "relevance":
+        value = _one_of(values, ("on", "off"), "Relevance")
+        said = (
+            f"Relevance is on: once this chat has {MIN_VOTES} votes (👍/👎, /like, /dislike), "
+            "pieces clearly closer to what it disliked than to what it liked are held back and "
+            "listed in the digest or a daily note."
+            if value == "on"
+            else "Relevance is off: every piece the subscriptions pick comes here."
+        )
+        return replace(settings, relevance=value == "on"), said
     if key in ("corrections", "correction"):
         value = _one_of(values, CORRECTION_MODES, "Corrections")
         said = (
@@ -193,7 +205,7 @@ def _change(
     "settings",
     "/settings [mode instant|digest [HH:MM] [Time/Zone] | timezone <Zone> | "
     "length short|standard|long | quiet HH:MM-HH:MM|off | language xx|any | previews on|off | "
-    "full on|off | translate xx|off | corrections edit|repost]",
+    "full on|off | translate xx|off | corrections edit|repost | relevance on|off]",
     "Show or change how this chat gets pieces",
     group="Settings",
     checks_admin=True,
@@ -211,6 +223,7 @@ def _change(
                 "full",
                 "translate",
                 "corrections",
+                "relevance",
             ),
         ),
         Option("value", "The new value, e.g. digest 08:00 Europe/Berlin"),

@@ -146,6 +146,15 @@ async def _delivery_story(services: Services, chat: Chat, delivery: Delivery) ->
     if state == "failed":
         tries = f"{delivery.attempts} attempt{'s' if delivery.attempts != 1 else ''}"
         return f"Posting failed after {tries}: {delivery.last_error or 'unknown error'}."
+    if state == "held":
+        when_listed = (
+            "It will be listed in this chat's next digest."
+            if settings.mode == "digest"
+            else "It will be listed in the daily held-back note."
+        )
+        return f"Not posted ({via}): {delivery.reason or 'held back'}. {when_listed}"
+    if state == "held_noted":
+        return f"Not posted ({via}): {delivery.reason or 'held back'}; it was listed here."
     if state == "skipped":
         return f"Skipped: {delivery.reason or 'no reason recorded'}."
     # pending: waiting for its turn, a retry, or the end of quiet hours

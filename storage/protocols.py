@@ -458,6 +458,33 @@ class ReaderStore(Protocol):
         """A piece's corrections in one chat, newest first (/why)."""
         ...
 
+    async def record_vote(self, chat_id: int, piece_id: int, user_id: str, vote: int) -> None:
+        """A member's vote on a piece in a chat: +1 like, -1 dislike, 0 takes it back. One
+        vote per member: a new one replaces theirs. A piece that does not exist is ignored."""
+        ...
+
+    async def piece_votes(self, chat_id: int, piece_id: int) -> tuple[int, int]:
+        """(likes, dislikes) of a piece in a chat."""
+        ...
+
+    async def chat_taste(self, chat_id: int, limit: int = 200) -> tuple[int, list[tuple[int, int]]]:
+        """(the chat's votes in all, [(piece id, net vote)] of its most recently voted
+        pieces)."""
+        ...
+
+    async def hold_back(self, chat_id: int, holds: list[tuple[int, str]], *, noted: bool) -> None:
+        """Mark the chat's delivery rows of these (piece id, reason) held back; ``noted``:
+        already listed to the chat."""
+        ...
+
+    async def held_pieces(self, chat_id: int) -> list[tuple[int, str]]:
+        """(piece id, reason) held back and not listed yet, oldest first."""
+        ...
+
+    async def held_chats(self, platform: str) -> list[Chat]:
+        """Active chats of a platform with held-back pieces not listed yet."""
+        ...
+
 
 class KeyValueStore(Protocol):
     """Small named values (digest bookkeeping, limits set from chats, first-run marks)."""

@@ -212,3 +212,69 @@ class ReaderMixin(EntryFailuresMixin):
             [piece_id, chat_id],
         )
         return [correction_from_row(r) for r in rows]
+
+    # --- votes and held-back pieces ------------------------------------------------------------
+    def record_vote(self, chat_id: int, piece_id: int, user_id: str, vote: int) -> None:
+        """A member's vote on a piece in a chat (+1, -1; 0 takes it back); one per member."""
+        with self.db.atomic():
+            if vote == 0:
+                self.db.execute(
+                    "DELETE FROM votes WHERE chat_id = ? AND piece_id = ? AND user_id = ?",
+                    [chat_id, piece_id, user_id],
+                )
+                return
+            self.db.execute(
+                "INSERT INTO votes (chat_id, piece_id, user_id, vote, voted_at)"
+                " SELECT ?, id, ?, ?, ? FROM pieces WHERE id = ?"
+                " ON CONFLICT (chat_id, piece_id, user_id) DO UPDATE SET vote = excluded.vote,"
+                " voted_at = excluded.voted_at",
+                [chat_id, user_id, 1 if vote > 0 else -1, to_text(utcnow()), piece_id],
+            )
+
+    def piece_votes(self, chat_id: int, piece_id: int) -> tuple[int, int]:
+        """(likes, dislikes) of a piece in a chat."""
+        row = self._one(
+            "SELECT coalesce(sum(vote = 1), 0) AS up, coalesce(sum(vote = -1), 0) AS down"
+            " FROM votes WHERE chat_id = ? AND piece_id = ?",
+            [chat_id, piece_id],
+        )
+        return (int(row["up"]), int(row["down"])) if row else (0, 0)
+
+    def chat_taste(self, chat_id: int, limit: int = 200) -> tuple[int, list[tuple[int, int]]]:
+        """(votes in all, [(piece id, net vote)] of the most recently voted pieces)."""
+        total = self._count("SELECT count(*) AS n FROM votes WHERE chat_id = ?", [chat_id])
+        rows = self._all(
+            "SELECT piece_id, sum(vote) AS net FROM votes WHERE chat_id = ?"
+            " GROUP BY piece_id ORDER BY max(voted_at) DESC, piece_id DESC LIMIT ?",
+            [chat_id, limit],
+        )
+        return total, [(r["piece_id"], int(r["net"])) for r in rows]
+
+    def hold_back(self, chat_id: int, holds: list[tuple[int, str]], *, noted: bool) -> None:
+        """Mark the chat's rows of these pieces held back with a reason (``noted``: listed)."""
+        state = "held_noted" if noted else "held"
+        with self.db.atomic():
+            for piece_id, reason in holds:
+                self.db.execute(
+                    "UPDATE deliveries SET state = ?, reason = ?"
+                    " WHERE chat_id = ? AND piece_id = ?",
+                    [state, reason[:300], chat_id, piece_id],
+                )
+
+    def held_pieces(self, chat_id: int) -> list[tuple[int, str]]:
+        """Pieces held back and not listed yet: (piece id, reason), oldest first."""
+        rows = self._all(
+            "SELECT piece_id, reason FROM deliveries WHERE chat_id = ? AND state = 'held'"
+            " ORDER BY id",
+            [chat_id],
+        )
+        return [(r["piece_id"], r["reason"] or "") for r in rows]
+
+    def held_chats(self, platform: str) -> list[Chat]:
+        """Active chats of a platform with held-back pieces not listed yet."""
+        rows = self._all(
+            "SELECT DISTINCT c.id FROM chats c JOIN deliveries d ON d.chat_id = c.id"
+            " WHERE d.state = 'held' AND c.active = 1 AND c.platform = ? ORDER BY c.id",
+            [platform],
+        )
+        return [chat for chat in (self.get_chat_by_id(r["id"]) for r in rows) if chat]

@@ -343,3 +343,21 @@ def m008_corrections(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS corrections_piece ON corrections(piece_id, chat_id);
         """
     )
+
+
+@migrations()
+def m009_votes(db: Database) -> None:
+    # Reactions that teach: one vote per member, piece and chat (+1 like, -1 dislike).
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS votes (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            voted_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, piece_id, user_id)
+        );
+        CREATE INDEX IF NOT EXISTS votes_chat_time ON votes(chat_id, voted_at);
+        """
+    )

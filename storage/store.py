@@ -577,6 +577,24 @@ class AsyncStore(Storage):
     async def corrections_for(self, piece_id: int, chat_id: int) -> list[Correction]:
         return await self._run(self.sync.corrections_for, piece_id, chat_id)
 
+    async def record_vote(self, chat_id: int, piece_id: int, user_id: str, vote: int) -> None:
+        return await self._run(self.sync.record_vote, chat_id, piece_id, user_id, vote)
+
+    async def piece_votes(self, chat_id: int, piece_id: int) -> tuple[int, int]:
+        return await self._run(self.sync.piece_votes, chat_id, piece_id)
+
+    async def chat_taste(self, chat_id: int, limit: int = 200) -> tuple[int, list[tuple[int, int]]]:
+        return await self._run(self.sync.chat_taste, chat_id, limit)
+
+    async def hold_back(self, chat_id: int, holds: list[tuple[int, str]], *, noted: bool) -> None:
+        return await self._run(self.sync.hold_back, chat_id, holds, noted=noted)
+
+    async def held_pieces(self, chat_id: int) -> list[tuple[int, str]]:
+        return await self._run(self.sync.held_pieces, chat_id)
+
+    async def held_chats(self, platform: str) -> list[Chat]:
+        return await self._run(self.sync.held_chats, platform)
+
     # --- KeyValueStore -------------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
         return await self._run(self.sync.get_value, key)

@@ -212,6 +212,8 @@ async def test_every_slash_command_answers_through_the_core(
             ("saved", {}, "Every command"),
             ("unsave", {"post": post}, "Removed"),
             ("original", {"post": post}, "Every command"),
+            ("like", {"post": post}, "👍 noted"),
+            ("dislike", {"post": post}, "👎 noted"),
             ("why", {"url": "https://example.com/every-command"}, ""),
             ("summary", {"url": http_server.url("/article")}, "library"),
             ("addsource", {"url": http_server.url("/feed.xml"), "name": "spare"}, "spare"),

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 from bot.delivery.corrections import corrected_post
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
+from bot.delivery.relevance import judge
 from bot.delivery.sender import Sender
-from bot.messages import Reply, digest_for, digest_length, post_for
+from bot.messages import Reply, digest_for, digest_length, held_back_text, post_for
 from bot.metrics import Metrics
 from bot.types import Chat, Correction, Delivery, Piece, Translation
 
@@ -162,6 +163,7 @@ class DeliveryWorker:
         """Send what is due now; return whether anything was claimed."""
         await self._send_notices()
         await self._send_digests()
+        await self._send_held_notes()
         corrected = await self._send_corrections()
         claimed = await self.store.claim_due(self.platform, limit=50)
         # A fan-out claims many rows of one piece: read each piece once per batch.
@@ -266,6 +268,14 @@ class DeliveryWorker:
         if piece is None:
             await self.store.mark_failed(delivery.id, "piece deleted")
             return
+        if chat.settings.relevance:
+            verdict = await judge(self.store, chat, piece)
+            if verdict is not None and verdict.hold:
+                # Listed in the daily held-back note: held back, never dropped silently.
+                await self.store.hold_back(chat.id, [(piece.id, verdict.reason)], noted=False)
+                self.metrics.observe_send(self.platform, "held")
+                log.info("piece %s held back for chat %s: %s", piece.id, chat.id, verdict.reason)
+                return
         post = post_for(piece, chat.settings.length)
         if chat.settings.translate and self.translator is not None:
             translated = await self.translator.translate(
@@ -360,14 +370,29 @@ class DeliveryWorker:
         pieces stay held and the next round tries again: at least once, like every post).
         """
         piece_ids = await self.store.digest_pieces(chat.id)
-        if not piece_ids:
+        holds = await self.store.held_pieces(chat.id)  # held back since the last digest
+        if not piece_ids and not holds:
             await self.store.set_value(digest_request_key(chat.id), None)
             return 0
         pieces = [p for p in [await self.store.get_piece(i) for i in piece_ids] if p is not None]
+        if chat.settings.relevance:
+            kept = []
+            for piece in pieces:
+                verdict = await judge(self.store, chat, piece)
+                if verdict is not None and verdict.hold:
+                    holds.append((piece.id, verdict.reason))
+                else:
+                    kept.append(piece)
+            pieces = kept
+        held = [p for p in [await self.store.get_piece(i) for i, _ in holds] if p is not None]
         try:
-            digest = digest_for(
-                pieces, chat.settings.length, await self._translations(chat, pieces)
-            )
+            digest = Reply(kind="long")
+            if pieces:
+                translations = await self._translations(chat, pieces)
+                digest = digest_for(pieces, chat.settings.length, translations)
+            if held:
+                # Nothing is dropped silently: what relevance held back is listed with it.
+                digest.text = "\n\n".join(t for t in (digest.text, held_back_text(held)) if t)
             message_id = await self.sender.send_post(chat, digest)
         except ChatGone as exc:
             await self.store.set_chat_active(
@@ -377,9 +402,39 @@ class DeliveryWorker:
         except Exception as exc:
             log.info("digest for chat %s not sent (will retry): %s", chat.id, exc)
             return 0
-        await self.store.mark_digest_sent(chat.id, piece_ids, message_id)
+        await self.store.mark_digest_sent(chat.id, [p.id for p in pieces], message_id)
+        if holds:
+            await self.store.hold_back(chat.id, holds, noted=True)
         await self.store.set_value(digest_request_key(chat.id), None)
-        return len(piece_ids)
+        return len(pieces) + len(holds)
+
+    async def _send_held_notes(self) -> None:
+        """Chats in instant mode get one note a day (at their digest time) listing the pieces
+        relevance held back; digest chats see them in their digest."""
+        for chat in await self.store.held_chats(self.platform):
+            if chat.settings.mode == "digest" or quiet_until(chat.settings) is not None:
+                continue
+            key = f"held.last.{chat.id}"
+            day = digest_due(chat.settings, await self.store.get_value(key))
+            if day is None:
+                continue
+            holds = await self.store.held_pieces(chat.id)
+            pieces = [p for p in [await self.store.get_piece(i) for i, _ in holds] if p]
+            if pieces:
+                try:
+                    await self.sender.send_post(
+                        chat, Reply(text=held_back_text(pieces), kind="long")
+                    )
+                except ChatGone as exc:
+                    await self.store.set_chat_active(
+                        self.platform, chat.platform_chat_id, False, exc.reason
+                    )
+                    continue
+                except Exception as exc:  # tried again next round
+                    log.info("held-back note for chat %s not sent: %s", chat.id, exc)
+                    continue
+            await self.store.hold_back(chat.id, holds, noted=True)
+            await self.store.set_value(key, day)
 
     async def _translations(self, chat: Chat, pieces: list[Piece]) -> dict[int, Translation]:
         """The digest's pieces in the chat's translation language (those that could be had)."""

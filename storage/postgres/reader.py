@@ -218,3 +218,79 @@ class PgReader(PgPieces):
                 [piece_id, chat_id],
             )
         return [correction_from_row(r) for r in rows]
+
+    # --- votes and held-back pieces ------------------------------------------------------------
+    async def record_vote(self, chat_id: int, piece_id: int, user_id: str, vote: int) -> None:
+        async with self._tx() as conn:
+            if vote == 0:
+                await self._run(
+                    conn,
+                    "DELETE FROM votes WHERE chat_id = %s AND piece_id = %s AND user_id = %s",
+                    [chat_id, piece_id, user_id],
+                )
+                return
+            await self._run(
+                conn,
+                "INSERT INTO votes (chat_id, piece_id, user_id, vote, voted_at)"
+                " SELECT %s, id, %s, %s, %s FROM pieces WHERE id = %s"
+                " ON CONFLICT (chat_id, piece_id, user_id) DO UPDATE SET vote = excluded.vote,"
+                " voted_at = excluded.voted_at",
+                [chat_id, user_id, 1 if vote > 0 else -1, utcnow(), piece_id],
+            )
+
+    async def piece_votes(self, chat_id: int, piece_id: int) -> tuple[int, int]:
+        async with self._tx() as conn:
+            row = await self._one(
+                conn,
+                "SELECT count(*) FILTER (WHERE vote = 1) AS up,"
+                " count(*) FILTER (WHERE vote = -1) AS down"
+                " FROM votes WHERE chat_id = %s AND piece_id = %s",
+                [chat_id, piece_id],
+            )
+        return (int(row["up"]), int(row["down"])) if row else (0, 0)
+
+    async def chat_taste(self, chat_id: int, limit: int = 200) -> tuple[int, list[tuple[int, int]]]:
+        async with self._tx() as conn:
+            row = await self._one(
+                conn, "SELECT count(*) AS n FROM votes WHERE chat_id = %s", [chat_id]
+            )
+            rows = await self._all(
+                conn,
+                "SELECT piece_id, sum(vote) AS net FROM votes WHERE chat_id = %s"
+                " GROUP BY piece_id ORDER BY max(voted_at) DESC, piece_id DESC LIMIT %s",
+                [chat_id, limit],
+            )
+        total = int(row["n"]) if row else 0
+        return total, [(r["piece_id"], int(r["net"])) for r in rows]
+
+    async def hold_back(self, chat_id: int, holds: list[tuple[int, str]], *, noted: bool) -> None:
+        state = "held_noted" if noted else "held"
+        async with self._tx() as conn:
+            for piece_id, reason in holds:
+                await self._run(
+                    conn,
+                    "UPDATE deliveries SET state = %s, reason = %s, worker = NULL,"
+                    " lease_until = NULL WHERE chat_id = %s AND piece_id = %s",
+                    [state, reason[:300], chat_id, piece_id],
+                )
+
+    async def held_pieces(self, chat_id: int) -> list[tuple[int, str]]:
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "SELECT piece_id, reason FROM deliveries WHERE chat_id = %s AND state = 'held'"
+                " ORDER BY id",
+                [chat_id],
+            )
+        return [(r["piece_id"], r["reason"] or "") for r in rows]
+
+    async def held_chats(self, platform: str) -> list[Chat]:
+        async with self._tx() as conn:
+            rows = await self._all(
+                conn,
+                "SELECT * FROM chats c WHERE c.active AND c.platform = %s AND EXISTS"
+                " (SELECT 1 FROM deliveries d WHERE d.chat_id = c.id AND d.state = 'held')"
+                " ORDER BY c.id",
+                [platform],
+            )
+        return [chat_from_row(r) for r in rows]

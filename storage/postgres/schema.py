@@ -301,12 +301,26 @@ CREATE INDEX corrections_due ON corrections (platform, state, id);
 CREATE INDEX corrections_piece ON corrections (piece_id, chat_id);
 """
 
+# Reactions that teach: one vote per member, piece and chat (+1 like, -1 dislike).
+M006_VOTES = """
+CREATE TABLE votes (
+    chat_id BIGINT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    piece_id BIGINT NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    vote SMALLINT NOT NULL CHECK (vote IN (-1, 1)),
+    voted_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (chat_id, piece_id, user_id)
+);
+CREATE INDEX votes_chat_time ON votes (chat_id, voted_at);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_saved_pieces", M002_SAVED_PIECES),
     ("m003_fold_all_arabic_marks", M003_FOLD_ALL_ARABIC_MARKS),
     ("m004_translations", M004_TRANSLATIONS),
     ("m005_corrections", M005_CORRECTIONS),
+    ("m006_votes", M006_VOTES),
 ]
 
 

@@ -61,7 +61,7 @@ _BOOL_PARAMS = {
 
 UPDATE_KINDS = (
     "message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
-    "my_chat_member", "chat_member",
+    "my_chat_member", "chat_member", "message_reaction",
 )  # fmt: skip
 
 
@@ -490,6 +490,26 @@ class FakeTelegramAPI:
             },
         )
         return query_id
+
+    def push_reaction(
+        self, chat: FakeChat, user: FakeUser, message: SentMessage, old: list[str], new: list[str]
+    ) -> bool:
+        """A user changes their emoji reactions on ``message``; False when Telegram would not
+        tell the bot (in groups and channels only administrators bots get reactions)."""
+        if chat.type != "private" and chat.bot_status != "administrator":
+            return False
+        self.push_update(
+            "message_reaction",
+            {
+                "chat": chat.to_dict(),
+                "message_id": message.message_id,
+                "user": user.to_dict(),
+                "date": int(time.time()),
+                "old_reaction": [{"type": "emoji", "emoji": e} for e in old],
+                "new_reaction": [{"type": "emoji", "emoji": e} for e in new],
+            },
+        )
+        return True
 
     def push_my_chat_member(
         self,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.adapters.text import prefix_that_fits, safe_url
 from bot.adapters.text import split_text as split_chunks
 from bot.bidi import directional
-from bot.messages import Action, PieceCard, Reply, is_piece_action
+from bot.messages import VOTE_COMMANDS, Action, PieceCard, Reply, is_piece_action
 from bot.messages import byline as neutral_byline
 
 MAX_MESSAGE = 4096
@@ -80,6 +80,8 @@ def keyboard(actions: list[Action], per_row: int = 3) -> tuple[tuple[tuple[str, 
     """Rows of (label, callback data) for the reply's actions."""
     buttons = []
     for action in actions:
+        if action.command in VOTE_COMMANDS:
+            continue  # Telegram has message reactions for that (read by the adapter)
         data = callback_data(action)
         label = one_line(action.label, 64)
         if data and label:
