@@ -31,6 +31,10 @@ class LimitReached(UserError):
     """A per-chat limit (e.g. subscriptions) is reached; the message names it."""
 
 
+class PlaceError(UserError):
+    """A forum topic or thread cannot be made here; the message says why (e.g. a right)."""
+
+
 class SourceError(UserError):
     """A source cannot be added or changed; the message says why in one line."""
 

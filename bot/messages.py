@@ -10,7 +10,7 @@ the handlers, the delivery worker and every adapter show a piece the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -60,6 +60,20 @@ def is_piece_action(command: str) -> bool:
 
 
 # --- the conversation --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Place:
+    """Where posts can go inside a chat: a Telegram forum topic, a Discord thread."""
+
+    chat_id: str  # the platform chat id (a Discord thread's own id)
+    thread_id: str | None  # the Telegram topic id (None on Discord)
+    title: str
+
+
+# Made by the adapter for a command that may open a place of its own (``topic new``): it
+# creates a topic or thread with that name, or raises ``PlaceError`` saying why it cannot.
+OpenPlace = Callable[[str], Awaitable[Place]]
+
+
 @dataclass
 class Request:
     """One command from a chat, already parsed by the adapter."""
@@ -80,6 +94,9 @@ class Request:
     # the bot is there again, so a chat marked gone (kicked, blocked, 403) comes back on;
     # Discord answers interactions even where the bot may not post, so it checks permissions.
     can_post: bool = True
+    open_place: OpenPlace | None = None  # where the platform can make topics or threads
+    # The channel a Discord thread belongs to: where its posts go if it is archived or deleted.
+    parent_chat_id: str | None = None
 
     @property
     def user_key(self) -> str:

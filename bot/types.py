@@ -179,6 +179,9 @@ class ChatSettings:
     corrections: Literal["edit", "repost"] = "edit"
     # Hold back pieces clearly closer to what the chat disliked than to what it liked.
     relevance: bool = False
+    # A topic or thread: the chat (row id) its subscriptions move to when it is closed,
+    # archived or deleted (a Telegram topic falls back to its group without this).
+    fallback_chat_id: int | None = None
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.errors import InvalidSearch, LimitReached, SubscriptionExists, UsageError
+from bot.errors import InvalidSearch, LimitReached, PlaceError, SubscriptionExists, UsageError
 from bot.matching import normalize, parse_terms
 from bot.messages import Request, Response
 from bot.types import Chat, Subscription, SubscriptionKind
@@ -79,6 +79,7 @@ async def _subscribe_to(
     target: str,
     source_id: int | None = None,
     start: Start | None = None,
+    where: str = "here",
 ) -> Response:
     try:
         sub = await services.store.add_subscription(
@@ -116,7 +117,7 @@ async def _subscribe_to(
     elif start is not None:
         earlier = "\nNothing from before now is posted: only what comes next."
     return Response.text(
-        f"Subscribed: {describe(sub)}. New pieces come here {delivery_mode(chat)}.{earlier}\n"
+        f"Subscribed: {describe(sub)}. New pieces come {where} {delivery_mode(chat)}.{earlier}\n"
         f"Narrow it with /filter {sub.id} -word, or stop with /unsubscribe {sub.id}.{paused}"
     )
 
@@ -174,7 +175,7 @@ def split_start(text: str) -> tuple[str, Start | None]:
 
 @command(
     "subscribe",
-    "/subscribe <source> | author <name> | keyword <words> [last N | new only]",
+    "/subscribe <source> | author <name> | keyword <words> [topic new] [last N | new only]",
     "Get new pieces from a source, an author or matching keywords here",
     scope="chat_admin",
     group="Subscriptions",
@@ -190,15 +191,20 @@ def split_start(text: str) -> tuple[str, Start | None]:
             "Post the last N pieces now, or only what comes next (the default)",
             choices=("new only", "last 1", "last 3", "last 5", "last 10"),
         ),
+        Option(
+            "place",
+            "Post them in a new thread of this channel named after it",
+            choices=("thread new",),
+        ),
     ),
 )
 async def subscribe(request: Request, services: Services) -> Response:
     text = " ".join(request.args.split())
     if not text:
         raise UsageError("Say what to follow.")
-    text, start = split_start(text)
+    text, start, new_place = split_suffixes(text)
     if not text:
-        raise UsageError("Say what to follow before last N or new only.")
+        raise UsageError("Say what to follow before last N, new only or topic new.")
     first, _, rest = text.partition(" ")
     kind = first.casefold()
     if kind not in KINDS or not rest:
@@ -207,24 +213,104 @@ async def subscribe(request: Request, services: Services) -> Response:
         kind, rest = "source", text
     chat = await current_chat(request, services)
 
+    source_id = None
     if kind == "source":
         source = await find_source(services, rest)
         if source is None:
             return Response.error(await source_hint(services, rest))
-        return await _subscribe_to(request, services, chat, "source", source.name, source.id, start)
-
-    if kind == "author":
+        target, source_id = source.name, source.id
+    elif kind == "author":
         name = await find_author(services, rest)
         if name is None:
             return Response.error(await author_hint(services, rest))
-        return await _subscribe_to(request, services, chat, "author", name, start=start)
+        target = name
+    else:
+        include, exclude = parse_terms(rest)
+        if not include:
+            raise UsageError("A keyword query needs a word to look for (-word only excludes).")
+        _check_terms(include + exclude, MAX_KEYWORD_TERMS, "A keyword query")
+        target = keyword_query(include, exclude)
+    sub_kind: SubscriptionKind = (
+        "source" if kind == "source" else ("author" if kind == "author" else "keyword")
+    )
+    where = "here"
+    if new_place:
+        try:
+            chat = await open_place(request, services, chat, target)
+        except PlaceError as exc:
+            log.info("no topic for %s in %s: %s", target[:60], request.chat_id, exc)
+            return Response.error(str(exc))
+        place = "topic" if chat.thread_id else "thread"
+        where = f"to the new {place} “{chat.title}”"
+    else:
+        await remember_fallback(request, services, chat)
+    return await _subscribe_to(
+        request, services, chat, sub_kind, target, source_id, start, where=where
+    )
 
-    include, exclude = parse_terms(rest)
-    if not include:
-        raise UsageError("A keyword query needs a word to look for (-word only excludes).")
-    _check_terms(include + exclude, MAX_KEYWORD_TERMS, "A keyword query")
-    query = keyword_query(include, exclude)
-    return await _subscribe_to(request, services, chat, "keyword", query, start=start)
+
+_PLACE = re.compile(r"\s+(?:topic|thread)\s+new$", re.IGNORECASE)
+
+
+def split_suffixes(text: str) -> tuple[str, Start | None, bool]:
+    """``demo topic new last 3`` -> (``demo``, Start(3), True), in either order."""
+    start: Start | None = None
+    new_place = False
+    for _ in range(2):
+        match = _PLACE.search(text)
+        if match is not None and not new_place:
+            text, new_place = text[: match.start()].strip(), True
+            continue
+        rest, found = split_start(text)
+        if found is not None and start is None:
+            text, start = rest, found
+    return text, start, new_place
+
+
+async def open_place(request: Request, services: Services, chat: Chat, name: str) -> Chat:
+    """A new forum topic (Telegram) or thread (Discord) named after what it follows, as a chat
+    of its own that inherits this chat's settings and falls back to it when it is gone."""
+    if request.open_place is None or chat.kind in ("private", "channel"):
+        raise PlaceError(
+            "Topics are for Telegram forum groups and threads for Discord channels; "
+            "subscribe here without topic new."
+        )
+    if chat.kind == "thread" and not chat.thread_id:
+        raise PlaceError("This is a thread already: run it in the channel to make a new one.")
+    place = await request.open_place(clip(name, 100))
+    new = await services.store.ensure_chat(
+        request.platform,
+        place.chat_id,
+        kind="thread",
+        thread_id=place.thread_id,
+        title=place.title,
+        reactivate=False,
+    )
+    home = chat.id
+    if chat.thread_id:  # made from inside a topic: the group's general place is its home
+        general = await services.store.ensure_chat(
+            request.platform, chat.platform_chat_id, kind="group", title=chat.title
+        )
+        home = general.id
+    await services.store.update_chat_settings(new.id, replace(chat.settings, fallback_chat_id=home))
+    new.settings = replace(chat.settings, fallback_chat_id=home)
+    log.info("opened %s %r for chat %s", request.platform, place.title[:60], chat.id)
+    return new
+
+
+async def remember_fallback(request: Request, services: Services, chat: Chat) -> None:
+    """A Discord thread subscribing for the first time learns its channel, where its posts go
+    when it is archived or deleted (a Telegram topic's group is known from its id)."""
+    if chat.kind != "thread" or not request.parent_chat_id:
+        return
+    if chat.settings.fallback_chat_id is not None:
+        return
+    parent = await services.store.ensure_chat(
+        request.platform, request.parent_chat_id, kind="group"
+    )
+    await services.store.update_chat_settings(
+        chat.id, replace(chat.settings, fallback_chat_id=parent.id)
+    )
 
 
 async def _chat_subscription(services: Services, chat: Chat, token: str) -> Subscription:

@@ -485,6 +485,12 @@ class ReaderStore(Protocol):
         """Active chats of a platform with held-back pieces not listed yet."""
         ...
 
+    async def fall_back(self, chat_id: int, to_chat_id: int, reason: str) -> list[str]:
+        """A topic or thread is gone: its subscriptions and waiting posts move to
+        ``to_chat_id``, it (that row alone) becomes inactive; the moved subscriptions as
+        ``kind target`` (one the other place already has is dropped)."""
+        ...
+
 
 class KeyValueStore(Protocol):
     """Small named values (digest bookkeeping, limits set from chats, first-run marks)."""

@@ -278,3 +278,38 @@ class ReaderMixin(EntryFailuresMixin):
             [platform],
         )
         return [chat for chat in (self.get_chat_by_id(r["id"]) for r in rows) if chat]
+
+    # --- topics and threads ---------------------------------------------------------------------
+    def fall_back(self, chat_id: int, to_chat_id: int, reason: str) -> list[str]:
+        """A topic or thread is gone: its subscriptions and waiting posts move to ``to_chat_id``
+        and it is marked inactive (that row alone, not its whole group). Returns the moved
+        subscriptions as ``kind target`` (one the other place already had is dropped)."""
+        with self.db.atomic():
+            subs = self._all(
+                "SELECT id, kind, target FROM subscriptions WHERE chat_id = ? ORDER BY id",
+                [chat_id],
+            )
+            moved = []
+            for sub in subs:
+                cursor = self.db.execute(
+                    "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE id = ?",
+                    [to_chat_id, sub["id"]],
+                )
+                if cursor.rowcount:
+                    moved.append(f"{sub['kind']} {sub['target']}")
+            self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id])
+            self.db.execute(
+                "UPDATE OR IGNORE deliveries SET chat_id = ?, state = 'pending',"
+                " next_attempt_at = NULL WHERE chat_id = ? AND state IN ('pending', 'sending')",
+                [to_chat_id, chat_id],
+            )
+            self.db.execute(
+                "UPDATE corrections SET state = 'failed', last_error = ?"
+                " WHERE chat_id = ? AND state IN ('pending', 'sending')",
+                [reason[:300], chat_id],
+            )
+            self.db.execute(
+                "UPDATE chats SET active = 0, inactive_reason = ? WHERE id = ?",
+                [reason[:300], chat_id],
+            )
+        return moved

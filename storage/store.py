@@ -595,6 +595,9 @@ class AsyncStore(Storage):
     async def held_chats(self, platform: str) -> list[Chat]:
         return await self._run(self.sync.held_chats, platform)
 
+    async def fall_back(self, chat_id: int, to_chat_id: int, reason: str) -> list[str]:
+        return await self._run(self.sync.fall_back, chat_id, to_chat_id, reason)
+
     # --- KeyValueStore -------------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
         return await self._run(self.sync.get_value, key)

@@ -306,9 +306,7 @@ class DeliveryWorker:
         except ChatGone as exc:
             outcome = "gone"
             log.warning("chat %s is gone: %s", chat.platform_chat_id, exc.reason)
-            await self.store.set_chat_active(
-                self.platform, chat.platform_chat_id, False, exc.reason
-            )
+            await self.chat_gone(chat, exc.reason)
         except PermanentError as exc:
             outcome = "failed"
             log.warning("delivery %s failed for good: %s", delivery.id, exc)
@@ -324,6 +322,39 @@ class DeliveryWorker:
             self.sent += 1
         finally:
             self.metrics.observe_send(self.platform, outcome, time.monotonic() - started)
+
+    async def chat_gone(self, chat: Chat, reason: str) -> None:
+        """The bot cannot post there any more. A topic or thread falls back to its chat's
+        general place (its subscriptions and waiting posts move there, and the chat is told);
+        anything else is marked inactive, its subscriptions kept for when it comes back."""
+        fallback = await self._fallback_for(chat)
+        if fallback is None:
+            await self.store.set_chat_active(self.platform, chat.platform_chat_id, False, reason)
+            return
+        moved = await self.store.fall_back(chat.id, fallback.id, reason)
+        place = "topic" if chat.thread_id else "thread"
+        name = f"“{chat.title}”" if chat.title else "of these posts"
+        log.info("%s %s gone (%s): %d subscriptions to chat %s", place, chat.id, reason,
+                 len(moved), fallback.id)  # fmt: skip
+        await self.store.add_notice(
+            fallback.id,
+            f"For this chat's admins: the {place} {name} is closed, archived or deleted, so "
+            f"its subscriptions post here now ({'; '.join(moved) or 'none'}). "
+            f"/subscribe <source> {place} new makes a new one.",
+        )
+        self.wake()
+
+    async def _fallback_for(self, chat: Chat) -> Chat | None:
+        """The general place of a topic or thread (None for a chat that is not one)."""
+        if chat.settings.fallback_chat_id is not None:
+            found = await self.store.get_chat_by_id(chat.settings.fallback_chat_id)
+            if found is not None and found.id != chat.id:
+                return found
+        if chat.thread_id:
+            return await self.store.ensure_chat(
+                chat.platform, chat.platform_chat_id, kind="group", title=None
+            )
+        return None
 
     async def _retry(self, delivery: Delivery, error: str) -> str:
         """Schedule another attempt, or give up after ``MAX_ATTEMPTS``; return the outcome."""

@@ -294,3 +294,35 @@ class PgReader(PgPieces):
                 [platform],
             )
         return [chat_from_row(r) for r in rows]
+
+    # --- topics and threads ---------------------------------------------------------------------
+    async def fall_back(self, chat_id: int, to_chat_id: int, reason: str) -> list[str]:
+        async with self._tx() as conn:
+            moved = await self._all(
+                conn,
+                "UPDATE subscriptions s SET chat_id = %s WHERE s.chat_id = %s AND NOT EXISTS"
+                " (SELECT 1 FROM subscriptions o WHERE o.chat_id = %s AND o.kind = s.kind"
+                " AND lower(o.target) = lower(s.target)) RETURNING s.id, s.kind, s.target",
+                [to_chat_id, chat_id, to_chat_id],
+            )
+            await self._run(conn, "DELETE FROM subscriptions WHERE chat_id = %s", [chat_id])
+            await self._run(
+                conn,
+                "UPDATE deliveries d SET chat_id = %s, state = 'pending', next_attempt_at = NULL,"
+                " worker = NULL, lease_until = NULL WHERE d.chat_id = %s"
+                " AND d.state IN ('pending', 'sending') AND NOT EXISTS (SELECT 1 FROM deliveries o"
+                " WHERE o.chat_id = %s AND o.piece_id = d.piece_id)",
+                [to_chat_id, chat_id, to_chat_id],
+            )
+            await self._run(
+                conn,
+                "UPDATE corrections SET state = 'failed', last_error = %s, worker = NULL,"
+                " lease_until = NULL WHERE chat_id = %s AND state IN ('pending', 'sending')",
+                [reason[:300], chat_id],
+            )
+            await self._run(
+                conn,
+                "UPDATE chats SET active = false, inactive_reason = %s WHERE id = %s",
+                [reason[:300], chat_id],
+            )
+        return [f"{r['kind']} {r['target']}" for r in sorted(moved, key=lambda r: r["id"])]

@@ -255,6 +255,7 @@ class FakeDiscord:
         app.router.add_get(p + "/applications/{app}/guilds/{guild}/commands", self._get_commands)
         app.router.add_post(p + "/channels/{channel}/messages", self._post_message)
         app.router.add_patch(p + "/channels/{channel}/messages/{message}", self._edit_message)
+        app.router.add_post(p + "/channels/{channel}/threads", self._create_thread)
         app.router.add_get(p + "/channels/{channel}", self._get_channel)
         app.router.add_post(p + "/users/@me/channels", self._open_dm)
         app.router.add_post(p + "/interactions/{id}/{token}/callback", self._callback)
@@ -762,8 +763,11 @@ class FakeDiscord:
         failure = self._take_error(self.channel_errors, channel_id)
         if failure is not None:
             return failure
-        if self.find_channel(channel_id) is None:
+        channel = self.find_channel(channel_id)
+        if channel is None:
             return _error(404, 10003, "Unknown Channel")
+        if (channel.get("thread_metadata") or {}).get("archived"):
+            return _error(400, 50083, "Thread is archived")
         body = await request.json()
         if problem := _invalid_message(body):
             return _json({"code": 50035, "message": "Invalid Form Body", "errors": problem}, 400)
@@ -795,6 +799,37 @@ class FakeDiscord:
         message["edited_timestamp"] = _now()
         await self._record(Recorded("edit", channel_id, body, message_id=message_id))
         return _json(message)
+
+    async def _create_thread(self, request: web.Request) -> web.Response:
+        """POST /channels/{id}/threads (a thread without a starter message)."""
+        if not self._authorized(request):
+            return _error(401, 0, "401: Unauthorized")
+        channel_id = request.match_info["channel"]
+        failure = self._take_error(self.channel_errors, channel_id)
+        if failure is not None:
+            return failure
+        parent = self.find_channel(channel_id)
+        if parent is None:
+            return _error(404, 10003, "Unknown Channel")
+        if parent.get("type") != TEXT:
+            return _error(400, 50024, "Cannot execute action on this channel type")
+        guild = self.guilds[parent["guild_id"]]
+        body = await request.json()
+        thread = self.add_thread(guild, parent, str(body.get("name") or "thread")[:100])
+        thread["thread_metadata"]["auto_archive_duration"] = body.get("auto_archive_duration", 1440)
+        thread["member"] = {"id": thread["id"], "user_id": self.app_id, "join_timestamp": _now(),
+                            "flags": 0}  # fmt: skip
+        await self._record(Recorded("thread", channel_id, body, message_id=thread["id"]))
+        return _json(thread, 201)
+
+    def archive_thread(self, thread: dict[str, Any]) -> None:
+        """Archive a thread: posting into it fails with 50083 until it is unarchived."""
+        thread["thread_metadata"]["archived"] = True
+
+    def delete_thread(self, thread: dict[str, Any]) -> None:
+        for guild in self.guilds.values():
+            if thread in guild.threads:
+                guild.threads.remove(thread)
 
     def _interaction_for_token(self, token: str) -> str | None:
         return self._tokens.get(token)

@@ -222,6 +222,8 @@ class FakeChat:
     blocked: bool = False  # a private chat whose user blocked the bot
     migrated_to: int | None = None
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
+    bot_can_manage_topics: bool = True  # forum groups: the admin right to create topics
+    topics: dict[int, str] = field(default_factory=dict)  # thread id -> "open"/"closed"/...
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -664,6 +666,11 @@ class FakeTelegramAPI:
         chat = self._chat(params.get("chat_id"))
         self._check_can_send(chat)
         thread_id = params.get("message_thread_id")
+        topic = chat.topics.get(thread_id) if thread_id is not None else None
+        if topic == "closed":
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
+        if topic == "deleted":
+            raise ApiError(400, "Bad Request: message thread not found")
         text = params.get("text") or ""
         plain = self._check_text(text, params.get("parse_mode"))
         markup = params.get("reply_markup")
@@ -688,6 +695,23 @@ class FakeTelegramAPI:
         )  # fmt: skip
         self.sent.append(record)
         return message
+
+    async def _m_createforumtopic(self, params: dict) -> dict:
+        chat = self._chat(params.get("chat_id"))
+        if not chat.is_forum:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        if chat.bot_status != "administrator" or not chat.bot_can_manage_topics:
+            raise ApiError(400, "Bad Request: not enough rights to create a topic")
+        name = params.get("name") or ""
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        thread_id = self._next_message_id(chat.id)  # a topic's id is its first message's id
+        chat.topics[thread_id] = "open"
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+
+    def close_topic(self, chat: FakeChat, thread_id: int, state: str = "closed") -> None:
+        """An admin closes ("closed") or deletes ("deleted") a forum topic."""
+        chat.topics[thread_id] = state
 
     async def _m_editmessagetext(self, params: dict) -> dict:
         chat = self._chat(params.get("chat_id"))
