@@ -273,8 +273,8 @@ class ReaderMixin(EntryFailuresMixin):
     def held_chats(self, platform: str) -> list[Chat]:
         """Active chats of a platform with held-back pieces not listed yet."""
         rows = self._all(
-            "SELECT DISTINCT c.id FROM chats c JOIN deliveries d ON d.chat_id = c.id"
-            " WHERE d.state = 'held' AND c.active = 1 AND c.platform = ? ORDER BY c.id",
+            "SELECT c.id FROM chats c WHERE c.active = 1 AND c.platform = ? AND c.id IN"
+            " (SELECT chat_id FROM deliveries WHERE state = 'held') ORDER BY c.id",
             [platform],
         )
         return [chat for chat in (self.get_chat_by_id(r["id"]) for r in rows) if chat]

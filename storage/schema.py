@@ -359,5 +359,7 @@ def m009_votes(db: Database) -> None:
             PRIMARY KEY (chat_id, piece_id, user_id)
         );
         CREATE INDEX IF NOT EXISTS votes_chat_time ON votes(chat_id, voted_at);
+        -- The worker looks for held-back pieces to list every round: few rows, one probe.
+        CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(chat_id) WHERE state = 'held';
         """
     )

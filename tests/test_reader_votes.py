@@ -148,11 +148,15 @@ async def test_telegram_reactions_vote_where_telegram_tells_the_bot(
         await _until(lambda: store.piece_votes(chat.id, piece_id), (0, 1))
         assert fake.push_reaction(private, ann, post, ["👎", "🔥"], ["🔥"])
         await _until(lambda: store.piece_votes(chat.id, piece_id), (0, 0))
-        # In a group where the bot is no admin Telegram sends no reactions; /like works.
+        # In a group where the bot is no admin Telegram sends no reactions: the post has
+        # 👍/👎 buttons there (answered with a popup), and /like works too.
         assert not fake.push_reaction(group, ann, group_post, [], ["👍"])
+        dislike = next(b["callback_data"] for b in group_post.buttons if b["text"] == "👎")
+        popup = await fake.wait_answer(fake.push_callback(ann, group_post, dislike))
+        assert "👎 noted for “React to me” (here: 0 👍, 1 👎)" in popup["text"]
         fake.push_command(group, ann, "/like", reply_to=group_post)
         [_, reply] = await fake.wait_sent(2, chat_id=-100700)
-        assert "👍 noted for “React to me” (here: 1 👍, 0 👎)" in reply.plain
+        assert "👍 noted for “React to me” (here: 1 👍, 0 👎)" in reply.plain  # her vote changed
         assert len(fake.messages(10)) == 1  # reactions are answered by nothing
 
 

@@ -288,9 +288,8 @@ class PgReader(PgPieces):
         async with self._tx() as conn:
             rows = await self._all(
                 conn,
-                "SELECT * FROM chats c WHERE c.active AND c.platform = %s AND EXISTS"
-                " (SELECT 1 FROM deliveries d WHERE d.chat_id = c.id AND d.state = 'held')"
-                " ORDER BY c.id",
+                "SELECT * FROM chats c WHERE c.active AND c.platform = %s AND c.id IN"
+                " (SELECT chat_id FROM deliveries WHERE state = 'held') ORDER BY c.id",
                 [platform],
             )
         return [chat_from_row(r) for r in rows]

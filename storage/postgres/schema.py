@@ -312,6 +312,8 @@ CREATE TABLE votes (
     PRIMARY KEY (chat_id, piece_id, user_id)
 );
 CREATE INDEX votes_chat_time ON votes (chat_id, voted_at);
+-- The worker looks for held-back pieces to list every round: few rows, one probe.
+CREATE INDEX deliveries_held ON deliveries (chat_id) WHERE state = 'held';
 """
 
 MIGRATIONS: list[tuple[str, str]] = [

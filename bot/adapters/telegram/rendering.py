@@ -76,12 +76,15 @@ def parse_callback_data(data: str | None) -> tuple[str, int] | None:
     return parts[1], int(parts[2])
 
 
-def keyboard(actions: list[Action], per_row: int = 3) -> tuple[tuple[tuple[str, str], ...], ...]:
-    """Rows of (label, callback data) for the reply's actions."""
+def keyboard(
+    actions: list[Action], per_row: int = 3, *, vote_buttons: bool = False
+) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Rows of (label, callback data) for the reply's actions; 👍/👎 only with
+    ``vote_buttons`` (where the bot cannot see reactions: they are the votes elsewhere)."""
     buttons = []
     for action in actions:
-        if action.command in VOTE_COMMANDS:
-            continue  # Telegram has message reactions for that (read by the adapter)
+        if action.command in VOTE_COMMANDS and not vote_buttons:
+            continue
         data = callback_data(action)
         label = one_line(action.label, 64)
         if data and label:
@@ -172,9 +175,9 @@ def _cut(text: str, limit: int) -> str:
     return prefix_that_fits(text, limit, measure=utf16_len)
 
 
-def render_reply(reply: Reply) -> list[RenderedMessage]:
+def render_reply(reply: Reply, *, vote_buttons: bool = False) -> list[RenderedMessage]:
     """The Telegram messages for one reply: a card, a text, or a long text split in parts."""
-    buttons = keyboard(reply.actions)
+    buttons = keyboard(reply.actions, vote_buttons=vote_buttons)
     if reply.card is not None:
         html_text, plain = render_card(reply.card, reply.text)
         return [RenderedMessage(html_text, plain, buttons)]
