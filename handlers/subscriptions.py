@@ -175,7 +175,7 @@ def split_start(text: str) -> tuple[str, Start | None]:
 
 @command(
     "subscribe",
-    "/subscribe <source> | author <name> | keyword <words> [topic new] [last N | new only]",
+    "/subscribe <source> | author <name> | keyword <words> [last N] [topic new]",
     "Get new pieces from a source, an author or matching keywords here",
     scope="chat_admin",
     group="Subscriptions",
