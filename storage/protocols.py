@@ -435,7 +435,8 @@ class ReaderStore(Protocol):
 
     async def queue_corrections(self, piece_id: int, reason: str, since: datetime) -> int:
         """A correction for each post of the piece sent since ``since`` (not digests); how
-        many. A post whose correction still waits gets the new reason, not a second row."""
+        many. A post whose correction still waits gets the new reason, not a second row. The
+        piece's stored translations go (they translate the old text)."""
         ...
 
     async def claim_corrections(

@@ -111,6 +111,8 @@ class ReaderMixin(EntryFailuresMixin):
         """
         now = to_text(utcnow())
         with self.db.atomic():
+            # Translations of the old title and summary are stale now: made again on demand.
+            self.db.execute("DELETE FROM translations WHERE piece_id = ?", [piece_id])
             rows = self._all(
                 "SELECT d.chat_id, c.platform, d.platform_message_id AS message_id"
                 " FROM deliveries d JOIN chats c ON c.id = d.chat_id"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, post_for
-from bot.types import ChatSettings, Piece
+from bot.types import ChatSettings, Piece, Translation
 
 # Posts older than this are left as they are (the issue's window: nobody rereads them, and
 # platforms stop allowing edits of old messages).
@@ -119,8 +119,14 @@ def local_time(moment: datetime, settings: ChatSettings) -> str:
     return moment.astimezone(zone).strftime("%H:%M")
 
 
-def corrected_post(piece: Piece, settings: ChatSettings, moment: datetime, reason: str) -> Reply:
+def corrected_post(
+    piece: Piece,
+    settings: ChatSettings,
+    moment: datetime,
+    reason: str,
+    translation: Translation | None = None,
+) -> Reply:
     """The piece's post as it reads now, marked "Updated HH:MM" with the reason."""
-    post = post_for(piece, settings.length)
+    post = post_for(piece, settings.length, translation=translation)
     post.text = f"Updated {local_time(moment, settings)}: {reason} at the source."
     return post

@@ -210,7 +210,12 @@ class DeliveryWorker:
             await self.store.finish_correction(correction.id, error="piece deleted")
             return
         moment = correction.created_at or datetime.now(UTC)
-        post = corrected_post(piece, chat.settings, moment, correction.reason)
+        translated = None
+        if chat.settings.translate and self.translator is not None:
+            translated = await self.translator.translate(
+                piece, chat.settings.translate, chat.settings.length
+            )
+        post = corrected_post(piece, chat.settings, moment, correction.reason, translated)
         delay = self.pacer.reserve(chat)  # an edit spends the same budget as a post
         if delay > 0:
             await asyncio.sleep(delay)

@@ -106,6 +106,8 @@ class PgReader(PgPieces):
     async def queue_corrections(self, piece_id: int, reason: str, since: datetime) -> int:
         now = utcnow()
         async with self._tx() as conn:
+            # Translations of the old title and summary are stale now: made again on demand.
+            await self._run(conn, "DELETE FROM translations WHERE piece_id = %s", [piece_id])
             rows = await self._all(
                 conn,
                 "SELECT d.chat_id, c.platform, d.platform_message_id AS message_id"
