@@ -142,7 +142,8 @@ async def _backfill(services: Services, chat: Chat, sub: Subscription, count: in
     if queued == 0:
         return f"This chat already had the last {plural(len(found), 'piece')}; none posted again."
     note = "" if len(found) == count else " (all there is so far)"
-    again = "" if queued == len(found) else f"; {len(found) - queued} were posted here before"
+    before = len(found) - queued
+    again = "" if not before else f"; {plural(before, 'was', 'were')} posted here before"
     return f"The last {plural(queued, 'piece')}{note} will be posted now{again}."
 
 
