@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,8 @@ MARGIN = 0.05  # disliked similarity at least this much over the liked one ...
 RATIO = 1.5  # ... and this many times it
 COMMON_WORDS = 150  # a language's most frequent words are left out of the comparison
 BODY_CHARS = 4000  # the start of the text carries the argument; the rest adds noise and time
+TASTE_PIECES = 100  # the most recently voted pieces make the chat's taste
+KEPT_PIECES = 2000  # voted pieces kept in memory between judgements
 
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
@@ -127,19 +129,44 @@ def compare(piece: Piece, liked: list[Piece], disliked: list[Piece], votes: int)
     return Verdict(hold, near_liked, near_disliked, votes)
 
 
-async def judge(store: Storage, chat: Chat, piece: Piece) -> Verdict | None:
+class TasteCache:
+    """The voted pieces, kept between judgements: a fan-out judges many pieces for a chat,
+    and its votes are read each time (a new vote counts at once) but the pieces they name
+    are read once."""
+
+    def __init__(self, size: int = KEPT_PIECES) -> None:
+        self.size = size
+        self._pieces: OrderedDict[int, Piece] = OrderedDict()
+
+    async def piece(self, store: Storage, piece_id: int) -> Piece | None:
+        found = self._pieces.get(piece_id)
+        if found is not None:
+            self._pieces.move_to_end(piece_id)
+            return found
+        found = await store.get_piece(piece_id)
+        if found is not None:
+            self._pieces[piece_id] = found
+            if len(self._pieces) > self.size:
+                self._pieces.popitem(last=False)
+        return found
+
+
+async def judge(
+    store: Storage, chat: Chat, piece: Piece, cache: TasteCache | None = None
+) -> Verdict | None:
     """The verdict for a chat with ``/settings relevance on`` (None when it is off)."""
     if not chat.settings.relevance:
         return None
-    votes, taste = await store.chat_taste(chat.id)
+    votes, voted = await store.chat_taste(chat.id, limit=TASTE_PIECES)
     if votes < MIN_VOTES:
         return Verdict(False, 0.0, 0.0, votes)
+    pieces = cache or TasteCache()
     liked: list[Piece] = []
     disliked: list[Piece] = []
-    for piece_id, net in taste:
+    for piece_id, net in voted:
         if net == 0 or piece_id == piece.id:
             continue
-        found = await store.get_piece(piece_id)
+        found = await pieces.piece(store, piece_id)
         if found is not None:
             (liked if net > 0 else disliked).append(found)
     return compare(piece, liked, disliked, votes)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.delivery.corrections import corrected_post
 from bot.delivery.errors import ChatGone, ChatMigrated, DeliveryError, PermanentError, RetryLater
 from bot.delivery.pacing import Pacer, digest_due, quiet_until
-from bot.delivery.relevance import judge
+from bot.delivery.relevance import TasteCache, judge
 from bot.delivery.sender import Sender
 from bot.messages import Reply, digest_for, digest_length, held_back_text, post_for
 from bot.metrics import Metrics
@@ -73,6 +73,7 @@ class DeliveryWorker:
         self._task: asyncio.Task | None = None
         self._in_flight: set[asyncio.Task] = set()
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.tastes = TasteCache()  # chats' votes, for relevance (read once per fan-out)
         self.sent = 0
 
     def start(self) -> None:
@@ -274,7 +275,7 @@ class DeliveryWorker:
             await self.store.mark_failed(delivery.id, "piece deleted")
             return
         if chat.settings.relevance:
-            verdict = await judge(self.store, chat, piece)
+            verdict = await judge(self.store, chat, piece, self.tastes)
             if verdict is not None and verdict.hold:
                 # Listed in the daily held-back note: held back, never dropped silently.
                 await self.store.hold_back(chat.id, [(piece.id, verdict.reason)], noted=False)
@@ -414,7 +415,7 @@ class DeliveryWorker:
         if chat.settings.relevance:
             kept = []
             for piece in pieces:
-                verdict = await judge(self.store, chat, piece)
+                verdict = await judge(self.store, chat, piece, self.tastes)
                 if verdict is not None and verdict.hold:
                     holds.append((piece.id, verdict.reason))
                 else:
