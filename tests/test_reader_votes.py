@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 
 from bot.adapters.console import ConsoleAdapter
-from bot.adapters.telegram import vote_change
+from bot.adapters.telegram.reactions import vote_change
 from bot.delivery.relevance import compare
 from bot.types import Piece
 from tests.factories import add_piece, open_core

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from bot.adapters.discord.rendering import (
     render_response,
 )
 from bot.adapters.discord.sender import MAX_SNOWFLAKE
+from bot.adapters.discord.threads import open_thread
 from bot.commands import CommandSpec, Option
 from bot.messages import Request, Response, is_piece_action
 
@@ -237,6 +239,7 @@ def _request(interaction: discord.Interaction, command: str, args: str) -> Reque
     else:
         perms = interaction.permissions
         is_admin = bool(interaction.guild_id and (perms.manage_guild or perms.administrator))
+    parent = getattr(channel, "parent_id", None) if kind == "thread" else None
     return Request(
         platform=PLATFORM,
         chat_id=str(interaction.channel_id),
@@ -249,6 +252,8 @@ def _request(interaction: discord.Interaction, command: str, args: str) -> Reque
         is_chat_admin=is_admin,
         # Interactions are answered even where the bot may not post: say whether it may.
         can_post=kind == "private" or can_post(interaction.app_permissions, kind),
+        open_place=functools.partial(open_thread, channel) if kind == "group" else None,
+        parent_chat_id=str(parent) if parent else None,
     )
 
 

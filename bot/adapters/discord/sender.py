@@ -27,6 +27,7 @@ MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
 CANNOT_DM_USER = 50007
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
 ARCHIVED_THREAD = 50083
 CHAT_GONE_CODES = {
     MISSING_ACCESS: "missing access",
@@ -85,6 +86,27 @@ class DiscordSender:
                 carrier = str(message.id)
         assert carrier is not None
         return carrier
+
+    async def edit_post(self, chat: Chat, message_id: str, post: Reply) -> None:
+        """Editor: rewrite a post in place (a correction); its buttons stay as they were."""
+        client = self.access.client
+        if client is None or client.is_closed():
+            raise DeliveryError("Discord client is not running")
+        target = chat.platform_chat_id
+        if not (target.isdigit() and message_id.isdigit()):
+            raise PermanentError(f"not a Discord message: {target[:30]}/{message_id[:30]}")
+        outgoing = [item for item in render_reply(post) if item.embed is not None]
+        if not outgoing:
+            raise PermanentError("empty post")
+        message = client.get_partial_messageable(int(target)).get_partial_message(int(message_id))
+        try:
+            await message.edit(**outgoing[0].edit_kwargs())
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:  # deleted by someone: nothing left to correct
+                raise PermanentError("the post was deleted") from None
+            raise self._translate(exc, chat) from None
+        except Exception as exc:
+            raise self._translate(exc, chat) from None
 
     def _translate(self, exc: Exception, chat: Chat) -> DeliveryError:
         if isinstance(exc, discord.RateLimited):

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "callback_query",
+    "my_chat_member",
+    "message_reaction",  # 👍/👎 on posts teach relevance (sent where the bot is an admin)
+]
 
 
 def quiet_http_loggers() -> None:

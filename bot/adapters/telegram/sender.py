@@ -20,12 +20,13 @@ from telegram import (
     LinkPreviewOptions,
     ReplyParameters,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.error import ChatMigrated as TgChatMigrated
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.calls import safely
+from bot.adapters.telegram.admins import AdminCheck
 from bot.adapters.telegram.rendering import RenderedMessage, render_reply
 from bot.delivery.errors import (
     ChatGone,
@@ -99,6 +100,7 @@ class TelegramSender:
         self.core: Core = adapter.core
         self.limits = limits
         self.bot: Bot | None = None  # set while the adapter runs
+        self._admins: AdminCheck | None = None  # is the bot an admin (does it see reactions)
 
     def health(self) -> str | None:
         """Why Telegram is not healthy, or None (the core's /healthz asks)."""
@@ -110,7 +112,7 @@ class TelegramSender:
             raise DeliveryError("the Telegram adapter is not running")
         chat_id = int(chat.platform_chat_id)
         thread_id = int(chat.thread_id) if chat.thread_id else None
-        parts = render_reply(post)
+        parts = render_reply(post, vote_buttons=await self.vote_buttons(chat))
         if not parts:
             raise PermanentError("empty post")
         previews = bool(chat.settings.link_previews)
@@ -130,6 +132,53 @@ class TelegramSender:
         if rest:
             await safely(self.core.record_messages(PLATFORM, chat.platform_chat_id, rest))
         return first
+
+    async def vote_buttons(self, chat: Chat) -> bool:
+        """Whether posts there need 👍/👎 buttons: Telegram tells a bot about reactions in
+        private chats and in groups where it is an administrator; channel reactions are
+        anonymous, so members vote with buttons there and in groups where it is not."""
+        if chat.kind == "private" or self.bot is None:
+            return False
+        if chat.kind == "channel":
+            return True
+        if self._admins is None or self._admins.bot is not self.bot:
+            self._admins = AdminCheck(self.bot)
+        chat_id = int(chat.platform_chat_id)
+        return not await self._admins.user_is_admin(chat_id, ChatType.SUPERGROUP, self.bot.id)
+
+    async def edit_post(self, chat: Chat, message_id: str, post: Reply) -> None:
+        """Editor: rewrite a post in place (editMessageText; a correction)."""
+        bot = self.bot
+        if bot is None:
+            raise DeliveryError("the Telegram adapter is not running")
+        parts = render_reply(post, vote_buttons=await self.vote_buttons(chat))
+        if not parts or not message_id.isdigit():
+            raise PermanentError("nothing to edit")
+        rendered = parts[0]  # a long post's later parts are its full text, not the summary
+        previews = bool(chat.settings.link_previews)
+        preview_url = post.card.url if post.card is not None and previews else None
+        try:
+            await bot.edit_message_text(
+                text=rendered.html,
+                chat_id=int(chat.platform_chat_id),
+                message_id=int(message_id),
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(rendered),
+                link_preview_options=LinkPreviewOptions(is_disabled=not previews, url=preview_url),
+            )
+        except RetryAfter as exc:
+            raise RetryLater(_retry_seconds(exc)) from None
+        except Forbidden as exc:
+            raise ChatGone(exc.message) from None
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return  # it already reads so
+            if _is_gone_error(exc):
+                raise ChatGone(exc.message) from None
+            # Deleted, too old to edit, or refused: nothing more to do for this post.
+            raise PermanentError(exc.message) from None
+        except TelegramError as exc:
+            raise DeliveryError(str(exc)) from None
 
     async def previews(self, chat_id: int, thread_id: int | None) -> bool:
         """The chat's link-preview setting (off for a chat the core has not seen)."""

@@ -8,6 +8,7 @@ logic lives here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import Callable, Coroutine
@@ -22,6 +23,7 @@ from telegram.ext import (
     ChatMemberHandler,
     ContextTypes,
     MessageHandler,
+    MessageReactionHandler,
     filters,
 )
 
@@ -29,10 +31,12 @@ from bot.adapters.calls import answer, safely
 from bot.adapters.telegram.admins import ADMIN_STATUSES, AdminCheck
 from bot.adapters.telegram.commands import is_channel_command, parse_command, run_for_channel
 from bot.adapters.telegram.private import answer_callback_privately, answer_privately
+from bot.adapters.telegram.reactions import reaction_request
 from bot.adapters.telegram.rendering import parse_callback_data
 from bot.adapters.telegram.sender import PLATFORM
+from bot.adapters.telegram.topics import open_topic
 from bot.commands import CommandTable
-from bot.messages import Request, Response
+from bot.messages import VOTE_COMMANDS, Request, Response
 from bot.types import ChatKind
 
 if TYPE_CHECKING:
@@ -99,6 +103,7 @@ class Updates:
         app.add_handler(MessageHandler(filters.UpdateType.EDITED, self._on_edited))
         app.add_handler(MessageHandler(new & ~filters.COMMAND, self._serialized(self._on_other)))
         app.add_handler(CallbackQueryHandler(self._serialized(self._on_callback)))
+        app.add_handler(MessageReactionHandler(self._serialized(self._on_reaction)))
         app.add_handler(
             ChatMemberHandler(
                 self._serialized(self._on_my_chat_member), ChatMemberHandler.MY_CHAT_MEMBER
@@ -167,6 +172,8 @@ class Updates:
             request.is_chat_admin = await self.admins.sender_is_admin(message)
         elif tg_chat.type in (ChatType.PRIVATE, ChatType.CHANNEL):
             request.is_chat_admin = True
+        if tg_chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            request.open_place = functools.partial(open_topic, self.bot, tg_chat.id)
         response = await answer(self.core, request)
         if response.private and tg_chat.type != ChatType.PRIVATE and user is not None:
             await answer_privately(
@@ -263,6 +270,10 @@ class Updates:
             else:
                 await self._answer(query, popup)
             return
+        if command in VOTE_COMMANDS:
+            # A vote is answered with a popup, not a message for the whole chat.
+            await self._answer(query, response.plain_text()[:190])
+            return
         await self._answer(query, None)
         await self._reply(message, thread, response)
 
@@ -273,6 +284,20 @@ class Updates:
         except TelegramError as exc:
             # Old queries (> ~15 s) cannot be answered; nothing else to do.
             log.info("answerCallbackQuery failed: %s", exc)
+
+    # ------------------------------------------------------------------ reactions
+
+    async def _on_reaction(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """👍/👎 on one of the bot's posts is the member's vote; taking it off takes it back."""
+        change = update.message_reaction
+        if change is None:
+            return
+        request = reaction_request(change, chat_kind(change.chat.type))
+        if request is None:
+            return
+        response = await answer(self.core, request)
+        # A reaction is answered by nothing: the chat sees the reaction itself.
+        log.debug("reaction in %s: %s", change.chat.id, response.plain_text()[:120])
 
     # ------------------------------------------------------------------ the bot's chats
 
