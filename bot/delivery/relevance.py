@@ -41,7 +41,7 @@ def _function_words(language: str) -> frozenset[str]:
     try:
         from wordfreq import top_n_list  # loaded only when a chat uses relevance
 
-        return frozenset(top_n_list(language, COMMON_WORDS))
+        return frozenset(top_n_list(language, COMMON_WORDS, wordlist="small"))
     except (ImportError, LookupError, ValueError):
         return frozenset()
 
