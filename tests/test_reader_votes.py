@@ -191,3 +191,35 @@ async def test_discord_vote_buttons(tmp_path: Path, discord_fake) -> None:  # no
     assert first.ephemeral and "👍 noted for “Vote here” (here: 1 👍, 0 👎)" in first.content
     assert second.ephemeral and "(here: 1 👍, 1 👎)" in second.content
     assert votes == (1, 1)
+
+
+async def test_digest_lists_what_relevance_held_back(tmp_path: Path) -> None:
+    async with open_core(tmp_path) as core:
+        store = core.services.store
+        await store.add_source("views", "https://views.example/feed.xml")
+        out = io.StringIO()
+        console = ConsoleAdapter(core, stdin=io.StringIO(""), stdout=out)
+        await console.chat()
+        worker = core.start_delivery(console.sender)
+        assert worker is not None
+        await console.answer("/subscribe views")
+        for n, topic in enumerate([GARDENS, GARDENS, FOOTBALL, FOOTBALL, FOOTBALL]):
+            await add_piece(core, title=f"Voted {n}", text=topic, source="views")
+            await worker.flush()
+            await console.answer("> /like" if topic == GARDENS else "> /dislike")
+        for line in ["/settings relevance on", "/settings mode digest 23:59"]:
+            await console.answer(line)
+        await add_piece(core, title="Held transfer fees", text=FOOTBALL, source="views")
+        await add_piece(core, title="Kept allotments", text=GARDENS, source="views")
+        await console.answer("/digest")
+        await worker.flush()
+        await worker.run_once()
+        chat = await store.get_chat("console", "terminal")
+        assert chat is not None
+        held = await store.latest_pieces(2, source_id=(await store.get_source("views")).id)
+        states = {p.title: (await store.delivery_for(p.id, chat.id)).state for p in held}
+    text = out.getvalue()
+    digest = text.split("Your digest: 1 piece")[1]
+    assert "Kept allotments" in digest
+    assert "Held back: 1 piece" in digest and "Held transfer fees" in digest.split("Held back")[1]
+    assert states == {"Kept allotments": "sent", "Held transfer fees": "held_noted"}
