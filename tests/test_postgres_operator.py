@@ -128,3 +128,20 @@ async def test_db_copy_moves_a_bot_to_postgres(pg_url: PostgresURL, tmp_path: Pa
 
     twice = run_cli(tmp_path, "db", "copy", str(sqlite_path), plain, PGPASSWORD=secret)
     assert twice.returncode == 2 and "already holds a bot's data" in twice.stderr
+
+
+async def test_db_copy_knows_every_sqlite_table(tmp_path: Path) -> None:
+    """A table added to the SQLite schema but not to ``db copy`` would be lost when moving."""
+    import sqlite3
+
+    from storage import AsyncStore
+    from storage.postgres.copy import TABLES
+
+    path = tmp_path / "bot.db"
+    await AsyncStore.open(path).aclose()
+    with sqlite3.connect(path) as conn:
+        names = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    own = {n for n in names if not n.startswith(("pieces_fts", "_sqlite", "sqlite_"))}
+    assert own - {table for table, _ in TABLES} == set()

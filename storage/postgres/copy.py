@@ -37,6 +37,9 @@ TABLES: list[tuple[str, str]] = [
     ("entry_failures", "source_id, entry_key"),
     ("kv", "key"),
     ("translations", "piece_id, language"),
+    ("saved_pieces", "platform, user_id, piece_id"),
+    ("corrections", "id"),
+    ("votes", "chat_id, piece_id, user_id"),
 ]
 _IDENTITY_TABLES = (
     "sources",
@@ -46,6 +49,7 @@ _IDENTITY_TABLES = (
     "subscriptions",
     "deliveries",
     "notices",
+    "corrections",
 )
 BATCH = 5000
 
