@@ -197,7 +197,7 @@ class DiscordAdapter:
         client = self._shard_clients.pop(shard, None)
         task = self._shard_tasks.pop(shard, None)
         if client is not None:
-            await client.close()
+            await _close(client)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -272,7 +272,7 @@ class DiscordAdapter:
         if self.shards is not None:
             await self.shards.stop()  # frees the shards' leases: a standby takes them at once
         if self.client is not None:
-            await self.client.close()
+            await _close(self.client)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -280,3 +280,16 @@ class DiscordAdapter:
             self._task = None
         self.access.cancel_notes()
         self._restore_urls()
+
+
+async def _close(client: Client) -> None:
+    """Close a client, first ending its wait for the servers to arrive.
+
+    discord.py waits up to ``guild_ready_timeout`` after READY before it dispatches "ready",
+    in a task ``close()`` leaves running; closed meanwhile (a shard given up right after it
+    connected), that task fails on the client's torn-down loop.
+    """
+    ready_task = getattr(getattr(client, "_connection", None), "_ready_task", None)
+    if isinstance(ready_task, asyncio.Task) and not ready_task.done():
+        ready_task.cancel()
+    await client.close()
