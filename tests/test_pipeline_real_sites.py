@@ -169,3 +169,36 @@ def test_a_contributor_note_naming_two_writers_is_their_bio():
     assert (
         authors_from_bio("Prices and wages are rising faster than the university expected.") == []
     )
+
+
+def test_a_guide_split_into_sibling_sections_is_extracted_whole():
+    # Eight <article> sections: trafilatura's fast mode keeps the first one only (1,700
+    # characters, long enough to pass for an article); the page's paragraphs say otherwise.
+    piece = extract_document(read("guide_sections.html"))
+    assert "step 1.1" in piece.text and "step 8.7" in piece.text
+    assert "All rights reserved" not in piece.text
+
+
+def test_structured_author_read_past_a_long_article_body():
+    import json
+
+    from bot.pipeline.extract import parse_html
+    from bot.pipeline.page_facts import _without_long_strings, library_authors
+
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Ferries should run all night",
+        "author": {"@type": "Person", "name": "Ines Carvalho"},
+        "articleBody": 'The last ferry leaves at ten. <b>Why?</b> "Demand", they say. ' * 80,
+    }
+    text = json.dumps(data)
+    trimmed = json.loads(_without_long_strings(text))
+    assert trimmed["articleBody"] == "" and trimmed["author"]["name"] == "Ines Carvalho"
+    assert _without_long_strings("{not json" + " " * 3000) == "{not json" + " " * 3000
+    page = (
+        f"<html><head><script type='application/ld+json'>{text}</script></head><body></body></html>"
+    )
+    assert library_authors(parse_html(page), meta_author=False) == ["Ines Carvalho"]
+    # No author meta tag and no structured data naming anyone: nothing to read.
+    assert library_authors(parse_html("<html><body><p>x</p></body></html>"), False) == []

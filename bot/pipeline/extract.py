@@ -57,24 +57,47 @@ def _language(code: str | None, text: str) -> str | None:
 def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     """trafilatura's body text: its fast mode, and its fallback extractors when that falls short.
 
-    Fast mode (no readability/jusText comparison) is a quarter of trafilatura's time and as
+    Fast mode (no readability/jusText comparison) is cheaper than trafilatura's full run and as
     good on most news pages; but on list-like pages (guides, reviews, recipes) it can keep one
-    block out of twenty. When its text is a small share of the page's text, the full extraction
-    runs as well and the longer text wins.
+    block out of twenty. When its text is short and a small share of the page's text, or well
+    short of the page's paragraph text, the full extraction runs as well and the longer text
+    wins.
     """
     text = _bare_text(tree, url, fast=True)
-    if len(text) >= _SHORT_TEXT:
-        return text
-    page_text = _BODY_TEXT(tree)
-    if len(text) >= _SHORT_SHARE * len(page_text):
+    short = len(text) < _SHORT_TEXT and len(text) < _SHORT_SHARE * len(_BODY_TEXT(tree))
+    if not short and not _misses_paragraphs(tree, len(text)):
         return text
     fuller = _bare_text(tree, url, fast=False)
     return fuller if len(fuller) > len(text) else text
 
 
-_SHORT_TEXT = 1500  # characters: above this, fast mode found an article
-_SHORT_SHARE = 0.3  # ... or at least this share of all the text in <body>
+_SHORT_TEXT = 1500  # characters: below this, fast mode may have missed the article
+_SHORT_SHARE = 0.3  # ... when it is also less than this share of all the text in <body>
 _BODY_TEXT = etree.XPath("string(//body)", smart_strings=False)
+# Paragraph-sized text blocks outside the page's navigation, asides, header and footer.
+_TEXT_BLOCKS = etree.XPath(
+    "(//p|//li|//td|//dd|//blockquote|//h2|//h3)"
+    "[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::header)]"
+)
+_BLOCK_CHARS = 80  # shorter blocks are labels, links and captions, not paragraphs
+_PARAGRAPH_SHARE = 0.6
+
+
+def _misses_paragraphs(tree: lxml_html.HtmlElement, extracted: int) -> bool:
+    """Whether fast mode kept less than ``_PARAGRAPH_SHARE`` of the page's paragraph text.
+
+    On a guide or a list article (one section per product, step or question) the main
+    extractor can keep one section of many, though it is long enough to look like an article.
+    """
+    enough = extracted / _PARAGRAPH_SHARE
+    total = 0
+    for el in _TEXT_BLOCKS(tree):
+        size = len(" ".join(el.text_content().split()))
+        if size >= _BLOCK_CHARS:
+            total += size
+            if total > enough:
+                return True
+    return False
 
 
 def _bare_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:

@@ -137,6 +137,7 @@ def clear_caches() -> None:
 
 
 _LATIN = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"\d")
 # In order of preference: the first that parses wins. (A set here made the date depend on the
 # process's string hashing when a page's tags disagree, e.g. a date-only "date" tag.)
 _DATE_META = (
@@ -326,8 +327,39 @@ def _author_scripts(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None
             if holder is None:
                 holder = lxml_html.Element("html")
             copy = etree.SubElement(holder, "script", type=script.get("type"))
-            copy.text = text
+            copy.text = _without_long_strings(text)
     return holder
+
+
+_LONG_STRING = 300  # characters: an article body or description, never a name
+
+
+def _without_long_strings(text: str) -> str:
+    """The JSON with its long string values emptied (the article's body, its description).
+
+    The library cleans the whole text character by character before parsing it; names are
+    short, so what it reads is the same. Text that does not parse is left as it is.
+    """
+    if len(text) < 2000:
+        return text
+    try:
+        data = json.loads(text, strict=False)
+    except (ValueError, RecursionError):
+        return text
+
+    def trim(value: object) -> object:
+        if isinstance(value, str):
+            return "" if len(value) > _LONG_STRING else value
+        if isinstance(value, list):
+            return [trim(v) for v in value]
+        if isinstance(value, dict):
+            return {k: trim(v) for k, v in value.items()}
+        return value
+
+    try:
+        return json.dumps(trim(data), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text
 
 
 def library_authors(tree: lxml_html.HtmlElement, meta_author: bool = True) -> list[str]:
@@ -482,7 +514,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         if 0 <= h1_at and position - h1_at <= _NEAR_HEADLINE and el.tag in _DATE_TAGS:
             # A visible date under the headline ("Published on 3 May 2024", "31. Oktober 2023").
             text = _own_short_text(el, 100)
-            if text and any(ch.isdigit() for ch in text) and (stamp := parse_date(text)):
+            if text and _DIGIT.search(text) and (stamp := parse_date(text)):
                 dated.append((position, stamp))
         if not kinds:
             continue
