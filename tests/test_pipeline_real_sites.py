@@ -150,6 +150,24 @@ def test_an_update_stamp_is_not_a_publication_date():
     assert piece.published is None  # a page that names no date stays undated
 
 
+def test_a_markup_date_readers_never_see_is_not_the_publication_date():
+    # Structured data alone (no meta tag), a WebPage's date, a stray <time>: kept only when
+    # the page also shows that day.
+    article = '{"@type": "BlogPosting", "datePublished": "2023-02-11T09:00:00+00:00"}'
+    webpage = '{"@type": "WebPage", "datePublished": "2022-06-30"}'
+    for script in (article, webpage):
+        head = f'<script type="application/ld+json">{script}</script>'
+        assert extract_document(_page(head, "")).published is None
+    head = f'<script type="application/ld+json">{article}</script>'
+    shown = extract_document(_page(head, "<p>Posted 11/02/2023 by the harbour desk</p>"))
+    assert shown.published.isoformat() == "2023-02-11T09:00:00+00:00"
+    cjk = extract_document(_page(head, "<p>2023년 2월 11일</p>"))
+    assert cjk.published is not None
+    # A date under the headline wins over a structured-data stamp of another day.
+    body = "<p class='post-date'>March 3, 2024</p>"
+    assert extract_document(_page(head, body)).published.date().isoformat() == "2024-03-03"
+
+
 def test_a_contributor_note_naming_two_writers_is_their_bio():
     from bot.pipeline.cleanup import clean_paragraphs
     from bot.pipeline.fallbacks import authors_from_bio

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -205,3 +205,36 @@ def date_line(line: str) -> tuple[bool, datetime | None]:
     if re.search(r"[^\W\d_]{3,}", leftover):
         return False, None  # a sentence that starts with "Updated:", not a date line
     return True, published
+
+
+# Numeric days as pages print them: 12/20/2024, 20.12.2024, 2024/12/20, 2024.03.05, and the
+# CJK forms 2024年3月5日 and 2024년 3월 5일.
+_NUMERIC_DAY = re.compile(r"(?<!\d)(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})(?!\d)")
+_CJK_DAY = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+
+
+def states_day(text: str, day: date) -> bool:
+    """Whether ``text`` states ``day`` in a form a reader would see as a date.
+
+    Numeric forms are ambiguous (3/4 or 4/3): every reading that is a real day counts. Dates
+    with month names are read only around the places the year is written (scanning a whole
+    page with the month-name patterns costs milliseconds).
+    """
+    for m in _NUMERIC_DAY.finditer(text):
+        a, b, c = (int(x) for x in m.groups())
+        for y, mo, d in ((a, b, c), (c, b, a), (c, a, b)):
+            if (y + 2000 if y < 100 else y, mo, d) == (day.year, day.month, day.day):
+                return True
+    for m in _CJK_DAY.finditer(text):
+        if (int(m[1]), int(m[2]), int(m[3])) == (day.year, day.month, day.day):
+            return True
+    year = str(day.year)
+    at = text.find(year)
+    while at >= 0:
+        window = text[max(0, at - 40) : at + 50]
+        for pattern in _DATE_PATTERNS:
+            for found in pattern.finditer(window):
+                if (stated := date_precision(found.group(0))) and stated[0].date() == day:
+                    return True
+        at = text.find(year, at + 4)
+    return False

@@ -262,7 +262,8 @@ def _unmarked_date(
     """The publication day when nothing near the headline or in the tags states it.
 
     From the URL's /2024/05/17/ first, then htmldate's reading of the markup (no guessing from
-    the text); a day that is only the page's "updated" day is not its publication day.
+    the text) when the page also shows that day; a day that is only the page's "updated" day
+    is not its publication day.
     """
     if url and (m := _URL_DATE.search(urlsplit(url).path)):
         try:
@@ -276,8 +277,8 @@ def _unmarked_date(
     if not found:
         return None
     day = date.fromisoformat(found)
-    if day in facts.modified_days:
-        return None
+    if day in facts.modified_days or not page_facts.shows_day(tree, day, facts):
+        return None  # an update, or a stamp in the markup that readers never see
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 

@@ -26,7 +26,7 @@ from trafilatura.metadata import (
 )
 
 from .authors import correct_name, credits_from
-from .dates import date_precision, parse_date
+from .dates import date_precision, parse_date, states_day
 from .endmatter import is_disclaimer, looks_like_bio
 from .names import byline_authors, dedupe_names, is_person_name, split_authors
 from .text import tidy, word_count
@@ -50,6 +50,7 @@ class PageFacts:
     pull_quotes: list[str] = field(default_factory=list)
     bio: str | None = None
     disclaimer: str | None = None
+    visible_text: str | None = None  # the page's visible text, read when a date needs it
 
 
 _CLASS_PULL = re.compile(r"pull-?_?quote|pullquote|quote-?pull|blockquote--pull|highlight-?quote")
@@ -459,8 +460,9 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         for value in meta.get(key, ())
         if (stated := date_precision(value))
     ]
-    if ld_published and (stated := date_precision(ld_published)):
-        stamps.append(stated)
+    ld_stamp = date_precision(ld_published) if ld_published else None
+    if stamps and ld_stamp:
+        stamps.append(ld_stamp)
     if stamps:
         facts.published = max(stamps, key=lambda s: s[1])[0]  # max keeps the first of equals
 
@@ -552,14 +554,29 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                     marked_date = stamp  # no headline to measure from: the first one
                 elif stamp and position - h1_at <= _NEAR_HEADLINE:
                     dated.append((position, stamp))
-    facts.published = facts.published or marked_date or (dated[0][1] if dated else None)
-    if facts.published is None and ld_any_published:
-        facts.published = parse_date(ld_any_published)
+    shown = marked_date or (dated[0][1] if dated else None)
+    if facts.published is None and shown and ld_stamp and ld_stamp[0].date() == shown.date():
+        facts.published = ld_stamp[0]  # the day shown, at the time the structured data states
+    facts.published = facts.published or shown
     if facts.published is None:
-        for el in tree.iterfind(".//article//time[@datetime]"):
-            facts.published = parse_date(el.get("datetime"))
-            if facts.published:
-                break
+        # Weaker evidence, only when the page also shows that day to its readers: structured
+        # data with no meta tag beside it (templates fill it with the post's first draft or
+        # the day the page was built), a WebPage's date, a <time> somewhere in the article.
+        weak = (
+            ld_stamp[0] if ld_stamp else None,
+            parse_date(ld_any_published) if ld_any_published else None,
+            next(
+                (
+                    stamp
+                    for el in tree.iterfind(".//article//time[@datetime]")
+                    if (stamp := parse_date(el.get("datetime")))
+                ),
+                None,
+            ),
+        )
+        facts.published = next(
+            (stamp for stamp in weak if stamp and shows_day(tree, stamp.date(), facts)), None
+        )
 
     byline = [n for name in _nearest_byline(bylines, h1_at) if (n := correct_name(name))]
     structured = credits_from(library_authors(tree, meta_author))
@@ -596,6 +613,23 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 facts.disclaimer = text
                 break
     return facts
+
+
+_VISIBLE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]",
+    smart_strings=False,
+)
+
+
+def shows_day(tree: lxml_html.HtmlElement, day: date, facts: PageFacts) -> bool:
+    """Whether the page's visible text states ``day`` (in any common form).
+
+    The visible text is read once per page and kept on ``facts``.
+    """
+    if facts.visible_text is None:
+        facts.visible_text = " ".join(" ".join(_VISIBLE_TEXT(tree)).split())
+    return states_day(facts.visible_text, day)
 
 
 def _first(meta: dict[str, list[str]], *keys: str, default: str | None = None) -> str | None:
