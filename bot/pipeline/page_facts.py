@@ -138,7 +138,8 @@ def clear_caches() -> None:
 
 
 _LATIN = re.compile(r"[A-Za-z]")
-_DIGIT = re.compile(r"\d")
+# Every date pattern parse_date reads states a four-digit year: no year, nothing to parse.
+_YEAR = re.compile(r"(?<!\d)(?:19|20|21)\d\d(?!\d)")
 # In order of preference: the first that parses wins. (A set here made the date depend on the
 # process's string hashing when a page's tags disagree, e.g. a date-only "date" tag.)
 _DATE_META = (
@@ -516,7 +517,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         if 0 <= h1_at and position - h1_at <= _NEAR_HEADLINE and el.tag in _DATE_TAGS:
             # A visible date under the headline ("Published on 3 May 2024", "31. Oktober 2023").
             text = _own_short_text(el, 100)
-            if text and _DIGIT.search(text) and (stamp := parse_date(text)):
+            if text and _YEAR.search(text) and (stamp := parse_date(text)):
                 dated.append((position, stamp))
         if not kinds:
             continue
