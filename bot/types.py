@@ -260,6 +260,9 @@ class PieceDraft:
     summary_long: str | None = None
     entry_key: str | None = None  # the feed entry this came from, marked seen in the same commit
     extra_keys: list[str] = field(default_factory=list)  # also marked seen (revision keys)
+    # Asked for by a chat (/summary), not published by a source: only the chats that asked see
+    # it in /latest and /search, until a source publishes it.
+    on_demand: bool = False
 
 
 @dataclass

@@ -78,15 +78,16 @@ async def latest(request: Request, services: Services) -> Response:
     what = " ".join(words).strip()
     store = services.store
     chat = await current_chat(request, services)
+    # As this chat sees the archive: another chat's /summary answers are not its news.
     if not what:
-        pieces = await store.latest_pieces(count)
+        pieces = await store.latest_pieces(count, chat_id=chat.id)
     elif (source := await store.get_source(what)) is not None:
-        pieces = await store.latest_pieces(count, source_id=source.id)
+        pieces = await store.latest_pieces(count, source_id=source.id, chat_id=chat.id)
     elif await store.get_author(what) is not None:
-        pieces = await store.latest_pieces(count, author=what)
+        pieces = await store.latest_pieces(count, author=what, chat_id=chat.id)
     else:
         try:
-            pieces = await store.latest_pieces(count, keyword=_fts_words(what))
+            pieces = await store.latest_pieces(count, keyword=_fts_words(what), chat_id=chat.id)
         except SearchTooBroad as exc:
             return Response.error(str(exc))
         except InvalidSearch:
@@ -153,8 +154,9 @@ async def search(request: Request, services: Services) -> Response:
         raise UsageError("Tell me what to search for.")
     if not services.search_limiter.allow(request.user_key):
         return Response.error("You have searched a lot in the last minute; try again shortly.")
+    chat = await current_chat(request, services)
     try:
-        results = await services.store.search(query, limit=5)
+        results = await services.store.search(query, limit=5, chat_id=chat.id)
     except SearchTooBroad as exc:
         log.info("search too broad %r: %s", query[:80], exc)
         return Response.error(str(exc))
@@ -201,10 +203,13 @@ async def summary(request: Request, services: Services) -> Response:
         log.info("summary of %s failed: %s", url[:200], exc)
         return Response.error(f"Could not summarize that page: {_short(exc)}")
     # Stored like any piece (no source, posted nowhere), so replies such as /more and /full
-    # work on the answer; a page the bot already has keeps its stored piece.
+    # work on the answer; a page the bot already has keeps its stored piece. It is this
+    # chat's: other chats' /latest and /search show it only once a source publishes it.
+    draft.on_demand = True
     piece_id = await services.store.piece_id_for_url(draft.url)
     if piece_id is None:
         piece_id = (await services.store.save_piece(draft)).piece_id
+    await services.store.add_piece_request(piece_id, chat.id)
     piece = await services.store.get_piece(piece_id)
     if piece is None:  # removed in between; nothing to show
         return Response.error("Could not summarize that page: it vanished while stored.")

@@ -111,6 +111,7 @@ async def author(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     if not piece.authors:
         return Response([Reply(text="This piece names no author.", piece_id=piece.id)])
+    chat = await current_chat(request, services)
     lines: list[str] = []
     for name in piece.authors:
         found = await services.store.get_author(name)
@@ -118,7 +119,8 @@ async def author(request: Request, services: Services) -> Response:
             piece.author_bio if name == piece.authors[0] else None
         )
         lines.append(name + (f": {bio}" if bio else ""))
-        others = [p for p in await services.store.latest_pieces(6, author=name) if p.id != piece.id]
+        found_pieces = await services.store.latest_pieces(6, author=name, chat_id=chat.id)
+        others = [p for p in found_pieces if p.id != piece.id]
         for other in others[:5]:
             lines.append(f"  • {other.title} — {other.url}")
     return Response(
@@ -137,10 +139,10 @@ async def author(request: Request, services: Services) -> Response:
 async def similar(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     terms = distinctive_terms(piece.title + " " + (piece.standfirst or "") + " " + piece.text)
-    related = await services.store.similar_pieces(piece.id, terms, 3)
+    chat = await current_chat(request, services)
+    related = await services.store.similar_pieces(piece.id, terms, 3, chat_id=chat.id)
     if not related:
         return Response([Reply(text="I know no related pieces yet.", piece_id=piece.id)])
-    chat = await current_chat(request, services)
     return Response(await posts_for(related, chat, services))
 
 

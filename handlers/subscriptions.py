@@ -124,13 +124,14 @@ async def _subscribe_to(
 
 async def _backfill(services: Services, chat: Chat, sub: Subscription, count: int) -> str:
     """Queue the subscription's last ``count`` pieces for the chat; a sentence saying so."""
-    try:
+    store = services.store
+    try:  # as this chat sees the archive: other chats' /summary answers are not posted here
         if sub.kind == "source":
-            found = await services.store.latest_pieces(count, source_id=sub.source_id)
+            found = await store.latest_pieces(count, source_id=sub.source_id, chat_id=chat.id)
         elif sub.kind == "author":
-            found = await services.store.latest_pieces(count, author=sub.target)
+            found = await store.latest_pieces(count, author=sub.target, chat_id=chat.id)
         else:
-            found = await services.store.latest_pieces(count, keyword=sub.target)
+            found = await store.latest_pieces(count, keyword=sub.target, chat_id=chat.id)
     except InvalidSearch:
         found = []
     if not found:

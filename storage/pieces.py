@@ -10,7 +10,7 @@ from storage.folding import fold_for_search
 from storage.outbox import OutboxMixin
 from storage.protocols import Router
 from storage.rows import piece_from_row, to_text, utcnow
-from storage.search import RANK_WINDOW, SearchTooBroad, search_ids
+from storage.search import HIDDEN_FROM_CHAT, RANK_WINDOW, SearchTooBroad, search_ids
 
 __all__ = ["RANK_WINDOW", "PiecesMixin", "SearchTooBroad"]
 
@@ -84,7 +84,12 @@ class PiecesMixin(OutboxMixin):
                 existing = self.piece_id_for_guid(draft.guid, draft.source_id)
             if existing is not None:
                 result = self._update_existing(existing, draft)
-                if route is not None and draft.source_id is not None:
+                if draft.source_id is not None and self._adopt(existing, draft.source_id):
+                    # First stored for a /summary, now published by a source: a new piece
+                    # for everyone else, so every subscription that matches gets it.
+                    if route is not None:
+                        result.deliveries = self._fan_out(existing, route)
+                elif route is not None and draft.source_id is not None:
                     # Met again in another source's feed: that source's followers get it too
                     # (the unique delivery row keeps chats that follow both at one post).
                     owner = self._one("SELECT source_id FROM pieces WHERE id = ?", [existing])
@@ -95,7 +100,10 @@ class PiecesMixin(OutboxMixin):
             elif duplicate_of is not None:
                 self._add_links(duplicate_of, draft, syndicated=True)
                 count = 0
-                if route is not None and draft.source_id is not None:
+                if draft.source_id is not None and self._adopt(duplicate_of, draft.source_id):
+                    if route is not None:  # a /summary piece a source now publishes
+                        count = self._fan_out(duplicate_of, route)
+                elif route is not None and draft.source_id is not None:
                     count = self._fan_out(duplicate_of, route, only_source_id=draft.source_id)
                 result = SaveResult(
                     duplicate_of, "duplicate", deliveries=count, duplicate_of=duplicate_of
@@ -108,6 +116,23 @@ class PiecesMixin(OutboxMixin):
                 for key in filter(None, [draft.entry_key, *draft.extra_keys]):
                     self._mark_seen(draft.source_id, key, result.piece_id)
         return result
+
+    def _adopt(self, piece_id: int, source_id: int) -> bool:
+        """A piece stored for a /summary becomes the source's own; False if it already was
+        some source's piece."""
+        cursor = self.db.execute(
+            "UPDATE pieces SET on_demand = 0, source_id = ? WHERE id = ? AND on_demand = 1",
+            [source_id, piece_id],
+        )
+        return cursor.rowcount > 0
+
+    def add_piece_request(self, piece_id: int, chat_id: int) -> None:
+        """This chat asked for the piece (/summary): it may see it in /latest and /search."""
+        self.db.execute(
+            "INSERT INTO piece_requests (chat_id, piece_id, requested_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (chat_id, piece_id) DO UPDATE SET requested_at = excluded.requested_at",
+            [chat_id, piece_id, to_text(utcnow())],
+        )
 
     def _fan_out(self, piece_id: int, route: Router, *, only_source_id: int | None = None) -> int:
         """Write the delivery rows ``route`` decides on (inside the caller's transaction).
@@ -144,8 +169,8 @@ class PiecesMixin(OutboxMixin):
         piece_id = self._insert(
             "INSERT INTO pieces (url, guid, fingerprint, source_id, title, standfirst, text,"
             " pull_quotes, author_bio, disclaimer, summary, summary_short, summary_long,"
-            " summary_method, published, outlet, language, fetched_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " summary_method, published, outlet, language, fetched_at, updated_at, on_demand)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 draft.url,
                 draft.guid,
@@ -166,6 +191,7 @@ class PiecesMixin(OutboxMixin):
                 p.language,
                 now,
                 now,
+                int(draft.on_demand and draft.source_id is None),
             ],
         )
         self._add_links(piece_id, draft, syndicated=False)
@@ -245,12 +271,18 @@ class PiecesMixin(OutboxMixin):
         source_id: int | None = None,
         author: str | None = None,
         keyword: str | None = None,
+        chat_id: int | None = None,
     ) -> list[Piece]:
-        """Newest first (by published time, else fetch time)."""
+        """Newest first (by published time, else fetch time); as ``chat_id`` sees them
+        (pieces other chats asked for with /summary left out), or all of them."""
         if keyword:
-            return [p for p, _ in self.search(keyword, limit=limit, newest_first=True)]
+            found = self.search(keyword, limit=limit, newest_first=True, chat_id=chat_id)
+            return [p for p, _ in found]
         where: list[str] = []
         params: list[Any] = []
+        if chat_id is not None:
+            where.append(f"p.id NOT IN ({HIDDEN_FROM_CHAT})")
+            params.append(chat_id)
         if source_id is not None:
             where.append("p.source_id = ?")
             params.append(source_id)
@@ -273,6 +305,7 @@ class PiecesMixin(OutboxMixin):
         limit: int = 5,
         newest_first: bool = False,
         budget: float | None = None,
+        chat_id: int | None = None,
     ) -> list[tuple[Piece, str]]:
         """FTS5 search ranked by bm25 (title weighted); returns (piece, snippet) pairs.
 
@@ -282,7 +315,12 @@ class PiecesMixin(OutboxMixin):
         ``newest_first`` walks the index from the newest stored piece and stops after ``limit``.
         """
         found = search_ids(
-            self.db.conn, query, limit=limit, newest_first=newest_first, budget=budget
+            self.db.conn,
+            query,
+            limit=limit,
+            newest_first=newest_first,
+            budget=budget,
+            chat_id=chat_id,
         )
         if not found:
             return []
@@ -295,17 +333,21 @@ class PiecesMixin(OutboxMixin):
         snippets = dict(found)
         return [(piece, snippets.get(piece.id, "")) for piece in self._hydrate(rows)]
 
-    def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
-        """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself."""
+    def similar_pieces(
+        self, piece_id: int, terms: list[str], limit: int = 3, *, chat_id: int | None = None
+    ) -> list[Piece]:
+        """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself;
+        as ``chat_id`` sees them (see ``latest_pieces``)."""
         words = [(fold_for_search(t) or "").replace('"', "") for t in terms if t.strip()]
         if not words:
             return []
         query = " OR ".join(f'"{w}"' for w in words)
+        hidden = f" AND p.id NOT IN ({HIDDEN_FROM_CHAT})" if chat_id is not None else ""
         rows = self._all(
             "SELECT p.* FROM pieces_fts JOIN pieces p ON p.id = pieces_fts.rowid"
-            " WHERE pieces_fts MATCH ? AND p.id != ? ORDER BY bm25(pieces_fts, 5.0, 2.0, 1.0)"
-            " LIMIT ?",
-            [query, piece_id, limit],
+            f" WHERE pieces_fts MATCH ? AND p.id != ?{hidden}"
+            " ORDER BY bm25(pieces_fts, 5.0, 2.0, 1.0) LIMIT ?",
+            [query, piece_id, *([chat_id] if chat_id is not None else []), limit],
         )
         return self._hydrate(rows)
 

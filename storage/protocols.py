@@ -211,21 +211,38 @@ class PieceStore(Protocol):
         source_id: int | None = None,
         author: str | None = None,
         keyword: str | None = None,
+        chat_id: int | None = None,
     ) -> list[Piece]:
-        """Newest first (published time, else fetch time)."""
-        ...
+        """Newest first (published time, else fetch time).
 
-    async def search(
-        self, query: str, *, limit: int = 5, newest_first: bool = False
-    ) -> list[tuple[Piece, str]]:
-        """Full-text search (words, "phrases", prefix*): (piece, snippet) pairs.
-
-        ``InvalidSearch`` when the query cannot be parsed.
+        ``chat_id``: as that chat sees them: a piece stored for a /summary that no source
+        publishes is shown only to the chats that asked for it. None: every piece (operators).
         """
         ...
 
-    async def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
-        """Pieces sharing the most of ``terms``, not the piece itself."""
+    async def search(
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        newest_first: bool = False,
+        chat_id: int | None = None,
+    ) -> list[tuple[Piece, str]]:
+        """Full-text search (words, "phrases", prefix*): (piece, snippet) pairs.
+
+        ``InvalidSearch`` when the query cannot be parsed. ``chat_id`` as in ``latest_pieces``.
+        """
+        ...
+
+    async def similar_pieces(
+        self, piece_id: int, terms: list[str], limit: int = 3, *, chat_id: int | None = None
+    ) -> list[Piece]:
+        """Pieces sharing the most of ``terms``, not the piece itself (``chat_id``: see
+        ``latest_pieces``)."""
+        ...
+
+    async def add_piece_request(self, piece_id: int, chat_id: int) -> None:
+        """The chat asked for this piece (/summary): its /latest and /search may show it."""
         ...
 
     async def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:

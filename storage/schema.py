@@ -363,3 +363,22 @@ def m009_votes(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS deliveries_held ON deliveries(chat_id) WHERE state = 'held';
         """
     )
+
+
+@migrations()
+def m010_piece_requests(db: Database) -> None:
+    # A piece stored for a /summary (no source publishes it) belongs to the chats that asked:
+    # it stays out of every other chat's /latest, /search and reply lists until a source the
+    # bot follows publishes the same piece. Partial index: such pieces are few.
+    db.executescript(
+        """
+        ALTER TABLE pieces ADD COLUMN on_demand INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX IF NOT EXISTS pieces_on_demand ON pieces(id) WHERE on_demand = 1;
+        CREATE TABLE IF NOT EXISTS piece_requests (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            piece_id INTEGER NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+            requested_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, piece_id)
+        );
+        """
+    )

@@ -108,6 +108,14 @@ def time_budget(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
         conn.set_progress_handler(None, 0)
 
 
+# The pieces one chat may not see (parameter: the chat's id): those stored for another chat's
+# /summary that no source has published. A small set (partial index), read once per query.
+HIDDEN_FROM_CHAT = (
+    "SELECT id FROM pieces WHERE on_demand = 1 AND id NOT IN"
+    " (SELECT piece_id FROM piece_requests WHERE chat_id = ?)"
+)
+_HIDDEN_NAMED = HIDDEN_FROM_CHAT.replace("?", ":chat")
+
 _SNIPPET = "snippet(pieces_fts, 2, '[', ']', '…', 16)"
 _NEWEST = (
     f"SELECT rowid, {_SNIPPET} FROM pieces_fts WHERE pieces_fts MATCH :q"
@@ -136,14 +144,28 @@ def search_ids(
     limit: int,
     newest_first: bool = False,
     budget: float | None = None,
+    chat_id: int | None = None,
 ) -> list[tuple[int, str]]:
-    """(piece id, snippet) of the best ``limit`` matches, or newest first; bounded."""
+    """(piece id, snippet) of the best ``limit`` matches, or newest first; bounded.
+
+    ``chat_id``: as that chat sees the archive (other chats' /summary pieces left out).
+    """
     check_query(query)
     query = fold_for_search(query) or query  # the index holds folded text (schema m006)
     params: dict[str, object] = {"q": query, "n": limit, "window": RANK_WINDOW}
+    newest, floor, ranked = _NEWEST, _FLOOR, _RANKED
+    if chat_id is not None:
+        params["chat"] = chat_id
+        visible = f"pieces_fts MATCH :q AND rowid NOT IN ({_HIDDEN_NAMED})"
+        newest = newest.replace("pieces_fts MATCH :q", visible)
+        floor = floor.replace("pieces_fts MATCH :q", visible)
+        ranked = ranked.replace(
+            "WHERE pieces_fts MATCH :q AND rowid >= :floor",
+            f"WHERE {visible} AND rowid >= :floor",
+        )
     with time_budget(conn, SEARCH_BUDGET if budget is None else budget):
         if newest_first:
-            return [(r[0], r[1]) for r in conn.execute(_NEWEST, params).fetchall()]
-        row = conn.execute(_FLOOR, params).fetchone()
+            return [(r[0], r[1]) for r in conn.execute(newest, params).fetchall()]
+        row = conn.execute(floor, params).fetchone()
         params["floor"] = row[0] if row else 0
-        return [(r[0], r[1]) for r in conn.execute(_RANKED, params).fetchall()]
+        return [(r[0], r[1]) for r in conn.execute(ranked, params).fetchall()]

@@ -160,12 +160,14 @@ class AsyncStore(Storage):
         return self._reader
 
     async def _search(
-        self, query: str, *, limit: int, newest_first: bool
+        self, query: str, *, limit: int, newest_first: bool, chat_id: int | None = None
     ) -> list[tuple[Piece, str]]:
         """``Store.search`` on the search connection (bounded; see storage.search)."""
         loop = asyncio.get_running_loop()
         call = functools.partial(
-            lambda: self._search_store().search(query, limit=limit, newest_first=newest_first)
+            lambda: self._search_store().search(
+                query, limit=limit, newest_first=newest_first, chat_id=chat_id
+            )
         )
         try:
             return await loop.run_in_executor(self._reader_executor, call)
@@ -334,19 +336,32 @@ class AsyncStore(Storage):
         source_id: int | None = None,
         author: str | None = None,
         keyword: str | None = None,
+        chat_id: int | None = None,
     ) -> list[Piece]:
         if keyword:  # a full-text query: the search connection
-            found = await self._search(keyword, limit=limit, newest_first=True)
+            found = await self._search(keyword, limit=limit, newest_first=True, chat_id=chat_id)
             return [p for p, _ in found]
-        return await self._run(self.sync.latest_pieces, limit, source_id=source_id, author=author)
+        return await self._run(
+            self.sync.latest_pieces, limit, source_id=source_id, author=author, chat_id=chat_id
+        )
 
     async def search(
-        self, query: str, *, limit: int = 5, newest_first: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        newest_first: bool = False,
+        chat_id: int | None = None,
     ) -> list[tuple[Piece, str]]:
-        return await self._search(query, limit=limit, newest_first=newest_first)
+        return await self._search(query, limit=limit, newest_first=newest_first, chat_id=chat_id)
 
-    async def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
-        return await self._run(self.sync.similar_pieces, piece_id, terms, limit)
+    async def similar_pieces(
+        self, piece_id: int, terms: list[str], limit: int = 3, *, chat_id: int | None = None
+    ) -> list[Piece]:
+        return await self._run(self.sync.similar_pieces, piece_id, terms, limit, chat_id=chat_id)
+
+    async def add_piece_request(self, piece_id: int, chat_id: int) -> None:
+        return await self._run(self.sync.add_piece_request, piece_id, chat_id)
 
     async def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:
         return await self._run(self.sync.find_authors, prefix, limit)

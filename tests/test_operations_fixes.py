@@ -93,6 +93,37 @@ async def test_summary_answer_takes_reply_commands(tmp_path: Path) -> None:
     assert await core_deliveries(tmp_path) == 0  # stored, posted nowhere
 
 
+async def test_summary_answers_stay_out_of_other_chats_until_a_source_publishes_them(
+    tmp_path: Path,
+) -> None:
+    async with LocalHTTPServer() as server:
+        server.add("/library", body=article_page(), headers={"Content-Type": "text/html"})
+        feed = (
+            "<?xml version='1.0'?><rss version='2.0'><channel><title>Town Views</title>"
+            f"<item><title>Keep the old library</title><link>{server.url('/library')}</link>"
+            "<guid>library-1</guid></item></channel></rss>"
+        )
+        server.add("/feed.xml", body=feed.encode(), headers={"Content-Type": "application/rss+xml"})
+        async with open_core(tmp_path) as core:
+            asked = await say(core, "summary", server.url("/library"), chat="asker")
+            assert "Keep the old library" in asked.plain_text()
+            read = {
+                chat: [
+                    (await say(core, "latest", chat=chat)).plain_text(),
+                    (await say(core, "search", "library", chat=chat)).plain_text(),
+                ]
+                for chat in ("asker", "stranger")
+            }
+            await core.add_source(server.url("/feed.xml"), name="town")
+            published = (await say(core, "latest", chat="stranger")).plain_text()
+    # The chat that asked finds its answer again; another chat does not see it...
+    assert all("Keep the old library" in text for text in read["asker"])
+    assert read["stranger"][0].startswith("No pieces yet")
+    assert read["stranger"][1] == "Nothing found for 'library'."
+    # ...until a source the bot follows publishes the same article.
+    assert "Keep the old library" in published
+
+
 async def core_deliveries(tmp_path: Path) -> int:
     async with open_core(tmp_path) as core:
         return await core.services.store.count_deliveries()

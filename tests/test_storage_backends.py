@@ -242,6 +242,65 @@ async def test_similar_pieces_share_words(store) -> None:
     assert await store.similar_pieces(a.piece_id, ["  "]) == []
 
 
+async def test_a_summary_piece_stays_with_the_chats_that_asked_until_a_source_publishes_it(
+    store,
+) -> None:
+    asker = await store.ensure_chat("telegram", "1")
+    other = await store.ensure_chat("telegram", "2")
+    follower = await store.ensure_chat("telegram", "3")
+    source = await store.add_source("s", "https://s.example/feed")
+    await store.add_subscription(follower.id, "source", "s", source_id=source.id)
+    public = await store.save_piece(
+        draft(title="Harbour fees", text="The harbour fees rise.", source_id=source.id),
+        route=route,
+    )
+    asked = draft(title="Harbour dredging", text="Dredge the harbour now.")
+    asked.on_demand = True
+    saved = await store.save_piece(asked)
+    await store.add_piece_request(saved.piece_id, asker.id)
+
+    async def seen_by(chat_id: int | None) -> dict[str, set[int]]:
+        return {
+            "latest": {p.id for p in await store.latest_pieces(5, chat_id=chat_id)},
+            "author": {
+                p.id for p in await store.latest_pieces(5, author="Ada Writer", chat_id=chat_id)
+            },
+            "search": {p.id for p, _ in await store.search("harbour", chat_id=chat_id)},
+            "newest": {
+                p.id for p in await store.latest_pieces(5, keyword="harbour", chat_id=chat_id)
+            },
+            "similar": {
+                p.id
+                for p in await store.similar_pieces(
+                    public.piece_id, ["harbour", "dredge"], chat_id=chat_id
+                )
+            },
+        }
+
+    both = {public.piece_id, saved.piece_id}
+    mine = await seen_by(asker.id)
+    assert mine == {
+        "latest": both,
+        "author": both,
+        "search": both,
+        "newest": both,
+        "similar": {saved.piece_id},
+    }
+    theirs = await seen_by(other.id)
+    assert all(saved.piece_id not in ids for ids in theirs.values()), theirs
+    assert theirs["latest"] == {public.piece_id}
+    assert (await seen_by(None))["latest"] == both  # the operator's view: every piece
+    assert await store.count_due("telegram") == 1  # the asked-for piece is posted nowhere
+
+    # The source publishes the same article: it is an ordinary piece now, posted to followers.
+    published = draft(title="Harbour dredging", text="Dredge the harbour now.", url=asked.url)
+    published.source_id = source.id
+    again = await store.save_piece(published, route=route)
+    assert again.piece_id == saved.piece_id and again.deliveries == 1
+    assert saved.piece_id in (await seen_by(other.id))["latest"]
+    assert (await store.get_piece(saved.piece_id)).source_id == source.id
+
+
 # --- chats and subscriptions ------------------------------------------------------------------
 async def test_chats_subscriptions_and_limits(store) -> None:
     chat = await store.ensure_chat("telegram", "100", kind="group", title="Readers")

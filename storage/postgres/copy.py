@@ -35,6 +35,7 @@ TABLES: list[tuple[str, str]] = [
     ("notices", "id"),
     ("messages", "rowid"),
     ("entry_failures", "source_id, entry_key"),
+    ("piece_requests", "chat_id, piece_id"),
     ("kv", "key"),
     ("translations", "piece_id, language"),
     ("saved_pieces", "platform, user_id, piece_id"),

@@ -21,6 +21,13 @@ from storage.search import (
     check_query,
 )
 
+# The pieces one chat may not see (parameter: its id): stored for another chat's /summary and
+# published by no source (SQLite's storage.search.HIDDEN_FROM_CHAT).
+HIDDEN_FROM_CHAT = (
+    "SELECT id FROM pieces WHERE on_demand AND id NOT IN"
+    " (SELECT piece_id FROM piece_requests WHERE chat_id = %s)"
+)
+
 # ts_rank weights for {D, C, B, A}: body 1, standfirst 2, title 5 (SQLite's bm25 weights).
 _WEIGHTS = "'{0, 0.2, 0.4, 1.0}'"
 _HEADLINE = (
@@ -126,7 +133,14 @@ class PgPieces(PgBase):
                 existing = await self._piece_id_for_guid(conn, draft.guid, draft.source_id)
             if existing is not None:
                 result = await self._update_existing(conn, existing, draft)
-                if route is not None and draft.source_id is not None:
+                adopted = draft.source_id is not None and await self._adopt(
+                    conn, existing, draft.source_id
+                )
+                if adopted:
+                    # First stored for a /summary, now published by a source (see SQLite's).
+                    if route is not None:
+                        result.deliveries = await self._fan_out(conn, existing, route)
+                elif route is not None and draft.source_id is not None:
                     owner = await self._one(
                         conn, "SELECT source_id FROM pieces WHERE id = %s", [existing]
                     )
@@ -137,7 +151,13 @@ class PgPieces(PgBase):
             elif duplicate_of is not None:
                 await self._add_links(conn, duplicate_of, draft, syndicated=True)
                 count = 0
-                if route is not None and draft.source_id is not None:
+                adopted = draft.source_id is not None and await self._adopt(
+                    conn, duplicate_of, draft.source_id
+                )
+                if adopted:
+                    if route is not None:  # a /summary piece a source now publishes
+                        count = await self._fan_out(conn, duplicate_of, route)
+                elif route is not None and draft.source_id is not None:
                     count = await self._fan_out(
                         conn, duplicate_of, route, only_source_id=draft.source_id
                     )
@@ -153,6 +173,27 @@ class PgPieces(PgBase):
                 await self._mark_seen(conn, draft.source_id, keys, result.piece_id)
         return result
 
+    async def _adopt(self, conn: Conn, piece_id: int, source_id: int) -> bool:
+        """A piece stored for a /summary becomes the source's own (False: it already was)."""
+        row = await self._one(
+            conn,
+            "UPDATE pieces SET on_demand = false, source_id = %s WHERE id = %s AND on_demand"
+            " RETURNING id",
+            [source_id, piece_id],
+        )
+        return row is not None
+
+    async def add_piece_request(self, piece_id: int, chat_id: int) -> None:
+        """This chat asked for the piece (/summary): it may see it in /latest and /search."""
+        async with self._tx() as conn:
+            await self._run(
+                conn,
+                "INSERT INTO piece_requests (chat_id, piece_id, requested_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (chat_id, piece_id) DO UPDATE"
+                " SET requested_at = excluded.requested_at",
+                [chat_id, piece_id, utcnow()],
+            )
+
     async def _insert_piece(self, conn: Conn, draft: PieceDraft) -> int:
         p = draft.piece
         now = utcnow()
@@ -161,9 +202,9 @@ class PgPieces(PgBase):
             conn,
             "INSERT INTO pieces (url, guid, fingerprint, source_id, title, standfirst, text,"
             " pull_quotes, author_bio, disclaimer, summary, summary_short, summary_long,"
-            " summary_method, published, outlet, language, fetched_at, updated_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " RETURNING id",
+            " summary_method, published, outlet, language, fetched_at, updated_at, on_demand)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s) RETURNING id",
             [
                 draft.url,
                 draft.guid,
@@ -184,6 +225,7 @@ class PgPieces(PgBase):
                 p.language,
                 now,
                 now,
+                draft.on_demand and draft.source_id is None,
             ],
         )
         assert row is not None
@@ -280,12 +322,17 @@ class PgPieces(PgBase):
         source_id: int | None = None,
         author: str | None = None,
         keyword: str | None = None,
+        chat_id: int | None = None,
     ) -> list[Piece]:
-        """Newest first (by published time, else fetch time)."""
+        """Newest first (by published time, else fetch time); ``chat_id``: as it sees them."""
         if keyword:
-            return [p for p, _ in await self.search(keyword, limit=limit, newest_first=True)]
+            found = await self.search(keyword, limit=limit, newest_first=True, chat_id=chat_id)
+            return [p for p, _ in found]
         where: list[str] = []
         params: list[Any] = []
+        if chat_id is not None:
+            where.append(f"p.id NOT IN ({HIDDEN_FROM_CHAT})")
+            params.append(chat_id)
         if source_id is not None:
             where.append("p.source_id = %s")
             params.append(source_id)
@@ -304,7 +351,12 @@ class PgPieces(PgBase):
             return await self._hydrate(conn, rows)
 
     async def search(
-        self, query: str, *, limit: int = 5, newest_first: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        newest_first: bool = False,
+        chat_id: int | None = None,
     ) -> list[tuple[Piece, str]]:
         """Full-text search: the same query language and ranking idea as SQLite's.
 
@@ -320,18 +372,24 @@ class PgPieces(PgBase):
         except fts.QuerySyntaxError as exc:
             raise InvalidSearch(str(exc)) from None
         tsquery = compiled.sql
+        # Other chats' /summary pieces left out when asked for one chat's view.
+        hidden = f" AND id NOT IN ({HIDDEN_FROM_CHAT})" if chat_id is not None else ""
+        chat = [chat_id] if chat_id is not None else []
         if newest_first:
-            ids_sql = f"SELECT id FROM pieces WHERE search @@ {tsquery} ORDER BY id DESC LIMIT %s"
-            params: list[Any] = [*compiled.params, limit]
+            ids_sql = (
+                f"SELECT id FROM pieces WHERE search @@ {tsquery}{hidden} ORDER BY id DESC LIMIT %s"
+            )
+            params: list[Any] = [*compiled.params, *chat, limit]
         else:
             ids_sql = (
                 f"WITH q AS (SELECT {tsquery} AS q),"
                 " recent AS (SELECT p.id, p.search FROM pieces p, q WHERE p.search @@ q.q"
+                f"{hidden}"
                 " ORDER BY p.id DESC LIMIT %s)"
                 f" SELECT recent.id FROM recent, q ORDER BY ts_rank({_WEIGHTS}, recent.search, q.q)"
                 " DESC, recent.id DESC LIMIT %s"
             )
-            params = [*compiled.params, RANK_WINDOW, limit]
+            params = [*compiled.params, *chat, RANK_WINDOW, limit]
         async with self._tx() as conn:
             try:
                 await self._run(conn, f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}")
@@ -357,20 +415,25 @@ class PgPieces(PgBase):
             pieces = await self._hydrate(conn, ordered)
         return [(piece, by_id[piece.id]["snip"] or "") for piece in pieces]
 
-    async def similar_pieces(self, piece_id: int, terms: list[str], limit: int = 3) -> list[Piece]:
-        """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself."""
+    async def similar_pieces(
+        self, piece_id: int, terms: list[str], limit: int = 3, *, chat_id: int | None = None
+    ) -> list[Piece]:
+        """Pieces sharing the most of ``terms`` (caller picks distinctive words), not itself;
+        ``chat_id``: as that chat sees them."""
         words = [t.replace('"', "") for t in terms if t.strip()]
         if not words:
             return []
         compiled = fts.any_of(words)
+        hidden = f" AND p.id NOT IN ({HIDDEN_FROM_CHAT})" if chat_id is not None else ""
+        chat = [chat_id] if chat_id is not None else []
         async with self._tx() as conn:
             await self._run(conn, f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}")
             rows = await self._all(
                 conn,
                 f"SELECT p.* FROM pieces p, (SELECT {compiled.sql} AS q) q"
-                f" WHERE p.search @@ q.q AND p.id != %s"
+                f" WHERE p.search @@ q.q AND p.id != %s{hidden}"
                 f" ORDER BY ts_rank({_WEIGHTS}, p.search, q.q) DESC, p.id DESC LIMIT %s",
-                [*compiled.params, piece_id, limit],
+                [*compiled.params, piece_id, *chat, limit],
             )
             return await self._hydrate(conn, rows)
 

@@ -316,6 +316,19 @@ CREATE INDEX votes_chat_time ON votes (chat_id, voted_at);
 CREATE INDEX deliveries_held ON deliveries (chat_id) WHERE state = 'held';
 """
 
+# A piece stored for a /summary belongs to the chats that asked until a source publishes it
+# (SQLite's m010_piece_requests).
+M007_PIECE_REQUESTS = """
+ALTER TABLE pieces ADD COLUMN on_demand BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX pieces_on_demand ON pieces (id) WHERE on_demand;
+CREATE TABLE piece_requests (
+    chat_id BIGINT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    piece_id BIGINT NOT NULL REFERENCES pieces(id) ON DELETE CASCADE,
+    requested_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (chat_id, piece_id)
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_saved_pieces", M002_SAVED_PIECES),
@@ -323,6 +336,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("m004_translations", M004_TRANSLATIONS),
     ("m005_corrections", M005_CORRECTIONS),
     ("m006_votes", M006_VOTES),
+    ("m007_piece_requests", M007_PIECE_REQUESTS),
 ]
 
 
