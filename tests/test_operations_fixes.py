@@ -114,12 +114,14 @@ async def test_summary_answers_stay_out_of_other_chats_until_a_source_publishes_
                 ]
                 for chat in ("asker", "stranger")
             }
+            backfill = await say(core, "subscribe", "keyword library last 3", chat="stranger")
             await core.add_source(server.url("/feed.xml"), name="town")
             published = (await say(core, "latest", chat="stranger")).plain_text()
     # The chat that asked finds its answer again; another chat does not see it...
     assert all("Keep the old library" in text for text in read["asker"])
     assert read["stranger"][0].startswith("No pieces yet")
     assert read["stranger"][1] == "Nothing found for 'library'."
+    assert "no earlier pieces" in backfill.plain_text()  # nor posted by a new subscription
     # ...until a source the bot follows publishes the same article.
     assert "Keep the old library" in published
 
