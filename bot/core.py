@@ -53,7 +53,7 @@ ROLES: dict[str, frozenset[str]] = {
 }
 ALL_ROLES = ROLES["all"]
 
-DB_HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this to answer a trivial query is unhealthy
+DB_HEALTH_TIMEOUT = 2.0  # seconds; a database slower than this to answer a ping is unhealthy
 
 Dispatch = Callable[[Request, Services], Awaitable[Response]]
 
