@@ -8,7 +8,7 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,9 +20,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.database_url import PostgresURL
 from bot.errors import StorageBusy, StorageError
-from bot.types import Piece
+from bot.types import Chat, Piece
 from storage.postgres import schema
 from storage.protocols import Router
+from storage.rows import chat_from_row
 
 # Every statement has a ceiling, so nothing a user asks for holds a connection for long;
 # /search sets its own, shorter one (storage.search.SEARCH_BUDGET).
@@ -130,6 +131,12 @@ class PgBase:
     ) -> list[dict[str, Any]]:
         cursor = await conn.execute(sql, params)
         return await cursor.fetchall()
+
+    @classmethod
+    async def _chats_by_id(cls, conn: Conn, chat_ids: Iterable[int]) -> dict[int, Chat]:
+        """The chats these rows name, in one query (claims and fan-outs touch many rows)."""
+        rows = await cls._all(conn, "SELECT * FROM chats WHERE id = ANY(%s)", [list(set(chat_ids))])
+        return {r["id"]: chat_from_row(r) for r in rows}
 
     @staticmethod
     async def _run(conn: Conn, sql: str, params: Sequence[Any] | None = None) -> int:

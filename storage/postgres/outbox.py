@@ -34,12 +34,7 @@ class PgOutbox(PgBase):
         ]
         if not subs:
             return []
-        chats = {
-            r["id"]: chat_from_row(r)
-            for r in await self._all(
-                conn, "SELECT * FROM chats WHERE id = ANY(%s)", [list({s.chat_id for s in subs})]
-            )
-        }
+        chats = await self._chats_by_id(conn, (s.chat_id for s in subs))
         return [RouteCandidate(s, chats[s.chat_id]) for s in subs if s.chat_id in chats]
 
     async def _fan_out(
@@ -121,14 +116,7 @@ class PgOutbox(PgBase):
                 [platform, now or utcnow(), limit, self.worker_id, self.lease_seconds],
             )
             rows.sort(key=lambda r: r["id"])
-            chats = {
-                r["id"]: chat_from_row(r)
-                for r in await self._all(
-                    conn,
-                    "SELECT * FROM chats WHERE id = ANY(%s)",
-                    [list({r["chat_id"] for r in rows})],
-                )
-            }
+            chats = await self._chats_by_id(conn, (r["chat_id"] for r in rows))
         return [(delivery_from_row(r), chats[r["chat_id"]]) for r in rows]
 
     async def mark_sent(self, delivery_id: int, message_id: str) -> None:
@@ -340,14 +328,7 @@ class PgOutbox(PgBase):
                 [platform, limit, self.worker_id],
             )
             rows.sort(key=lambda r: r["id"])
-            chats = {
-                r["id"]: chat_from_row(r)
-                for r in await self._all(
-                    conn,
-                    "SELECT * FROM chats WHERE id = ANY(%s)",
-                    [list({r["chat_id"] for r in rows})],
-                )
-            }
+            chats = await self._chats_by_id(conn, (r["chat_id"] for r in rows))
         return [(r["id"], chats[r["chat_id"]], r["text"]) for r in rows]
 
     # --- message ids ---------------------------------------------------------------------------

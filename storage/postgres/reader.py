@@ -148,14 +148,7 @@ class PgReader(PgPieces):
                 [platform, now or utcnow(), limit, self.worker_id, CORRECTION_LEASE_SECONDS],
             )
             rows.sort(key=lambda r: r["id"])
-            chats = {
-                r["id"]: chat_from_row(r)
-                for r in await self._all(
-                    conn,
-                    "SELECT * FROM chats WHERE id = ANY(%s)",
-                    [list({r["chat_id"] for r in rows})],
-                )
-            }
+            chats = await self._chats_by_id(conn, (r["chat_id"] for r in rows))
         return [(correction_from_row(r), chats[r["chat_id"]]) for r in rows]
 
     async def finish_correction(
