@@ -57,7 +57,12 @@ def render_reply(reply: Reply, message_id: str | None = None) -> str:
         out = [tag + body[0]] + ["    " + line for line in body[1:]]
         if reply.actions:
             # Every reply command works on a post; buttons are only a shortcut elsewhere.
-            names = ", ".join(f"/{a.command}" for a in PIECE_ACTIONS)
+            # /original only means something under a translated post.
+            names = ", ".join(
+                f"/{a.command}"
+                for a in PIECE_ACTIONS
+                if a.command != "original" or reply.card.translated_into
+            )
             out.append(f"    (reply with: >{message_id or ''} {names})")
         return "\n".join(out)
     prefix = "! " if reply.kind == "error" else ""
