@@ -121,19 +121,26 @@ _NEWEST = (
     f"SELECT rowid, {_SNIPPET} FROM pieces_fts WHERE pieces_fts MATCH :q"
     " ORDER BY rowid DESC LIMIT :n"
 )
-# The rowid of the RANK_WINDOW-th newest match: ranking starts there.
-_FLOOR = (
-    "SELECT rowid FROM pieces_fts WHERE pieces_fts MATCH :q"
-    " ORDER BY rowid DESC LIMIT 1 OFFSET :window - 1"
-)
-# bm25 over the newest matches only (a constant rowid floor FTS5 applies while it reads the
-# index), then snippets for the few ranked first, in the same statement.
+# One statement, every step bounded by the window, not by how many pieces match:
+# - recent: the newest RANK_WINDOW matches, walked newest first (FTS5's own order), so bm25 is
+#   computed for those rows only and the walk stops at the window's end;
+# - top: the best ``n`` of them (ties: the newer first, as PostgreSQL's search orders them);
+# - snippets for those ``n`` only, from a walk that starts at the oldest of them and ends at
+#   the newest (CROSS JOIN keeps that walk outside: with ``top`` outside, FTS5 would parse
+#   and seek the query again for every row, slow for a prefix*; and a plain JOIN let SQLite
+#   walk every match in the archive, which made snippets cost O(matches)).
+# bm25's idf still counts each term's pieces in the whole archive (one pass over the index
+# per term; FTS5 offers no other way to weigh terms).
 _RANKED = (
-    "WITH top(id, score) AS MATERIALIZED ("
+    "WITH recent(id, score) AS MATERIALIZED ("
     " SELECT rowid, bm25(pieces_fts, 5.0, 2.0, 1.0) FROM pieces_fts"
-    " WHERE pieces_fts MATCH :q AND rowid >= :floor ORDER BY 2 LIMIT :n)"
-    f" SELECT top.id, {_SNIPPET} FROM top JOIN pieces_fts ON pieces_fts.rowid = top.id"
-    " WHERE pieces_fts MATCH :q ORDER BY top.score, top.id DESC"
+    " WHERE pieces_fts MATCH :q ORDER BY rowid DESC LIMIT :window),"
+    " top(id, score) AS MATERIALIZED ("
+    " SELECT id, score FROM recent ORDER BY score, id DESC LIMIT :n)"
+    f" SELECT top.id, {_SNIPPET} FROM pieces_fts CROSS JOIN top ON top.id = pieces_fts.rowid"
+    " WHERE pieces_fts MATCH :q"
+    " AND pieces_fts.rowid BETWEEN (SELECT min(id) FROM top) AND (SELECT max(id) FROM top)"
+    " ORDER BY top.score, top.id DESC"
 )
 
 
@@ -153,19 +160,16 @@ def search_ids(
     check_query(query)
     query = fold_for_search(query) or query  # the index holds folded text (schema m006)
     params: dict[str, object] = {"q": query, "n": limit, "window": RANK_WINDOW}
-    newest, floor, ranked = _NEWEST, _FLOOR, _RANKED
+    newest, ranked = _NEWEST, _RANKED
     if chat_id is not None:
         params["chat"] = chat_id
         visible = f"pieces_fts MATCH :q AND rowid NOT IN ({_HIDDEN_NAMED})"
         newest = newest.replace("pieces_fts MATCH :q", visible)
-        floor = floor.replace("pieces_fts MATCH :q", visible)
+        # The window holds visible pieces only; the snippets' walk needs no filter (it
+        # joins the chosen ids).
         ranked = ranked.replace(
-            "WHERE pieces_fts MATCH :q AND rowid >= :floor",
-            f"WHERE {visible} AND rowid >= :floor",
+            "WHERE pieces_fts MATCH :q ORDER BY rowid", f"WHERE {visible} ORDER BY rowid"
         )
     with time_budget(conn, SEARCH_BUDGET if budget is None else budget):
-        if newest_first:
-            return [(r[0], r[1]) for r in conn.execute(newest, params).fetchall()]
-        row = conn.execute(floor, params).fetchone()
-        params["floor"] = row[0] if row else 0
-        return [(r[0], r[1]) for r in conn.execute(ranked, params).fetchall()]
+        sql = newest if newest_first else ranked
+        return [(r[0], r[1]) for r in conn.execute(sql, params).fetchall()]

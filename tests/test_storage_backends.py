@@ -205,6 +205,41 @@ async def test_search_ranks_title_over_body_and_newest_first_mode(store) -> None
     assert [p.id for p in newest] == [title.piece_id]
 
 
+async def test_search_ranks_the_newest_matches_only_ties_newer_first(store, monkeypatch) -> None:
+    """Ranking covers the newest RANK_WINDOW matches a chat may see (older ones stay out, however
+    relevant, so a common word costs the same in any archive); equal scores list the newer
+    first, the cut-off included."""
+    import storage.postgres.pieces
+    import storage.search
+
+    for module in (storage.search, storage.postgres.pieces):
+        monkeypatch.setattr(module, "RANK_WINDOW", 3)
+    same = "The harbour fees rise again this spring."
+    old = await store.save_piece(
+        draft(title="Harbour harbour", text="Harbour harbour harbour."), route=route
+    )
+    newer = [(await store.save_piece(draft(text=same), route=route)).piece_id for _ in range(3)]
+    await store.save_piece(draft(text="Nothing about the sea."), route=route)
+    assert [p.id for p, _ in await store.search("harbour", limit=5)] == newer[::-1]
+    assert [p.id for p, _ in await store.search("harbour", limit=2)] == newer[:0:-1]
+    assert all("[harbour]" in snippet for _, snippet in await store.search("harbour"))
+
+    asker = await store.ensure_chat("telegram", "1")
+    other = await store.ensure_chat("telegram", "2")
+    asked = draft(text=same)
+    asked.on_demand = True
+    mine = (await store.save_piece(asked)).piece_id
+    await store.add_piece_request(mine, asker.id)
+    assert [p.id for p, _ in await store.search("harbour", chat_id=asker.id)] == [
+        mine,
+        newer[2],
+        newer[1],
+    ]
+    # Another chat's /summary piece takes no place in this chat's window.
+    assert [p.id for p, _ in await store.search("harbour", chat_id=other.id)] == newer[::-1]
+    assert old.piece_id not in {p.id for p, _ in await store.search("harbour OR sea")}
+
+
 async def test_search_folds_arabic_diacritics_and_tatweel(store) -> None:
     plain = "الحكومة يجب أن تنشر الميزانية"
     marked = "الحُكُومَة يجب أن تنشر الميزانـــية"
