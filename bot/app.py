@@ -21,7 +21,6 @@ from bot.core import ROLES, Core, SourceSpec
 from bot.durations import check_source_interval, parse_duration
 from bot.errors import ConfigError
 from bot.logs import install_redaction
-from bot.sources.http import Fetcher
 from bot.types import source_kind
 from handlers.registry import command_table, load_all
 from handlers.router import dispatch
@@ -29,6 +28,7 @@ from storage.runlock import exclusive_run
 
 if TYPE_CHECKING:
     from bot.endpoint import OpsEndpoint
+    from bot.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -299,15 +299,22 @@ async def _run_console(
             "pieces; reply to a post with '> /more'. /quit, Ctrl-D or Ctrl-C quits.\n"
             f"Database: {core.settings.commentary_database}\n"
         )
-    # Never-polled sources start their first round now, in the background: a source that
-    # hangs never holds up the first answer. Sources read from disk (the bundled demo) cannot
-    # hang, so their first round is awaited: a newcomer's first post comes before the prompt.
-    await core.start_polling()
-    await core.wait_local_first_rounds(timeout=LOCAL_FIRST_ROUND_SECONDS)
+    # Never-polled sources start their first round in the background: a source that hangs
+    # never holds up an answer. Sources read from disk (the bundled demo) cannot hang, so
+    # their first round is awaited: a newcomer's first post comes before the prompt.
+    # Otherwise polling starts once the first command is answered (or after half a second
+    # without one): loading the polling libraries would delay that answer, and nothing
+    # before it needs them.
+    start_polling = None
+    if await core.local_first_rounds():
+        await core.start_polling()
+        await core.wait_local_first_rounds(timeout=LOCAL_FIRST_ROUND_SECONDS)
+    else:
+        start_polling = core.start_polling
     worker = core.start_delivery(console.sender)
     assert worker is not None  # the terminal chat runs with every role
     await worker.flush(timeout=5.0)
-    reader = asyncio.create_task(console.run(interactive=interactive))
+    reader = asyncio.create_task(console.run(interactive=interactive, after_first=start_polling))
     # The extraction libraries load in the background once the first command had its turn.
     warm_up = asyncio.get_running_loop().call_later(WARM_UP_AFTER, core.warm_up_extraction)
     ready()

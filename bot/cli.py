@@ -12,9 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Column, Table
 
 from bot.durations import (
     MAX_SOURCE_INTERVAL,
@@ -28,6 +25,8 @@ from bot.logs import setup_logging
 from bot.types import ExtractedPiece, Piece, Source, Summary, SummaryLength, source_kind
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from bot.config import Settings
     from bot.core import Core
 
@@ -59,7 +58,7 @@ sources_app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
+# rich (tables, progress bars) loads in the commands that print them: `run` and `--help` do not.
 
 
 class TableOrJson(str, Enum):
@@ -131,12 +130,18 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 def table_console() -> Console:
     """Rich assumes 80 columns when piped; tables of sources need more to stay readable."""
+    from rich.console import Console
+
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 @contextmanager
 def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
     """A bar on stderr for long work when it is a terminal; nothing at all when piped."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    err = Console(stderr=True)
     show = total > 1 and err.is_terminal
     with Progress(
         TextColumn(label),
@@ -336,6 +341,8 @@ def sources_list(
     if not items:
         print("No sources. Add one with: commentary-bot sources add URL")
         return
+    from rich.table import Column, Table
+
     table = Table("kind", "every", "state", "last ok", "last error", "next run")
     # Names are what `sources remove NAME` needs: never cut them.
     table.columns.insert(0, Column("name", no_wrap=True, overflow="ignore"))
@@ -490,6 +497,8 @@ def fetch(
             }
         )
         return
+    from rich.table import Table
+
     table = Table("source", "status", "new", "updated", "entries", "error")
     for r in rows:
         table.add_row(

@@ -15,14 +15,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.delivery.worker import DeliveryWorker, Election, digest_request_key
 from bot.errors import AlreadyExists, SourceExists
-from bot.ingest.articles import ArticleBuilder
-from bot.ingest.poller import Poller
-from bot.ingest.scheduler import SourceScheduler
 from bot.logs import install_redaction
 from bot.messages import PieceCard, Request, Response, card_for
 from bot.metrics import Metrics
@@ -35,11 +33,16 @@ from bot.services import (
     RemovedSource,
     Services,
 )
-from bot.sources.http import Fetcher
 from bot.status import STARTED_KEY, STOPPED_KEY, StatusReport, collect_status
 from bot.translation import Translator
-from bot.types import Chat, ChatKind, ChatSettings, Piece, Source, SourceKind
+from bot.types import Chat, ChatKind, ChatSettings, Piece, PieceDraft, Source, SourceKind
 from storage import Storage, open_store
+
+if TYPE_CHECKING:
+    from bot.ingest.articles import ArticleBuilder
+    from bot.ingest.scheduler import SourceScheduler
+    from bot.pipeline.llm import LLMSummarizer
+    from bot.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,27 @@ class SourceSpec:
     selector: str | None = None
 
 
+@dataclass
+class _Ingest:
+    """What polling and /summary need: made at first use. Their libraries (httpx, lxml, feed
+    parsing, APScheduler) cost more start-up than the rest of a command's path, so a command
+    that needs none of them (the terminal chat's first /help) does not wait on them."""
+
+    fetcher: Fetcher
+    builder: ArticleBuilder
+    scheduler: SourceScheduler
+
+
+class _LazySummarizer:
+    """``services.summarizer``: the article builder, made when /summary first asks."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    async def draft_for_url(self, url: str, *, guard: bool = True) -> PieceDraft:
+        return await self._core._ingest().builder.draft_for_url(url, guard=guard)
+
+
 def removal_notice(name: str) -> str:
     return (
         f"The source {name} is no longer followed, so this chat's "
@@ -81,18 +105,18 @@ class Core:
         self,
         settings: Settings,
         store: Storage,
-        fetcher: Fetcher,
-        builder: ArticleBuilder,
-        scheduler: SourceScheduler,
         metrics: Metrics | None = None,
         *,
         dispatch: Dispatch | None = None,
+        fetcher: Fetcher | None = None,
+        llm: LLMSummarizer | None = None,
     ) -> None:
+        """``fetcher``: one the caller owns (closed by them); else the core makes its own."""
         self.settings = settings
         self._store = store
-        self._fetcher = fetcher
-        self._builder = builder
-        self._scheduler = scheduler
+        self._given_fetcher = fetcher
+        self._llm = llm
+        self._parts: _Ingest | None = None
         self._dispatch = dispatch
         self.workers: dict[str, DeliveryWorker] = {}
         self.metrics = metrics or Metrics()
@@ -101,13 +125,13 @@ class Core:
         # Which jobs this process does (``run --role``): polling, sending, answering chats.
         self.roles: frozenset[str] = ALL_ROLES
         self._polling_started = False
-        self.translator = Translator(store, builder.llm) if builder.llm is not None else None
+        self.translator = Translator(store, llm) if llm is not None else None
         self.services: Services = CoreServices(
             settings=settings,
             store=store,
             sources=self,
             digests=self,
-            summarizer=builder,
+            summarizer=_LazySummarizer(self),
             started_at=datetime.now(UTC),
             summary_limiter=RateLimiter(settings.commentary_summaries_per_user_per_hour),
             status=self.status,
@@ -130,12 +154,6 @@ class Core:
         """
         install_redaction(settings.secrets)
         store = await open_store(settings.commentary_database)
-        own_fetcher = fetcher is None
-        fetcher = fetcher or Fetcher(
-            user_agent=settings.commentary_user_agent,
-            max_bytes=settings.commentary_max_bytes,
-            allow_private=settings.commentary_allow_private_urls,
-        )
         llm = None
         if settings.llm_base_url:
             from bot.pipeline.llm import LLMSummarizer  # wordfreq and co: only with an LLM
@@ -147,33 +165,58 @@ class Core:
                 timeout=settings.llm_timeout,
                 daily_budget=settings.llm_daily_budget,
             )
-        builder = ArticleBuilder(fetcher, llm=llm)
-        metrics = Metrics()
-        core_ref: list[Core] = []
-        poller = Poller(
-            store,
-            fetcher,
-            builder,
-            allow_private=settings.commentary_allow_private_urls,
-            owners=settings.owners,
-            on_deliveries=lambda: core_ref[0].wake_delivery() if core_ref else None,
-            metrics=metrics,
-        )
-        scheduler = SourceScheduler(store, poller)
-        core = cls(settings, store, fetcher, builder, scheduler, metrics, dispatch=dispatch)
-        core_ref.append(core)
+        core = cls(settings, store, Metrics(), dispatch=dispatch, fetcher=fetcher, llm=llm)
         try:
             yield core
         finally:
-            await core.close(own_fetcher=own_fetcher)
+            await core.close()
 
-    async def close(self, *, own_fetcher: bool = True) -> None:
-        await self._scheduler.aclose()
+    def _ingest(self) -> _Ingest:
+        """The fetcher, article builder and scheduler, made (and their libraries loaded) the
+        first time anything needs them."""
+        if self._parts is None:
+            from bot.ingest.articles import ArticleBuilder
+            from bot.ingest.poller import Poller
+            from bot.ingest.scheduler import SourceScheduler
+            from bot.sources.http import Fetcher
+
+            settings = self.settings
+            fetcher = self._given_fetcher or Fetcher(
+                user_agent=settings.commentary_user_agent,
+                max_bytes=settings.commentary_max_bytes,
+                allow_private=settings.commentary_allow_private_urls,
+            )
+            builder = ArticleBuilder(fetcher, llm=self._llm)
+            poller = Poller(
+                self._store,
+                fetcher,
+                builder,
+                allow_private=settings.commentary_allow_private_urls,
+                owners=settings.owners,
+                on_deliveries=self.wake_delivery,
+                metrics=self.metrics,
+            )
+            self._parts = _Ingest(fetcher, builder, SourceScheduler(self._store, poller))
+        return self._parts
+
+    @property
+    def _scheduler(self) -> SourceScheduler:
+        return self._ingest().scheduler
+
+    @property
+    def _builder(self) -> ArticleBuilder:
+        return self._ingest().builder
+
+    async def close(self) -> None:
+        parts = self._parts
+        if parts is not None:
+            await parts.scheduler.aclose()
         for platform in list(self.workers):
             await self.stop_delivery(platform)
-        self._builder.close()
-        if own_fetcher:
-            await self._fetcher.aclose()
+        if parts is not None:
+            parts.builder.close()
+            if self._given_fetcher is None:  # a fetcher the caller gave stays theirs to close
+                await parts.fetcher.aclose()
         await self._store.aclose()
 
     # --- sources -----------------------------------------------------------------------------
@@ -290,7 +333,8 @@ class Core:
                 if progress:
                     progress()
                 continue
-            self._scheduler.follow(source)
+            if self._parts is not None:  # else polling has not started: it schedules all
+                self._parts.scheduler.follow(source)
             report.added.append(source.name)
             if progress:
                 progress()
@@ -302,6 +346,15 @@ class Core:
         """Poll one source or every active one now; ``SourceError`` for an unknown name."""
         return await self._scheduler.poll_now(name, progress=progress)
 
+    async def local_first_rounds(self) -> list[int]:
+        """Never-polled active sources read from disk (the bundled demo): their first round
+        cannot hang, so the terminal chat awaits it before its prompt."""
+        return [
+            s.id
+            for s in await self._store.list_sources(active_only=True)
+            if not s.first_poll_done and s.url.startswith("file:")
+        ]
+
     async def wait_local_first_rounds(self, timeout: float = 30.0) -> None:
         """Wait for the first rounds of never-polled sources read from disk (the bundled demo).
 
@@ -309,15 +362,11 @@ class Core:
         background, so a source that hangs never holds up the first answer; only sources on
         disk, which cannot hang, are awaited (a newcomer's first post comes before the prompt).
         """
-        local = [
-            s.id
-            for s in await self._store.list_sources(active_only=True)
-            if not s.first_poll_done and s.url.startswith("file:")
-        ]
-        await self._scheduler.wait_first_rounds(local, timeout=timeout)
+        await self._scheduler.wait_first_rounds(await self.local_first_rounds(), timeout=timeout)
 
     def next_run(self, source_id: int) -> datetime | None:
-        return self._scheduler.next_run(source_id)
+        # No scheduler yet: polling has not started, nothing is scheduled (as a stopped one).
+        return self._parts.scheduler.next_run(source_id) if self._parts is not None else None
 
     async def sources(self, *, active_only: bool = False) -> list[Source]:
         return await self._store.list_sources(active_only=active_only)
@@ -498,7 +547,7 @@ class Core:
         running = bool(self.started_platforms) or self._polling_started
         return await collect_status(
             self._store,
-            next_run=self._scheduler.next_run,
+            next_run=self.next_run,
             running_since=self.services.started_at.replace(microsecond=0) if running else None,
         )
 
@@ -544,6 +593,3 @@ class Core:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
-
-    def stop_polling(self) -> None:
-        self._scheduler.shutdown()

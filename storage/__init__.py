@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import storage._sqlite_utils  # noqa: F401 - first: sqlite-utils without numpy (see there)
 from bot.database_url import PostgresURL
 from bot.errors import (
     AlreadyExists,

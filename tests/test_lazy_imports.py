@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,67 @@ def test_an_unknown_pipeline_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError):
         bot.pipeline.no_such_name  # noqa: B018
+
+
+# What polling needs and the terminal chat's first answer does not: fetching (httpx), feeds and
+# pages (lxml), the scheduler. numpy and pandas: sqlite-utils would import them when installed.
+POLLING = ("httpx", "httpcore", "lxml", "apscheduler", "numpy", "pandas")
+
+_CONSOLE_PROBE = """
+import asyncio, io, json, sys
+from bot.app import run_bot
+from bot.config import Settings
+
+seen = {{}}
+
+
+class Screen(io.StringIO):
+    def write(self, text):
+        if "/latest" in text and "first" not in seen:  # a line of /help's answer
+            seen["first"] = sorted({{m.split(".")[0] for m in sys.modules}})
+        return super().write(text)
+
+
+settings = Settings(
+    _env_file=None, commentary_database={database!r}, commentary_demo={demo!r}
+)
+screen = Screen()
+commands = io.StringIO("/help\\n/sources\\n")
+asyncio.run(run_bot(settings, console=True, stdin=commands, stdout=screen))
+seen["end"] = sorted({{m.split(".")[0] for m in sys.modules}})
+seen["screen"] = screen.getvalue()
+print(json.dumps(seen))
+"""
+
+
+def console_session(database: str, demo: bool) -> dict[str, Any]:
+    """A real terminal-chat session (/help, then /sources) in a fresh interpreter: the
+    packages loaded when the first answer was printed, at the end, and what was printed."""
+    probe = _CONSOLE_PROBE.format(database=database, demo=demo)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=180
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("code", ["import bot.app", "import bot.core", "import storage"])
+def test_the_core_loads_no_polling_library_until_polling_starts(code: str) -> None:
+    assert loaded_after(code) & set(POLLING) == set()
+
+
+def test_the_terminal_chat_answers_first_then_starts_polling(tmp_path: Path) -> None:
+    session = console_session(str(tmp_path / "bot.db"), demo=False)
+    assert set(session["first"]) & set(POLLING + HEAVY) == set()
+    # Polling started once the first command was answered: the scheduler is loaded by the
+    # end, and the second command was answered as before.
+    assert {"apscheduler", "httpx"} <= set(session["end"])
+    assert "I follow no sources yet" in session["screen"]
+
+
+def test_a_newcomers_demo_is_read_before_the_first_answer(tmp_path: Path) -> None:
+    """The bundled demo feed's first round is awaited before the prompt, as before."""
+    session = console_session(str(tmp_path / "bot.db"), demo=True)
+    screen = session["screen"]
+    assert "apscheduler" in session["first"]
+    assert screen.index("(reply with:") < screen.index("/latest")  # its post came first

@@ -13,6 +13,7 @@ import re
 import sys
 import textwrap
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TextIO
 
 from bot.delivery.sender import PlatformLimits
@@ -32,6 +33,7 @@ QUIT = ("/quit", "/exit")
 LAST_ID_KEY = "console.last_message_number"
 _REPLY = re.compile(r"^>\s*(m\d+)?\s*(/.*)$")
 WIDTH = 78
+IDLE_START = 0.5  # seconds without a first command before ``run``'s after_first runs anyway
 
 
 def render_card(card: PieceCard) -> list[str]:
@@ -173,15 +175,35 @@ class ConsoleAdapter:
             # Show posts that this command caused (e.g. /poll) before reading the next line.
             await worker.flush(timeout=5.0)
 
-    async def run(self, *, interactive: bool | None = None) -> None:
-        """Read commands until end of input (or until cancelled)."""
+    async def run(
+        self,
+        *,
+        interactive: bool | None = None,
+        after_first: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Read commands until end of input (or until cancelled).
+
+        ``after_first`` runs once: after the first command is answered, when input ends, or
+        once the chat has waited ``IDLE_START`` seconds for a first command (a person typing,
+        a pipe kept open), whichever comes first.
+        """
         interactive = self.stdin.isatty() if interactive is None else interactive
         lines = self._reader()
+        pending = after_first
         while True:
             if interactive:
                 self.stdout.write("> ")
                 self.stdout.flush()
-            line = await lines.get()
+            waiting = asyncio.ensure_future(lines.get())
+            try:
+                if pending is not None:
+                    done, _ = await asyncio.wait({waiting}, timeout=IDLE_START)
+                    if not done:  # no first command yet: do not wait for one
+                        await pending()
+                        pending = None
+                line = await waiting
+            finally:
+                waiting.cancel()  # when cancelled itself (a no-op once a line came)
             if line is None or line.strip().casefold() in QUIT:
                 break
             try:
@@ -189,6 +211,11 @@ class ConsoleAdapter:
             except Exception:  # one bad line must not end the session
                 log.exception("console command failed")
                 self.stdout.write("! Something went wrong; it has been logged.\n")
+            if pending is not None:
+                await pending()
+                pending = None
+        if pending is not None:
+            await pending()
 
     def _reader(self) -> asyncio.Queue[str | None]:
         """Lines from stdin via a daemon thread, so Ctrl-C never waits for a pending read."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from lxml import html as lxml_html
+if TYPE_CHECKING:  # lxml loads when a page is parsed: /why only canonicalizes (start-up)
+    from lxml import html as lxml_html
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRACKING_PARAMS = frozenset(
@@ -120,6 +122,8 @@ def _parse(html: str | bytes) -> lxml_html.HtmlElement | None:
         html = html.encode("utf-8")  # lxml refuses str with an encoding declaration
     if not html.strip():
         return None
+    from lxml import html as lxml_html
+
     try:
         return lxml_html.document_fromstring(html)
     except (ValueError, lxml_html.etree.ParserError):
