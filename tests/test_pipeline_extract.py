@@ -78,6 +78,23 @@ def test_hyphen_repair_uses_evidence():
     assert repair_hyphenation("infil-trated", context="they infiltrated the ranks") == "infiltrated"
 
 
+def test_hyphen_repair_keeps_compounds_of_two_words():
+    # Web pages are not line-broken: a compound of two common words keeps its hyphen even where
+    # the page also spells it joined ("escooter"); a split word ("pay-ment") is still joined.
+    text = (
+        "Riders of the e-scooter trial filled in a follow-up survey after each check-in; most "
+        "escooter owners said the set-up took minutes. Some-thing went wrong with the pay-ment "
+        "screen, not with any-thing else."
+    )
+    fixed = repair_hyphenation(text, language="en")
+    for kept in ("e-scooter", "follow-up", "check-in", "set-up"):
+        assert kept in fixed
+    for joined in ("Something", "payment", "anything"):
+        assert joined in fixed
+    french = repair_hyphenation("Le vélo-cargo, l'e-commerce et la mé-tropole.", language="fr")
+    assert french == "Le vélo-cargo, l'e-commerce et la métropole."
+
+
 def test_html_layout_b(layout_b):
     p = layout_b
     assert p.title == "We cannot keep treating rivers as drains"

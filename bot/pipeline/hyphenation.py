@@ -21,6 +21,11 @@ _SOFT_HYPHEN = "\u00ad"
 _JOINED_IS_WORD = 2.5  # the joined form is a real word
 _VERY_COMMON = 5.0  # "anything", "without", "another"
 _TIE = 0.3
+# Both halves this common as words of their own ("set-up", "e-bike", "back-end", "pre-trained"):
+# the hyphen is the writer's, even where the page also spells the word joined ("ebike"), unless
+# the joined word is very common ("any-thing"). Artefacts split a word where a half is no word
+# ("Syr-ia", "de-pendence", "Mos-cow").
+_HALF_IS_WORD = 3.5
 # wordfreq's "small" lists (words seen at least about once per million): wordfreq keeps every
 # list it reads for the life of the process, and its default large ones take 30 to 115 MB per
 # language (Arabic 84, Russian 115) against 4 to 10 MB. On every second AEB and WCXB page no
@@ -69,12 +74,19 @@ def should_join(
     joined_elsewhere: bool = False,
     hyphenated_elsewhere: bool = False,
     language: str | None = None,
+    line_broken: bool = False,
 ) -> bool:
-    """Decide whether ``left-right`` is a line-break artefact to join into one word."""
+    """Decide whether ``left-right`` is a line-break artefact to join into one word.
+
+    ``line_broken``: the hyphen ends a line or a space follows it ("infil-\ntrated",
+    "plant- ing"), the marks of a word broken at the end of a line.
+    """
     if right[:1].isupper():
         return False  # "al-Sham", "An-Nusra", "France-Russia": names keep their hyphen
     if len(left) >= 2 and left.isupper():
         return False  # "US-trained", "UN-backed"
+    if not line_broken and _compound_of_words(left, right, language):
+        return False
     if joined_elsewhere:
         return True
     if hyphenated_elsewhere or not supports(language):
@@ -90,6 +102,19 @@ def should_join(
         return True  # "Syr-ia", "de-pendence", "Mos-cow", "gov-ernment"
     # Very common joined words tie with their halves ("any-thing" ~ "any thing").
     return z_joined >= _VERY_COMMON and z_phrase - z_joined < _TIE
+
+
+def _compound_of_words(left: str, right: str, language: str | None) -> bool:
+    """Both halves are common words and the joined form is not a very common word."""
+    if not supports(language):
+        return False
+    lang = _wordfreq_lang(language)
+    low_left, low_right = left.lower(), right.lower()
+    return (
+        _zipf(low_left, lang) >= _HALF_IS_WORD
+        and _zipf(low_right, lang) >= _HALF_IS_WORD
+        and _zipf(low_left + low_right, lang) < _VERY_COMMON
+    )
 
 
 class HyphenRepairer:
@@ -146,6 +171,7 @@ class HyphenRepairer:
                 joined_elsewhere=joined,
                 hyphenated_elsewhere=hyphenated,
                 language=self.language,
+                line_broken=bool(newline) or not m.group(0).count(f"{left}-{right}"),
             )
         if join:
             return left + right
