@@ -34,15 +34,31 @@ _SECTION_META = frozenset(
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Opinion|Review|Blog|WebPage")
 _MAX_LABEL = 60
 _MAX_LABELS = 12
-# A breadcrumb trail by its usual markup: a class or id naming it, an aria-label, or
-# schema.org microdata. Lower-cased with translate(): XPath 1.0 has no lower-case().
-_LOWER = "translate({0}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_BREADCRUMBS = etree.XPath(
-    "//*[contains({c}, 'breadcrumb') or contains({i}, 'breadcrumb')"
-    " or contains({a}, 'breadcrumb') or contains(@itemtype, 'BreadcrumbList')]".format(
-        c=_LOWER.format("@class"), i=_LOWER.format("@id"), a=_LOWER.format("@aria-label")
-    )
-)
+_MARKS = ("class", "id", "aria-label")
+
+
+def _breadcrumbs(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """Breadcrumb trails by their usual markup (a class, id or aria-label naming them, or
+    schema.org microdata), in document order, at most three.
+
+    A loop over the elements with a substring test: XPath's translate() on every attribute of
+    every element (for a case-blind match) took a tenth of the extraction's time.
+    """
+    found: list[lxml_html.HtmlElement] = []
+    for el in tree.iter(etree.Element):
+        get = el.get
+        for name in _MARKS:
+            value = get(name)
+            if value and ("rumb" in value or "RUMB" in value) and "breadcrumb" in value.lower():
+                break
+        else:
+            kind = get("itemtype")
+            if not kind or "BreadcrumbList" not in kind:
+                continue
+        found.append(el)
+        if len(found) == 3:
+            break
+    return found
 
 
 def _name(item: object) -> object:
@@ -96,7 +112,7 @@ def _json_ld_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
 
 
 def _breadcrumb_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
-    for trail in _BREADCRUMBS(tree)[:3]:
+    for trail in _breadcrumbs(tree):
         links = trail.findall(".//a") or [trail]
         for link in links[:8]:
             _add(labels, link.text_content())
