@@ -46,10 +46,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import Target, console, corpus_or_exit, save_result  # noqa: E402
+from lxml import etree  # noqa: E402
+from lxml import html as lxml_html  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rouge_score import rouge_scorer, tokenizers  # noqa: E402
 
 from bot.pipeline import ExtractionError, extract_html, extract_text  # noqa: E402
+from bot.pipeline.sections import page_sections  # noqa: E402
 from bot.pipeline.summarize import candidate_sentences, summarize  # noqa: E402
 from bot.types import ExtractedPiece  # noqa: E402
 
@@ -70,21 +73,22 @@ _CANONICAL = [
         r"<meta[^>]+content=[\"']([^\"']+)[\"'][^>]*property=[\"']og:url",
     )
 ]
-_OPINION_PATH = re.compile(
-    r"(?:^|/)(?:opinions?|commentisfree|comment|columnists?|columns?|commentary|op-?eds?|"
-    r"editorials?|views|viewpoints?|meinung|kommentare?|kolumnen?|tribunes?|idees)"
-    r"(?:/|$|-)",
-    re.IGNORECASE,
+# The names outlets give their opinion sections, in the languages of the pages read here: a
+# whole URL path segment ("/opinion/", "/kolumnister/") or its first word ("/meinung-analyse/",
+# "/Kommentar-Klima-..."); French "comment-" ("how ...") is not one.
+_OPINION_NAMES = (
+    r"opinions?|opinion[ei]|opini[oó]n|opiniones|opini[aã]o|opinie|meinung|kommentare?|"
+    r"kolumnen?|kolumnister|kolumne|gastbeitr[aä]ge?|leitartikel|standpunkt|commentisfree|"
+    r"columnists?|columns?|commentary|op-?eds?|editorials?|editoriale|views|viewpoints?|"
+    r"tribunes?|idees|debatt|ledare|kronikk"
 )
+_OPINION_SEGMENT = re.compile(rf"^(?:(?:{_OPINION_NAMES}|comment)$|(?:{_OPINION_NAMES})-)", re.I)
 _SECTION = re.compile(
     r"<meta[^>]+(?:property|name)=[\"'](?:article:section|og:section|parsely-section)[\"']"
     r"[^>]*content=[\"']([^\"']+)|\"articleSection\"\s*:\s*\[?\s*\"([^\"]+)\"",
     re.IGNORECASE,
 )
-_OPINION_SECTION = re.compile(
-    r"\b(?:opinions?|comment|commentary|columns?|columnists?|editorials?|op-?eds?|views)\b",
-    re.IGNORECASE,
-)
+_OPINION_SECTION = re.compile(rf"\b(?:{_OPINION_NAMES}|comment|opinion blog)\b", re.IGNORECASE)
 _SCHEMA_OPINION = re.compile(r"\"@type\"\s*:\s*\[?[^\]]{0,40}\"OpinionNewsArticle\"")
 _ANNOTATED_OPINION = {"opinion", "editorial", "commentary", "op-ed", "column", "essay"}
 
@@ -104,11 +108,17 @@ def page_label(html: str, url: str | None) -> str | None:
         return "schema.org OpinionNewsArticle"
     urls = [m.group(1) for p in _CANONICAL if (m := p.search(html))] + ([url] if url else [])
     for u in urls:
-        if _OPINION_PATH.search(urlsplit(u).path):
+        if any(_OPINION_SEGMENT.search(seg) for seg in urlsplit(u).path.split("/")):
             return "section in URL"
     for m in _SECTION.finditer(html):
         if _OPINION_SECTION.search(m.group(1) or m.group(2) or ""):
             return "article section"
+    try:  # the page's section labels: meta tags, JSON-LD and its breadcrumb trail
+        labels = page_sections(lxml_html.fromstring(html.encode("utf-8", "replace")))
+    except (etree.ParserError, ValueError):
+        labels = []
+    if any(_OPINION_SECTION.search(label) for label in labels):
+        return "section label"
     return None
 
 
