@@ -144,3 +144,18 @@ def test_summarize_all_equals_each_length_alone() -> None:
     together = summarize_all(piece)
     for length in ("short", "standard", "long"):
         assert together[length] == summarize(piece, length)
+
+
+def test_genre_reads_opinion_sections_named_in_other_languages():
+    from bot.pipeline.summarize import genre
+
+    news = extract_document((FIX / "news_plain.html").read_bytes())
+    news.disclaimer = None
+    for path in ("/kolumnen/2024/bibliothek", "/meinung-analyse/bibliothek", "/kolumnister/a/x"):
+        news.url = "https://zeitung.example" + path
+        news.disclaimer = "Die Meinung des Autors muss nicht die der Redaktion sein."
+        assert genre(news) == "opinion", path
+    # French "comment ..." ("how ...") in a headline slug is not an opinion section.
+    news.url = "https://journal.example/green/2024/comment-la-bibliotheque-a-ferme"
+    news.disclaimer = None
+    assert genre(news) == "news"

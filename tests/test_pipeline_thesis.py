@@ -111,3 +111,33 @@ def test_news_stays_lede_led():
     )
     standard = summarize(piece, "standard")
     assert standard.sentences[0].startswith("The regional council on Monday approved")
+
+
+# A column in German that opens on a scene and states its proposal in German modal verbs.
+GERMAN_COLUMN = """\
+Die Buslinie 12 und das Schweigen der Region
+
+Um sechs Uhr morgens stand Frau Keller wieder an der Haltestelle vor dem Krankenhaus. Der Bus \
+kam nicht, und die Anzeige blieb leer. Sie ging die vier Kilometer zu Fuß, wie schon dreimal \
+in diesem Monat.
+
+Die Region hat das Budget der Linie in zwei Jahren um ein Drittel gekürzt. Seitdem fällt jede \
+fünfte Fahrt aus, und niemand erfährt es vorher. Wer dort arbeitet, braucht keinen Fahrplan, \
+sondern Glück.
+
+Wir brauchen keine neue Studie über den Nahverkehr im Landkreis, die wieder zwei Jahre dauert.
+
+Die Region muss das Budget der Linie wiederherstellen und jeden Ausfall noch am selben Tag \
+veröffentlichen. Fahrgäste verzeihen einen verspäteten Bus; mit einem geheimen Ausfall können \
+sie nicht planen. Hoffen wir, dass der Kreistag das im März begreift.
+"""
+
+
+def test_a_german_column_gets_its_proposal():
+    piece = extract_text(GERMAN_COLUMN)
+    piece.language = "de"
+    short = summarize(piece, "short")
+    assert short.sentences[0].startswith("Die Region muss das Budget der Linie wiederherstellen")
+    standard = summarize(piece, "standard")
+    assert short.sentences[0] in standard.sentences
+    assert not standard.sentences[0].startswith("Um sechs Uhr")  # not the opening scene first

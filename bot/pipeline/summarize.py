@@ -42,16 +42,28 @@ _PRESCRIPTION = re.compile(
     r"otherwise|unless|instead of|in short|ultimately|in the end|the bottom line|"
     r"we (?:need|must|should|cannot|can't)|let us|let's|"
     r"doit|doivent|devrait|devraient|faut|debe|deben|debería|deberían|hay que|tiene que|"
-    r"muss|müssen|sollte|sollten|يجب|ينبغي|لا بد|لابد)\b",
+    r"muss|müssen|sollte|sollten|darf nicht|dürfen nicht|wir brauchen|brauchen wir|"
+    r"hoffen wir|es wäre (?:besser|klug|richtig|falsch)|il est temps|nous devons|il faudrait|"
+    r"il convient de|es hora de|necesitamos|hace falta|es necesario|es preciso|deve|devono|"
+    r"dovrebbe|dovrebbero|bisogna|occorre|devem|deveria|deveriam|é preciso|precisamos|"
+    r"måste|borde|bör|vi behöver|det är dags|moet|moeten|zou moeten|het is tijd|"
+    r"kurz gesagt|letztlich|unterm strich|en somme|en définitive|en resumen|en definitiva|"
+    r"insomma|kort sagt|i slutändan|kortom|uiteindelijk|يجب|ينبغي|لا بد|لابد)\b",
     re.IGNORECASE,
 )
 _TURN = re.compile(
     r"^(?:but|however|yet|still|instead|nevertheless|nonetheless|rather|even so|and yet|"
-    r"on the other hand|in fact|the truth is|the problem is|moreover|لكن|غير أن|mais|pero|aber)\b",
+    r"on the other hand|in fact|the truth is|the problem is|moreover|لكن|غير أن|mais|pero|aber|"
+    r"pourtant|cependant|en réalité|sin embargo|no obstante|doch|jedoch|allerdings|dennoch|"
+    r"ändå|però|tuttavia|maar|toch|porém|contudo)\b",
     re.IGNORECASE,
 )
+# A sentence that leans on the one before it (a pronoun or "this" first), in the cue languages.
 _ANAPHORA = re.compile(
-    r"^(?:this|that|these|those|it|they|he|she|such|there|here|also|and|so|then)\b", re.IGNORECASE
+    r"^(?:this|that|these|those|it|they|he|she|such|there|here|also|and|so|then|"
+    r"sie|er|dies|diese|dieser|dieses|il|elle|ils|elles|cela|ceci|ella|ellos|ellas|esto|eso|"
+    r"hon|han|de|det|denna|detta)\b",
+    re.IGNORECASE,
 )
 _REPORTED = re.compile(
     r"\b(?:said|says|told|according to|added|stated|announced|reported|quoted)\b", re.IGNORECASE
@@ -65,7 +77,12 @@ _PROPOSAL = re.compile(
     r"time has come|the (?:answer|solution|remedy|way forward|only way)|"
     r"we (?:need|must|should)|let us|let's|"
     r"doit|doivent|devrait|devraient|faut|debe|deben|debería|deberían|hay que|tiene que|"
-    r"muss|müssen|sollte|sollten)\b|يجب|ينبغي|لا بد|لابد|أدعو|أقترح",
+    r"muss|müssen|sollte|sollten|darf nicht|dürfen nicht|wir brauchen|brauchen wir|"
+    r"hoffen wir|es wäre (?:besser|klug|richtig|falsch)|il est temps|nous devons|il faudrait|"
+    r"il convient de|es hora de|necesitamos|hace falta|es necesario|es preciso|deve|devono|"
+    r"dovrebbe|dovrebbero|bisogna|occorre|devem|deveria|deveriam|é preciso|precisamos|"
+    r"måste|borde|bör|vi behöver|det är dags|moet|moeten|zou moeten|het is tijd)\b"
+    r"|يجب|ينبغي|لا بد|لابد|أدعو|أقترح",
     re.IGNORECASE,
 )
 # A secondary proposal ("should also"): the main one says more.
@@ -79,9 +96,16 @@ _CAPTION = re.compile(
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*%?")
 
 
+# An opinion section in the URL path, by the names outlets give it in the languages the cues
+# below cover: a whole path segment ("/opinion/", "/kolumnister/") or its first word
+# ("/meinung-analyse/", "/Kommentar-Klima-..."). French "comment-" ("how ...") is not one.
 _OPINION_URL = re.compile(
-    r"[/.](?:opinions?|views?|viewpoints?|columns?|columnists?|commentary|comment|"
-    r"op-?eds?|editorials?|perspectives?|voices|letters)(?:[/._-]|$)",
+    r"[/.](?:(?:opinions?|views?|viewpoints?|columns?|columnists?|commentary|comment|"
+    r"op-?eds?|editorials?|perspectives?|voices|letters)(?:[/._]|$)|"
+    r"(?:opinions?|viewpoints?|columns?|columnists?|commentary|op-?eds?|editorials?|"
+    r"opinion[ei]|opini[oó]n|opiniones|opini[aã]o|opinie|meinung|kommentare?|kolumnen?|"
+    r"kolumnist(?:en|er)?|gastbeitr[aä]ge?|leitartikel|standpunkt|tribunes?|idees|debatt|"
+    r"ledare|kronikk|chroniques?|editoriale)(?:[/._-]|$))",
     re.IGNORECASE,
 )
 # A section label the page gives itself (bot/pipeline/sections.py): the whole label or one of
@@ -90,7 +114,8 @@ _OPINION_SECTION = re.compile(
     r"\b(?:opinions?|views?|viewpoints?|columns?|columnists?|commentary|comment|op-?eds?|"
     r"editorials?|perspectives?|voices|letters|opinionnewsarticle|"
     r"meinung|kommentare?|gastbeitrag|opini[oó]n|opini[aã]o|opinioni|commento|tribunes|"
-    r"débats?|editoriale?s?|columnas?|opinie)\b"
+    r"débats?|editoriale?s?|columnas?|opinie|kolumnen?|kolumnist(?:en|er)?|leitartikel|"
+    r"standpunkt|ledare|debatt|kronikk|chroniques?)\b"
     r"|(?:الرأي|رأي|آراء|أعمدة)",
     re.IGNORECASE,
 )
@@ -109,7 +134,7 @@ _VIEWS_DISCLAIMER = re.compile(
 _FIRST_PERSON = re.compile(
     r"\b(?:i(?!\.e\b)|i'm|i’m|i've|i’ve|my|me|myself"
     r"|je|moi|mon|ma|mes|nous|notre|nos|yo|mí|mi|mis|creo|ich|mich|mir|mein|meine|wir|"
-    r"unser|unsere)\b|(?<![\w'’])j['’]"
+    r"unser|unsere|jag|mig|ik|mijn|wij|noi|nós|minha|meu)\b|(?<![\w'’])j['’]"
     r"|(?:^|\s)(?:أرى|أعتقد|أظن|رأيي|برأيي|أنا|نحن|أقول|أدعو)(?:\s|$|[،.])"
 )
 # The writer taking a position in so many words: "my verdict", "I believe", "je défends",
@@ -123,7 +148,9 @@ _STANCE = re.compile(
     r"|je (?:défends|soutiens|propose|plaide|crois|pense|suis convaincue?)|"
     r"voilà pourquoi|c['’]est pourquoi je|à mon avis|selon moi|"
     r"creo que|defiendo|sostengo|propongo|en mi opinión|a mi juicio|"
-    r"ich (?:glaube|finde|meine|plädiere|fordere)|meiner meinung nach)\b"
+    r"ich (?:glaube|finde|meine|plädiere|fordere|bin überzeugt)|meiner meinung nach|"
+    r"meines erachtens|aus meiner sicht|jag (?:tycker|anser|menar|tror)|credo che|"
+    r"secondo me|a mio avviso|acredito que|na minha opinião|ik (?:vind|denk)|volgens mij)\b"
     r"|(?:أرى أن|أرى ان|أعتقد أن|في رأيي|برأيي|لذلك أرى|أدعو إلى|أقترح أن)"
 )
 _QUOTED = re.compile(r"[\"“][^\"“”]{0,400}[\"”]")
@@ -309,8 +336,11 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
             score += 1.5 if s.order == 0 else 0.8 if s.order == 1 else 0.0
             score += 1.0 * (1 - rel) ** 2 + (1.0 if s.paragraph == 0 else 0.0)
         else:
-            if s.paragraph == 0:
-                score += 0.8  # the thesis usually comes first
+            # The thesis usually comes early, so the opening paragraphs weigh more, fading
+            # towards the middle; but an opening scene (no word of the headline, no cue) gets
+            # nothing for its place: a reader learns the argument, not the anecdote.
+            if s.prescription_any or s.stance or _cosine(s.words, title) > 0:
+                score += (0.8 if s.paragraph == 0 else 0.0) + 1.5 * (1 - rel) ** 2
             if rel >= 0.75:
                 score += 0.6  # the verdict usually comes last
             if s.prescription_any:
