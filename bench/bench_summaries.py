@@ -80,7 +80,7 @@ _OPINION_NAMES = (
     r"opinions?|opinion[ei]|opini[oó]n|opiniones|opini[aã]o|opinie|meinung|kommentare?|"
     r"kolumnen?|kolumnister|kolumne|gastbeitr[aä]ge?|leitartikel|standpunkt|commentisfree|"
     r"columnists?|columns?|commentary|op-?eds?|editorials?|editoriale|views|viewpoints?|"
-    r"tribunes?|idees|debatt|ledare|kronikk"
+    r"tribunes|idees|debatt|ledare|kronikk"
 )
 _OPINION_SEGMENT = re.compile(rf"^(?:(?:{_OPINION_NAMES}|comment)$|(?:{_OPINION_NAMES})-)", re.I)
 _SECTION = re.compile(

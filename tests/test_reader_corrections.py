@@ -106,7 +106,13 @@ def _feeds(base: str) -> tuple[str, str, str]:
     retitled = dataclasses.replace(
         original,
         title="The council must publish its budget before the vote",
-        body=[*original.body[:-1], "Correction: an earlier version misstated the vote's date."],
+        # The opening and the close rewritten: the summary changes whichever sentences it keeps.
+        body=[
+            "The council must publish its draft budget a full month before the vote, not the "
+            "night before, so that residents can read it.",
+            *original.body[1:-1],
+            "Correction: an earlier version misstated the vote's date.",
+        ],
     )
     return rss([original]), rss([typo]), rss([retitled])
 

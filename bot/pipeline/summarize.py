@@ -65,10 +65,14 @@ _ANAPHORA = re.compile(
     r"hon|han|de|det|denna|detta)\b",
     re.IGNORECASE,
 )
+# Someone else's words, reported: in the languages the genre cues cover.
 _REPORTED = re.compile(
-    r"\b(?:said|says|told|according to|added|stated|announced|reported|quoted)\b", re.IGNORECASE
+    r"\b(?:said|says|told|according to|added|stated|announced|reported|quoted|"
+    r"sagte|sagt|erklärte|betonte|so der|so die|laut|a déclaré|a dit|selon|explique|"
+    r"dijo|afirmó|explicó|según|ha detto|secondo|disse|segundo|säger|sade|enligt|zei|volgens)\b",
+    re.IGNORECASE,
 )
-_QUOTE_MARKS = re.compile(r"[\"“”«»]")
+_QUOTE_MARKS = re.compile(r"[\"“”„«»]")
 _TOKEN = re.compile(r"[^\W\d_]{3,}")
 # What the writer wants done: the proposal. A narrower set than _PRESCRIPTION (no verdicts such
 # as "will hardly" or "is a mistake"), in the languages the genre cues cover.
@@ -93,6 +97,7 @@ _CAPTION = re.compile(
     r"|\b(?:photo(?:graph)?|image|illustration)s?\s*(?:by|:|credit)|\((?:photo|image|file)\b",
     re.IGNORECASE,
 )
+_INTERVIEWER = re.compile(r"(?:Q|F|P|Frage|Question|Pregunta)\s*:\s")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*%?")
 
 
@@ -153,7 +158,7 @@ _STANCE = re.compile(
     r"secondo me|a mio avviso|acredito que|na minha opinião|ik (?:vind|denk)|volgens mij)\b"
     r"|(?:أرى أن|أرى ان|أعتقد أن|في رأيي|برأيي|لذلك أرى|أدعو إلى|أقترح أن)"
 )
-_QUOTED = re.compile(r"[\"“][^\"“”]{0,400}[\"”]")
+_QUOTED = re.compile(r"[\"“„][^\"“”„]{0,400}[\"”“]|«[^«»]{0,400}»")
 # A news lede runs to about thirty words (the usual newsroom guidance); the summary of a news
 # story takes opening sentences until it holds that much.
 LEDE_WORDS = 30
@@ -303,6 +308,8 @@ def _not_prose(para: str) -> bool:
     """A table row, a caption or credit, or a line of figures: never summary material."""
     if "\t" in para or para.count("|") >= 2:
         return True
+    if _INTERVIEWER.match(para):
+        return True  # an interviewer's question: the answers carry what is said
     words = word_count(para)
     if words < 40 and _CAPTION.search(para):
         return True
