@@ -141,3 +141,20 @@ def test_a_german_column_gets_its_proposal():
     standard = summarize(piece, "standard")
     assert short.sentences[0] in standard.sentences
     assert not standard.sentences[0].startswith("Um sechs Uhr")  # not the opening scene first
+
+
+def test_a_quoted_official_is_not_the_writers_thesis():
+    # German quotation marks („…“) and reported speech ("sagte"): the official's "must" is
+    # someone else's claim; the writer's own proposal is the thesis.
+    piece = extract_text(
+        "Der Hafen braucht keinen zweiten Tunnel\n\n"
+        "„Wir müssen jetzt den zweiten Tunnel bauen, sonst verlieren wir den Anschluss“, sagte "
+        "der Verkehrsminister am Montag vor Journalisten im Rathaus der Stadt.\n\n"
+        "Der erste Tunnel ist an vier von fünf Tagen nur zur Hälfte ausgelastet. Die Zahlen der "
+        "Hafenverwaltung zeigen seit zehn Jahren keinen Anstieg des Verkehrs.\n\n"
+        "Die Stadt sollte das Geld in die Güterbahn stecken, die heute jeden Morgen im Stau der "
+        "Lastwagen steht. Ein zweiter Tunnel löst kein Problem, das es gibt."
+    )
+    piece.language = "de"
+    short = summarize(piece, "short")
+    assert short.sentences[0].startswith("Die Stadt sollte das Geld in die Güterbahn stecken")
