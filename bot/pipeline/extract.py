@@ -23,7 +23,7 @@ from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 from bot.sources.urls import canonical_from_tree, strip_tracking
 from bot.types import ExtractedPiece
 
-from . import hyphenation, page_facts
+from . import hyphenation, page_facts, stoplists
 from .boilerplate import is_furniture_text
 from .cleanup import clean_paragraphs
 from .errors import ExtractionError
@@ -37,6 +37,9 @@ from .text import norm
 from .titles import strip_outlet, strip_section
 
 log = logging.getLogger(__name__)
+
+# trafilatura's jusText fallback: its every-language stop words in 1 MB rather than 40.
+stoplists.install()
 
 MAX_HTML_BYTES = 15 * 1024 * 1024
 MIN_ARTICLE_WORDS = 20  # below this a page holds a stub or an error, not an article
