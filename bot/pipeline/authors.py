@@ -41,7 +41,9 @@ _NOT_THE_WRITER = re.compile(
     r"|video|images?|produced|translated)\b",
     re.IGNORECASE,
 )
-_NAME_PARTS = re.compile(r"\s*(?:;|&|\||\band\b|\bund\b|\bet\b|\by\b| e | و)\s*", re.IGNORECASE)
+_NAME_PARTS = re.compile(
+    r"\s*(?:;|&|\||\band\b|\bund\b|\bet\b|\by\b| e |\ben\b|\bog\b|\boch\b| و)\s*", re.IGNORECASE
+)
 _AGENCY = re.compile(
     r"\b(?:press|presse|prensa|agency|agence|agencia|agenzia|agentur|news service|newswire"
     r"|wire service|wires)\b|^(?:ap|afp|reuters|dpa|efe|ansa|upi|xinhua|kyodo|yonhap|tass|pti"
@@ -85,7 +87,10 @@ def _recase_word(word: str) -> str:
 
 def correct_name(raw: str) -> str | None:
     """The name in ``raw`` with the junk around it taken off, or None if no name is left."""
-    name = tidy(raw.replace("\u00a0", " "))
+    lines = [line for line in raw.replace("\u00a0", " ").split("\n") if line.strip()]
+    if len(lines) > 1:  # a name block: the name on one line, a role or "Last updated" on others
+        lines = [line for line in lines if is_person_name(_PREFIX.sub("", tidy(line)))] or lines
+    name = tidy(lines[0]) if lines else ""
     if _NOT_THE_WRITER.match(name):
         return None
     for _ in range(2):  # "By: Author: Jane Doe"

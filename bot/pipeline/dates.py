@@ -82,6 +82,18 @@ _DATE_PATTERNS = [
         + _TZ,
         re.IGNORECASE,
     ),
+    # Numeric days: 17.05.2021, 2/24/2026, 24/2/2026; read only when one of the two numbers
+    # cannot be a month (3/4/2024 and 09.10.2024 are written both ways round: left unread).
+    re.compile(
+        r"(?<![\d.])(?P<a>\d{1,2})\.\s?(?P<b>\d{1,2})\.\s?(?P<y>\d{4})(?![\d.])[,\s]*"
+        + _TIME
+        + _TZ,
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?<![\d/])(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})(?![\d/])[,\s]*" + _TIME + _TZ,
+        re.IGNORECASE,
+    ),
 ]
 
 
@@ -147,6 +159,11 @@ def date_precision(text: str | None) -> tuple[datetime, int] | None:
         if not m:
             continue
         g = m.groupdict()
+        if g.get("a"):  # month and day in an order the page does not say: settle it or skip
+            a, b = int(g["a"]), int(g["b"])
+            if (a > 12) == (b > 12):
+                continue
+            g["d"], g["m"] = (str(a), str(b)) if a > 12 else (str(b), str(a))
         try:
             month = int(g["m"]) if g.get("m") else _MONTHS[g["mon"].casefold().rstrip(".")]
             hour = int(g.get("h") or 0)
@@ -232,7 +249,7 @@ def states_day(text: str, day: date) -> bool:
     at = text.find(year)
     while at >= 0:
         window = text[max(0, at - 40) : at + 50]
-        for pattern in _DATE_PATTERNS:
+        for pattern in _DATE_PATTERNS[:3]:  # the numeric forms were read above
             for found in pattern.finditer(window):
                 if (stated := date_precision(found.group(0))) and stated[0].date() == day:
                     return True

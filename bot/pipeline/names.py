@@ -20,12 +20,20 @@ _NOT_IN_NAMES = {
     "editorial", "views", "newsletter", "subscribe", "follow", "staff", "reporter", "editor",
     "columnist", "contributor", "correspondent", "writer", "analysis", "news", "home", "menu",
     "by", "written", "posted", "author",
+    # Roles and job titles written beside a name ("Marketing Director", "Lead Reviewer").
+    "expert", "reviewer", "reviewed", "founder", "co-founder", "cofounder", "director", "manager",
+    "executive", "officer", "president", "head", "lead", "senior", "chief", "ceo", "cto", "cfo",
+    "coo", "specialist", "consultant", "analyst", "strategist", "marketing", "team", "intern",
+    "assistant", "associate", "journalist", "photographer", "producer", "blogger",
+    "researcher", "professor", "attorney", "lawyer", "dietitian", "physician",
 }  # fmt: skip
 BY_PREFIX = re.compile(
     r"^\s*(?:[—–\-]+\s*)?(?:by|written by|words by|par|von|por|di|door|av|بقلم|كتب|كتبت)\s*:?\s+",
     re.IGNORECASE,
 )
-_NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b| و)\s*", re.IGNORECASE)
+_NAME_SPLIT = re.compile(
+    r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bog\b|\boch\b| و)\s*", re.IGNORECASE
+)
 # Capitalised in any Latin-script alphabet ("Émile", "Łukasz", "Ørsted"), not only A-Z.
 UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 _NAME_TOKEN = re.compile(
@@ -74,6 +82,8 @@ def split_authors(text: str) -> list[str]:
 
 def byline_authors(line: str) -> list[str]:
     """Authors when ``line`` is a byline ("By X", "X and Y", "X | Columnist"), else []."""
+    if "\n" in line:  # a byline block: names on their lines, a role or a date on others
+        return dedupe_names(name for part in line.split("\n") for name in byline_authors(part))
     line = tidy(line)
     if not line or len(line) > 140 or ends_like_sentence(line) and not line.endswith("."):
         return []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,7 +30,7 @@ from .authors import correct_name, credits_from
 from .dates import date_precision, parse_date, states_day
 from .endmatter import is_disclaimer, looks_like_bio
 from .names import byline_authors, dedupe_names, is_person_name, split_authors
-from .text import tidy, word_count
+from .text import norm, tidy, word_count
 
 
 @dataclass
@@ -64,7 +65,8 @@ _CLASS_DEK_STRONG = re.compile(
     r"|(?:^|\s)(?:lead|lede|summary|excerpt)(?:$|\s)"  # a class of its own, not "lead-image"
 )
 _CLASS_DEK_WEAK = re.compile(r"(?:article|story|post)[-_]?(?:summary|excerpt|intro|lede)|lead-?in")
-_CLASS_BYLINE = re.compile(r"byline|author[-_]?name|(?:^|[\s_-])author(?:$|[\s_-])|contributor")
+_CLASS_BYLINE = re.compile(r"byline|author[-_]?name|(?:^|[\s_-])authors?(?:$|[\s_-])|contributor")
+_CLASS_AUTHOR_NAME = re.compile(r"(?:author|byline)[-_]?name", re.IGNORECASE)
 _CLASS_DATE = re.compile(r"publish|posted|(?:^|[\s_-])date(?:$|[\s_-])|timestamp|dateline")
 _PULL, _DISCLAIMER, _BIO, _DEK_STRONG, _DEK_WEAK, _BYLINE, _DATE = (1 << i for i in range(7))
 _KINDS = (
@@ -237,6 +239,8 @@ def _ld_names(value: object) -> list[str]:
 
 
 _NEAR_HEADLINE = 60  # elements after the headline where its byline and date sit
+_ABOVE_HEADLINE = 8  # elements before it where a kicker line states the date ("May 3, 2024")
+_NEAR_ABOVE = 20  # elements before it where an element marked as a date still is its date
 _SUBHEAD_REACH = 4  # an h2 this close after the h1 (in document order) is its subheadline
 _DATE_TAGS = frozenset(("span", "div", "p", "time", "small", "li", "em", "strong", "b", "a"))
 # Page parts that carry names and dates of other pieces or of readers, never this one's.
@@ -251,7 +255,9 @@ def _in_furniture(el: lxml_html.HtmlElement) -> bool:
     """Inside an aside, a navigation bar, or a block whose class names page furniture."""
     node = el
     for _ in range(12):
-        if node is None:
+        # The body's and the root's classes describe the whole site's template ("has-sidebar",
+        # "no-sidebar"), never the block a name sits in.
+        if node is None or node.tag in ("body", "html"):
             return False
         if node.tag in ("aside", "nav") or (
             node is not el
@@ -287,6 +293,67 @@ def _own_short_text(el: lxml_html.HtmlElement, limit: int) -> str | None:
     return _short_text(el, limit)
 
 
+_UPDATED = re.compile(
+    r"updat|modif|aktualisiert|actualiz|atualiz|mis à jour|aggiornat|bijgewerkt", re.IGNORECASE
+)
+_PUBLISHED = re.compile(r"publi|posted|veröffentlicht|erschienen", re.IGNORECASE)
+
+
+def _says_updated(marks: str) -> bool:
+    """Whether a date element's class and text say it is the last update, not publication
+    ("Updated: 2 Jan 2026"; WordPress marks its one date "published updated": that is both).
+    """
+    return bool(_UPDATED.search(marks)) and not _PUBLISHED.search(marks)
+
+
+def _date_under(dated: list[tuple[int, datetime, str]]) -> datetime | None:
+    """The first date under the headline that is not one of a list's.
+
+    Elements of one kind (tag and class) stating three different days near the headline are a
+    list of other posts ("Recent posts", an archive), not this piece's date line.
+    """
+    days: dict[str, set[date]] = {}
+    for _, stamp, kind in dated:
+        days.setdefault(kind, set()).add(stamp.date())
+    return next((stamp for _, stamp, kind in dated if len(days[kind]) < 3), None)
+
+
+def _marked_author(el: lxml_html.HtmlElement) -> list[str]:
+    """The names an element marked as the author (itemprop="author", rel="author") states.
+
+    The markup says the text is the author, so a handle or a team's name counts as well as a
+    personal name ("jdoe", "The Newsroom"). Microdata often wraps the author's whole card (photo,
+    bio) and names them in a nested itemprop="name".
+    """
+    named = el.find(".//*[@itemprop='name']") if len(el) else None
+    if named is not None:
+        text = named.get("content") or _short_text(named, 200)
+    else:
+        text = _short_text(el, 200)
+    return _named_by_markup(text) if text else []
+
+
+def _named_by_markup(text: str) -> list[str]:
+    """The names in the text of an element whose markup says it holds the author's name."""
+    names = credits_from([text]).authors
+    # A team's name or a handle is short; a headline in a misplaced itemprop is not a name.
+    short = len(text.split()) <= 4
+    return [n for n in names if is_person_name(n) or (short and n in text)]
+
+
+def _date_above(elements: deque[lxml_html.HtmlElement]) -> datetime | None:
+    """The date stated nearest above the headline, in the few elements just before it.
+
+    Read only when the headline is reached (and used only when nothing under it states a
+    date): the site's header, further up, is where "today" widgets sit.
+    """
+    for el in reversed(elements):
+        text = _own_short_text(el, 100)
+        if text and _YEAR.search(text) and (stamp := parse_date(text)):
+            return stamp
+    return None
+
+
 def _nearest_byline(
     bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]], h1_at: int
 ) -> list[str]:
@@ -298,13 +365,44 @@ def _nearest_byline(
     chosen = after[0] if after and h1_at >= 0 else bylines[-1] if h1_at >= 0 else bylines[0]
     parent = chosen[1].getparent()
     grand = parent.getparent() if parent is not None else None
-    names: list[str] = []
-    for position, el, found in bylines:
+    group = []
+    for byline in bylines:
+        position, el, _ = byline
         near = abs(position - chosen[0]) <= 12
         family = el.getparent() in (parent, grand) or el is chosen[1]
-        if el is chosen[1] or (near and family):
-            names += found
+        if el is chosen[1] or (near and (family or _inside(el, chosen[1]))):
+            group.append(byline)
+    names: list[str] = []
+    for _, el, found in group:
+        inner = [
+            n for _, other, more in group if other is not el and _inside(other, el) for n in more
+        ]
+        outer = [more for _, other, more in group if other is not el and _inside(el, other)]
+        if inner and not {norm(n) for n in inner} <= {norm(n) for n in found}:
+            continue  # "Jane Doe Marketing Director" around "Jane Doe": the inner name
+        if any({norm(n) for n in found} <= {norm(n) for n in more} for more in outer):
+            continue  # the block around it states this name and more ("By A and B")
+        names += found
     return names
+
+
+def _organisation_only(names: list[str], outlet: str | None) -> bool:
+    """Whether ``names`` are only the outlet's or an organisation's, no person's."""
+    return bool(names) and all(
+        not is_person_name(n) or (outlet and norm(n) == norm(outlet)) for n in names
+    )
+
+
+def _inside(el: lxml_html.HtmlElement, container: lxml_html.HtmlElement) -> bool:
+    """Whether ``el`` sits inside ``container`` (a few levels down at most)."""
+    node = el.getparent()
+    for _ in range(8):
+        if node is None:
+            return False
+        if node is container:
+            return True
+        node = node.getparent()
+    return False
 
 
 # The meta names trafilatura reads an author from (property, name or itemprop).
@@ -476,33 +574,40 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     # Bylines and dates are read near the headline: the same classes also mark related posts,
     # sidebars and comment forms further down (and a "today" widget in the site's header).
     bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
-    dated: list[tuple[int, datetime]] = []
+    dated: list[tuple[int, datetime, str]] = []  # (position, stamp, the element's tag and class)
+    marked_above: list[tuple[int, datetime]] = []  # elements marked as dates above the headline
     marked_date: datetime | None = None
     h1_at = -1
+    above: deque[lxml_html.HtmlElement] = deque(maxlen=_ABOVE_HEADLINE)
+    dated_above: datetime | None = None
     for position, el in enumerate(tree.iter(tag=etree.Element)):
         get = el.get
         if el is h1:
             h1_at = position
+            dated_above = _date_above(above)
+        elif h1_at < 0 and (el.tag in _DATE_TAGS or el.tag in ("h4", "h5", "h6")):
+            above.append(el)
         # Most elements have no class or id: no call for them (this loop sees every element).
         marks = get("class")
         kinds = _class_kinds(marks) if marks else 0
         if (marks := get("id")) is not None:
             kinds |= _class_kinds(marks)
         itemprop = get("itemprop")
-        if itemprop is not None or el.tag == "time" or get("rel") == "author":
+        rel = get("rel")
+        by_rel = rel is not None and "author" in rel.casefold().split()
+        if itemprop is not None or el.tag == "time" or by_rel:
             if marked_date is None and (
                 itemprop == "datePublished" or el.tag == "time" and get("pubdate") is not None
             ):
                 marked_date = parse_date(get("datetime") or get("content") or _short_text(el, 80))
-            if (itemprop == "author" or get("rel") == "author") and not _in_furniture(el):
-                text = _short_text(el, 200)
-                names = credits_from([text], strict=True).authors if text else []
+            if (itemprop == "author" or by_rel) and not _in_furniture(el):
+                names = _marked_author(el)
                 if names:
                     bylines.append((position, el, names))
             if el.tag == "time" and 0 <= h1_at and position - h1_at <= _NEAR_HEADLINE:
                 stamp = parse_date(get("datetime") or _short_text(el, 80))
                 if stamp:
-                    dated.append((position, stamp))
+                    dated.append((position, stamp, f"{el.tag}.{get('class')}"))
         if (
             facts.dek is None
             and el.tag == "h2"
@@ -518,7 +623,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             # A visible date under the headline ("Published on 3 May 2024", "31. Oktober 2023").
             text = _own_short_text(el, 100)
             if text and _YEAR.search(text) and (stamp := parse_date(text)):
-                dated.append((position, stamp))
+                dated.append((position, stamp, f"{el.tag}.{get('class')}"))
         if not kinds:
             continue
         tag = el.tag
@@ -543,19 +648,31 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             text = _short_text(el, 200)
             if text and not _in_furniture(el):
                 names = byline_authors(text) or credits_from([text], strict=True).authors
+                if not names and _CLASS_AUTHOR_NAME.search(f"{get('class')} {get('id')}"):
+                    names = _named_by_markup(text)  # a field for the name: a team's counts
                 if not names and not _LATIN.search(text) and word_count(text) <= 6:
                     names = split_authors(text)  # Arabic and other non-Latin bylines
                 if names:
                     bylines.append((position, el, names))
         if kinds & _DATE and (marked_date is None or 0 <= h1_at):
             stamp_text = get("datetime") or get("content") or _short_text(el, 100)
-            if stamp_text and len(stamp_text.strip()) <= 100 and not _in_furniture(el):
+            if (
+                stamp_text
+                and len(stamp_text.strip()) <= 100
+                and not _says_updated(f"{get('class')} {stamp_text}")
+                and not _in_furniture(el)
+            ):
                 stamp = parse_date(stamp_text)
-                if stamp and marked_date is None and h1_at < 0:
+                if stamp and marked_date is None and h1 is None:
                     marked_date = stamp  # no headline to measure from: the first one
+                elif stamp and h1_at < 0:
+                    marked_above.append((position, stamp))
                 elif stamp and position - h1_at <= _NEAR_HEADLINE:
-                    dated.append((position, stamp))
-    shown = marked_date or (dated[0][1] if dated else None)
+                    dated.append((position, stamp, f"{tag}.{get('class')}"))
+    shown = marked_date or _date_under(dated)
+    if shown is None and h1_at >= 0:
+        near = [stamp for at, stamp in marked_above if h1_at - at <= _NEAR_ABOVE]
+        shown = near[0] if near else dated_above
     if facts.published is None and shown and ld_stamp and ld_stamp[0].date() == shown.date():
         facts.published = ld_stamp[0]  # the day shown, at the time the structured data states
     facts.published = facts.published or shown
@@ -587,6 +704,16 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     fallback = credits_from(meta_names)
     credit = structured if structured.authors or structured.agencies else fallback
     authors = credit.authors or byline or ld_authors
+    byline_near = any(0 <= at - h1_at <= _NEAR_HEADLINE for at, _, _ in bylines)
+    if (
+        byline_near
+        and any(map(is_person_name, byline))
+        and _organisation_only(credit.authors, facts.outlet)
+    ):
+        # The tags name the outlet or a team where the page's byline names a person.
+        authors = byline
+    if facts.outlet and len(authors) > 1:  # "Jane Doe, The Daily Example": the outlet goes
+        authors = [a for a in authors if norm(a) != norm(facts.outlet)] or authors
     facts.authors = dedupe_names(authors)
     facts.agencies = dedupe_names(credit.agencies + ld_agencies)
     facts.pull_quotes = pulls

@@ -1,0 +1,127 @@
+"""Who wrote a page and when, read from the markup real templates use.
+
+Each page here is written for the project and stands for a kind of template, not for a site.
+"""
+
+from __future__ import annotations
+
+from bot.pipeline import extract_document
+from bot.pipeline.dates import parse_date
+from bot.pipeline.extract import parse_html
+from bot.pipeline.page_facts import read_page
+
+_BODY = "".join(
+    f"<p>{lead} The tram depot on the east side has been closed since spring, and the buses that"
+    " replaced it run half as often.</p>"
+    for lead in ("First.", "Second.", "Third.", "Fourth.")
+)
+
+
+def _page(
+    head: str = "", above: str = "", under: str = "", body_class: str = "", after: str = ""
+) -> bytes:
+    return (
+        f"<html lang='nl'><head>{head}</head><body class='{body_class}'><main><article>"
+        f"{above}<h1>De tramremise moet weer open</h1>{under}{_BODY}{after}</article></main>"
+        "</body></html>"
+    ).encode()
+
+
+def test_a_template_class_on_body_does_not_hide_the_byline():
+    # Themes put "has-sidebar" on <body>: it says nothing about the block the name is in.
+    under = "<div class='entry-meta'><span class='author-name'>Pieter de Vries</span></div>"
+    piece = extract_document(_page(under=under, body_class="single-post has-sidebar"))
+    assert piece.authors == ["Pieter de Vries"]
+    # A real sidebar still does.
+    aside = "<aside><span class='author-name'>Karin Mulder</span></aside>"
+    assert extract_document(_page(after=aside)).authors == []
+
+
+def test_markup_that_names_the_author_is_believed_for_handles_and_teams():
+    rel = "<p class='post-meta'>door <a rel='author' href='/auteur/tkok/'>tkok</a></p>"
+    assert extract_document(_page(under=rel)).authors == ["tkok"]
+    team = "<div class='author-name'>Redactie Stadsnieuws</div>"
+    assert extract_document(_page(under=team)).authors == ["Redactie Stadsnieuws"]
+    # Microdata: the author's whole card is marked, the name is a nested itemprop.
+    card = (
+        "<div itemprop='author' itemscope itemtype='https://schema.org/Person'>"
+        "<img src='/a.jpg' alt=''><a itemprop='url' href='/auteur/ej'>"
+        "<span itemprop='name'>Els Jansen</span></a><p itemprop='description'>Els Jansen schrijft"
+        " over mobiliteit en ruimtelijke ordening voor verschillende regionale kranten.</p></div>"
+    )
+    assert extract_document(_page(after=card)).authors == ["Els Jansen"]
+    # A headline in a misplaced itemprop="name" is not a name.
+    wrong = (
+        "<div itemprop='author'><a itemprop='name' href='/x'>7 redenen om in 2024 de tram te"
+        " nemen naar je werk</a></div>"
+    )
+    assert extract_document(_page(under=wrong)).authors == []
+
+
+def test_a_name_block_gives_the_name_without_the_role_under_it():
+    block = (
+        "<div class='author-box'><div class='author-box-name'>Sanne Bakker</div>"
+        "<div class='author-box-position'>Hoofdredacteur</div></div>"
+    )
+    assert extract_document(_page(under=block)).authors == ["Sanne Bakker"]
+    role = (
+        "<div class='byline'><a class='byline-name' href='/s'>Ruud Visser</a>"
+        "<span class='byline-role'>Senior Policy Analyst</span></div>"
+    )
+    assert extract_document(_page(under=role)).authors == ["Ruud Visser"]
+    two = "<p class='byline'>Door <a href='/a'>Anouk Smit</a> en <a href='/b'>Joost Meijer</a></p>"
+    assert extract_document(_page(under=two)).authors == ["Anouk Smit", "Joost Meijer"]
+
+
+def test_a_person_in_the_byline_wins_over_an_organisation_in_the_tags():
+    head = (
+        "<meta property='og:site_name' content='Stadsnieuws'>"
+        "<meta name='author' content='Stadsnieuws'>"
+    )
+    under = "<div class='byline'><span class='author'>Lotte Hendriks</span></div>"
+    assert extract_document(_page(head=head, under=under)).authors == ["Lotte Hendriks"]
+    # The outlet's name beside a person in one byline is not a second writer.
+    both = "<div class='byline'>Lotte Hendriks<br>\nStadsnieuws</div>"
+    head = "<meta property='og:site_name' content='Stadsnieuws'>"
+    assert extract_document(_page(head=head, under=both)).authors == ["Lotte Hendriks"]
+
+
+def test_numeric_days_are_read_only_when_the_order_is_plain():
+    assert parse_date("17.05.2021").date().isoformat() == "2021-05-17"
+    assert parse_date("Maandag, 24/2/2026").date().isoformat() == "2026-02-24"
+    assert parse_date("2/24/2026 10:15").isoformat() == "2026-02-24T10:15:00+00:00"
+    assert parse_date("09.10.2024") is None  # September or October: not guessed
+    assert parse_date("3/4/2024") is None
+
+
+def test_a_date_line_just_above_the_headline_is_the_date():
+    above = "<div class='kicker'><span>Mobiliteit</span> <span>17.05.2021</span></div>"
+    piece = extract_document(_page(above=above))
+    assert piece.published.date().isoformat() == "2021-05-17"
+
+
+def test_a_marked_date_far_above_the_headline_or_an_update_is_not_the_date():
+    # A list of other posts in the header, marked as dates, long before the headline.
+    header = "<ul>" + "".join(f"<li><span>item {i}</span></li>" for i in range(30)) + "</ul>"
+    widget = f"<div><span class='date'>12 maart 2024</span>{header}</div>"
+    assert extract_document(_page(above=widget)).published is None
+    # Published and updated both marked just above the headline: the published one.
+    dates = (
+        "<span class='dateline'>3 februari 2022</span>"
+        "<span class='dateline updated'>Bijgewerkt: 9 januari 2026</span>"
+    )
+    piece = extract_document(_page(above=dates))
+    assert piece.published.date().isoformat() == "2022-02-03"
+
+
+def test_a_list_of_other_posts_under_the_headline_is_not_the_date():
+    recent = (
+        "<ul>"
+        + "".join(
+            f"<li><a href='/p{d}'>Bericht {d}</a> <span class='post-date'>{d} maart 2019</span>"
+            for d in (31, 24, 17, 13)
+        )
+        + "</ul>"
+    )
+    page = parse_html(_page(under=recent))
+    assert read_page(page).published is None
