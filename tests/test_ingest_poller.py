@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -650,3 +651,42 @@ async def test_when_articles_are_stuck_the_round_stops_reading_feeds(
         reports = await round_
         assert sorted(r.new for r in reports) == [1] * sources
         assert await core.services.store.count_pieces() == sources
+
+
+async def test_polling_every_source_takes_them_a_few_at_a_time_and_reports_each_once(
+    tmp_path: Path, http_server: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round over all sources runs a fixed number at once (not a task per source waiting in
+    memory): here 3 for 10 feeds; every source is polled once and reported in order."""
+    import bot.ingest.scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "POLL_WORKERS", 3)
+    now = {"in": 0, "most": 0}
+    body = rss([])
+    overlapped = asyncio.Event()  # set once two feeds are read at the same time
+
+    async def slow_feed(request: web.Request) -> web.StreamResponse:
+        now["in"] += 1
+        now["most"] = max(now["most"], now["in"])
+        if now["in"] > 1:
+            overlapped.set()
+        try:
+            # A feed answers once another is being read too (or after 5 s: polling in series
+            # would never overlap, and fails below).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(overlapped.wait(), 5.0)
+            return web.Response(text=body, headers=RSS_TYPE)
+        finally:
+            now["in"] -= 1
+
+    names = [f"s{n:02d}" for n in range(10)]
+    for name in names:
+        http_server.add(f"/{name}.xml", handler=slow_feed)
+    async with open_core(tmp_path) as core:
+        for name in names:
+            await core.services.store.add_source(name, http_server.url(f"/{name}.xml"))
+        reports = await core.poll_now()
+    assert [r.source for r in reports] == names
+    assert all(r.status == "ok" for r in reports)
+    assert all(http_server.hits[f"/{name}.xml"] == 1 for name in names)
+    assert 1 < now["most"] <= 3

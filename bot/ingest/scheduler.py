@@ -19,7 +19,7 @@ from bot import caps
 from bot.durations import MAX_SOURCE_INTERVAL, MIN_SOURCE_INTERVAL, check_source_interval
 from bot.errors import SourceError, SourceExists, SourceRefused
 from bot.ingest.leases import LeasedPolling, supports_leases
-from bot.ingest.poller import Outcome, Poller, trusted_host_of
+from bot.ingest.poller import BUILDING_SLOTS, READING_SLOTS, Outcome, Poller, trusted_host_of
 from bot.ingest.timing import MAX_BACKOFF, backoff_seconds, expected_next_run
 from bot.pipeline.text import clean_line
 from bot.services import AddSourceReport, PollReport
@@ -41,6 +41,9 @@ MAX_INTERVAL = MAX_SOURCE_INTERVAL
 # How often the running bot re-reads the sources table, so a source added, edited or removed
 # by another process (the command line) is followed within one tick.
 SYNC_SECONDS = 3.0
+# Sources polled at once by ``poll_now`` (all of them, or one): the poller's reading and
+# building slots, which bound the work itself.
+POLL_WORKERS = READING_SLOTS + BUILDING_SLOTS
 
 
 def page_title(content: bytes) -> str | None:
@@ -641,4 +644,17 @@ class SourceScheduler:
                 progress(report)
             return report
 
-        return list(await asyncio.gather(*(one(s) for s in sources)))
+        # A fixed set of workers takes the sources in turn: what waits for the poller's slots
+        # is a list entry, not a task per source (5,000 waiting tasks were 10 MB). As many
+        # workers as the poller has slots, so its bounds, not this one, set the pace.
+        reports: list[PollReport] = []
+        slots: dict[int, PollReport] = {}
+        todo = iter(enumerate(sources))
+
+        async def worker() -> None:
+            for n, source in todo:  # one iterator shared: each source is taken once
+                slots[n] = await one(source)
+
+        await asyncio.gather(*(worker() for _ in range(min(POLL_WORKERS, len(sources)))))
+        reports.extend(slots[n] for n in range(len(sources)))
+        return reports
