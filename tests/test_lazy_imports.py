@@ -130,3 +130,19 @@ def test_a_newcomers_demo_is_read_before_the_first_answer(tmp_path: Path) -> Non
     screen = session["screen"]
     assert "apscheduler" in session["first"]
     assert screen.index("(reply with:") < screen.index("/latest")  # its post came first
+
+
+def test_storage_does_not_load_numpy_or_pandas_where_they_are_installed(tmp_path: Path) -> None:
+    """sqlite-utils would import them (for column types the bot never stores): about 17 MB of
+    every bot process. Stand-ins on the path make them installed whatever this machine has."""
+    for name in ("numpy", "pandas"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("LOADED = True\n")
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import storage, bot.app\n"
+        "assert 'numpy' not in sys.modules and 'pandas' not in sys.modules, sorted(sys.modules)\n"
+        "import numpy, pandas\n"  # still importable by whoever needs them later
+        "assert numpy.LOADED and pandas.LOADED\n"
+    )
+    assert "storage" in loaded_after(code)
