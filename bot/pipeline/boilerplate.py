@@ -72,12 +72,30 @@ _CAPTION = re.compile(
 )
 
 
+# A word each notice and each caption needs (in lower case): lines without one (nearly all)
+# skip those patterns, whose case-blind alternations were most of the cleanup's time.
+_NOTICE_WORDS = (
+    "personal", "reprint", "distribution", "republication", "copies", "subscri", "sign in",
+    "log in", "register", "become a", "member", "premium", "already", "limit", "free article",
+    "sponsored", "paid for", "presented", "brought to you", "partnership", "supported",
+    "affiliate", "commission", "compensation", "abonn", "suscriptores", "assinantes",
+)  # fmt: skip
+_CAPTION_WORDS = (
+    "photo", "image", "picture", "foto", "illustration", "credit", "getty", "shutterstock",
+    "reuters",
+)  # fmt: skip
+
+
 def is_boilerplate(line: str) -> bool:
     """A line of page furniture: a share row, a prompt, a notice, a cross-link, a caption."""
-    if len(line) <= 400 and (
-        _NOTICE.search(line) or _READ_ALSO.match(line) or _CAPTION.search(line)
-    ):
-        return True
+    if len(line) <= 400:
+        if _READ_ALSO.match(line):
+            return True
+        low = line.lower()
+        if any(w in low for w in _NOTICE_WORDS) and _NOTICE.search(line):
+            return True
+        if any(w in low for w in _CAPTION_WORDS) and _CAPTION.search(line):
+            return True
     if len(line) > 100 and "  " not in line and line == line.strip():
         return False  # already tidy and too long to be a leftover: skip the regex work
     line = tidy(line)
