@@ -260,8 +260,13 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
         author_bio=result.author_bio,
         disclaimer=result.disclaimer,
         credit=", ".join(facts.agencies) or None,
-        sections=page_sections(tree),
+        sections=page_sections(tree, _mentions(html, "rumb") or _mentions(html, "RUMB")),
     )
+
+
+def _mentions(html: str | bytes, word: str) -> bool:
+    """Whether the page's markup holds ``word`` anywhere (a C-level substring test)."""
+    return (word.encode() in html) if isinstance(html, bytes) else (word in html)
 
 
 _WORD_RUN = re.compile(r"[^\W_]+")

@@ -118,13 +118,18 @@ def _breadcrumb_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
             _add(labels, link.text_content())
 
 
-def page_sections(tree: lxml_html.HtmlElement) -> list[str]:
-    """The page's own section labels, in the order found (meta, JSON-LD, breadcrumbs)."""
+def page_sections(tree: lxml_html.HtmlElement, may_have_breadcrumbs: bool = True) -> list[str]:
+    """The page's own section labels, in the order found (meta, JSON-LD, breadcrumbs).
+
+    ``may_have_breadcrumbs``: False when the page's markup holds no "rumb" or "RUMB" at all
+    (the caller has the markup: a substring test there spares a walk over every element).
+    """
     labels: list[str] = []
     for el in tree.iterfind(".//meta"):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").casefold()
         if key in _SECTION_META:
             _add(labels, el.get("content"))
     _json_ld_labels(tree, labels)
-    _breadcrumb_labels(tree, labels)
+    if may_have_breadcrumbs:
+        _breadcrumb_labels(tree, labels)
     return labels
