@@ -197,6 +197,17 @@ def test_a_guide_split_into_sibling_sections_is_extracted_whole():
     assert "All rights reserved" not in piece.text
 
 
+def test_a_guide_with_lists_in_an_unmarked_container_keeps_its_lists_and_headings():
+    # No <article>/<main> and no class trafilatura knows: its fast mode recovers the loose
+    # paragraphs only, dropping the numbered headings and the lists between them (half the
+    # text beside the paragraphs it kept), so the full run is made.
+    piece = extract_document(read("guide_lists_unmarked.html"))
+    for part in ("2. The all-rounder", "walking poles instead of tent poles", "rolls happily"):
+        assert part in piece.text
+    assert piece.text.rstrip().endswith("the dark and the wind.")
+    assert "Copyright" not in piece.text
+
+
 def test_structured_author_read_past_a_long_article_body():
     import json
 

@@ -76,7 +76,10 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
         paragraphs = _paragraph_chars(tree, size / _COVERED[0])
         rerun = not (0 < paragraphs and size / _COVERED[1] <= paragraphs <= size / _COVERED[0])
     else:
-        rerun = _paragraph_chars(tree, size / _PARAGRAPH_SHARE) > size / _PARAGRAPH_SHARE
+        paragraphs = _paragraph_chars(tree, size / _PARAGRAPH_SHARE)
+        rerun = paragraphs > size / _PARAGRAPH_SHARE or (
+            paragraphs > size / _SIBLINGS_SHARE and _drops_siblings(tree, text)
+        )
     if not rerun:
         return text
     fuller = _bare_text(tree, url, fast=False)
@@ -97,6 +100,35 @@ _BLOCK_CHARS = 80  # shorter blocks are labels, links and captions, not paragrap
 # 0.6 caught two more guides of 711 WCXB pages, and re-ran trafilatura for nothing on 8 of 91
 # news pages (AEB): a fifth more extraction time on the pages this bot reads most.
 _PARAGRAPH_SHARE = 0.3
+
+
+# Between this share and _PARAGRAPH_SHARE, the full run is for pages where fast mode dropped
+# blocks beside the ones it kept (a guide's lists and headings between its paragraphs).
+_SIBLINGS_SHARE = 0.6
+_DROPPED_SHARE = 0.3
+_LINE_CHARS = 20  # blocks shorter than this (labels, bare links) are left out of the measure
+
+
+def _drops_siblings(tree: lxml_html.HtmlElement, text: str) -> bool:
+    """Whether fast mode left out ``_DROPPED_SHARE`` of the text beside the paragraphs it kept.
+
+    Pages where fast mode keeps the article but not the teasers and comments elsewhere
+    on the page (most news pages) drop next to nothing beside the kept paragraphs; a guide
+    whose lists and numbered headings sit between its paragraphs loses about half.
+    """
+    kept = " ".join(text.split())
+    blocks = [(el, " ".join(el.text_content().split())) for el in _TEXT_BLOCKS(tree)]
+    homes = {el.getparent() for el, t in blocks if len(t) >= _BLOCK_CHARS and t in kept}
+    beside = dropped = 0
+    for el, block in blocks:
+        if len(block) < _LINE_CHARS:
+            continue
+        parent = el.getparent()
+        if parent in homes or (parent is not None and parent.getparent() in homes):
+            beside += len(block)
+            if block not in kept:
+                dropped += len(block)
+    return beside > 0 and dropped >= _DROPPED_SHARE * beside
 
 
 def _paragraph_chars(tree: lxml_html.HtmlElement, enough: float) -> float:
