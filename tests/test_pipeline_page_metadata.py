@@ -125,3 +125,74 @@ def test_a_list_of_other_posts_under_the_headline_is_not_the_date():
     )
     page = parse_html(_page(under=recent))
     assert read_page(page).published is None
+
+
+def test_an_unmarked_byline_under_the_headline_is_read():
+    # No class says "byline": the words do ("Door", "Written by"), or a link to the author's page.
+    plain = "<div><span>Door</span> <span>Wim Claassen</span></div>"
+    assert extract_document(_page(under=plain)).authors == ["Wim Claassen"]
+    link = "<p>Recept van <a href='/auteurs/fleur-dekker/'>Fleur Dekker</a> · 4 min</p>"
+    assert extract_document(_page(under=link)).authors == ["Fleur Dekker"]
+    # A link to a staff page after another label names a contact, not the writer.
+    contact = "<p>Contact: <a href='/authors/staff/bram-peeters'>Bram Peeters</a></p>"
+    assert extract_document(_page(under=contact)).authors == []
+
+
+def test_the_written_by_label_in_the_head_names_the_writer():
+    head = (
+        "<meta name='twitter:label1' content='Written by'>"
+        "<meta name='twitter:data1' content='Iris van Dam'>"
+        "<meta name='twitter:label2' content='Est. reading time'>"
+        "<meta name='twitter:data2' content='4 minutes'>"
+    )
+    assert extract_document(_page(head=head)).authors == ["Iris van Dam"]
+    other = (
+        "<meta name='twitter:label1' content='Reading time'><meta name='twitter:data1' content='4'>"
+    )
+    assert extract_document(_page(head=other)).authors == []
+
+
+def test_a_layout_flag_on_a_wrapper_is_not_a_sidebar():
+    under = "<div class='story-meta'><span class='author'>Will Kuipers</span></div>"
+    page = _page(under=under).replace(b"<main>", b"<main><div class='wrap has-rail-right'>")
+    assert extract_document(page).authors == ["Will Kuipers"]  # "Will" is a first name here
+
+
+def test_a_header_block_marked_as_summary_is_not_the_standfirst():
+    # The template marks the whole header "summary": headline, dek, byline and caption.
+    header = (
+        "<div class='post-summary'><p>Gemeente</p><p>Waarom de remise dicht bleef</p>"
+        "<p>Drie jaar uitstel, twee rapporten en geen besluit over de toekomst van de remise.</p>"
+        "<p>door Mila Verbeek</p><p>Foto: archief van de gemeente, voorjaar</p></div>"
+    )
+    head = "<meta name='description' content='Het stadsbestuur stelt de beslissing opnieuw uit.'>"
+    piece = extract_document(_page(head=head, under=header))
+    assert piece.standfirst == "Het stadsbestuur stelt de beslissing opnieuw uit."
+    # A line marked "lead" that is the byline is not a standfirst either.
+    byline = "<p class='lead'>Door Mila Verbeek en Sem de Boer</p>"
+    piece = extract_document(_page(head=head, under=byline))
+    assert piece.standfirst == "Het stadsbestuur stelt de beslissing opnieuw uit."
+    marked = "<p class='standfirst'>Drie jaar uitstel en nog altijd geen besluit.</p>"
+    piece = extract_document(_page(head=head, under=marked))
+    assert piece.standfirst == "Drie jaar uitstel en nog altijd geen besluit."
+
+
+def test_a_box_marked_summary_far_below_the_headline_is_not_the_standfirst():
+    # Forms, promos and teasers further down reuse "intro"/"summary" classes.
+    head = "<meta name='description' content='De remise blijft nog een jaar dicht.'>"
+    filler = "".join(f"<p><span>Alinea {i}</span></p>" for i in range(40))
+    teaser = (
+        "<div class='card'><p class='summary'>Drie lezers vertellen hoe zij nu naar hun werk"
+        " reizen sinds de tram stopte.</p></div>"
+    )
+    piece = extract_document(_page(head=head, after=filler + teaser))
+    assert piece.standfirst == "De remise blijft nog een jaar dicht."
+
+
+def test_a_description_escaped_twice_or_holding_markup_reads_as_text():
+    head = (
+        "<meta name='description' content='&lt;p&gt;De remise &amp;rsquo;blijft&amp;rsquo;"
+        ' dicht, &lt;a href="/x"&gt;zegt&lt;/a&gt; de wethouder.&lt;/p&gt;\'>'
+    )
+    piece = extract_document(_page(head=head))
+    assert piece.standfirst == "De remise ’blijft’ dicht, zegt de wethouder."

@@ -51,9 +51,9 @@ def is_person_name(text: str) -> bool:
     if not 2 <= len(tokens) <= 5:
         return False
     capitalised = 0
-    for tok in tokens:
+    for position, tok in enumerate(tokens):
         low = tok.casefold()
-        if low in _NOT_IN_NAMES:
+        if low in _NOT_IN_NAMES and not (position == 0 and low == "will"):  # "Will Judd"
             return False
         if low in _PARTICLES:
             continue

@@ -7,6 +7,7 @@ author's bio and the outlet's disclaimer.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import deque
@@ -27,9 +28,9 @@ from trafilatura.metadata import (
 )
 
 from .authors import correct_name, credits_from
-from .dates import date_precision, parse_date, states_day
+from .dates import date_line, date_precision, parse_date, states_day
 from .endmatter import is_disclaimer, looks_like_bio
-from .names import byline_authors, dedupe_names, is_person_name, split_authors
+from .names import BY_PREFIX, byline_authors, dedupe_names, is_person_name, split_authors
 from .text import norm, tidy, word_count
 
 
@@ -164,10 +165,11 @@ _DATE_META = (
 )
 _AUTHOR_META = {"author", "article:author", "dc.creator", "sailthru.author", "parsely-author"}
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "last-modified")
+_LABELLED_META = {"twitter:label1", "twitter:data1", "twitter:label2", "twitter:data2"}
 _USED_META = {
     "og:title", "twitter:title", "og:site_name", "application-name", "og:description",
     "description", "twitter:description", "og:locale", "og:url", *_DATE_META, *_AUTHOR_META,
-    *_MODIFIED_META,
+    *_MODIFIED_META, *_LABELLED_META,
 }  # fmt: skip
 _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Opinion|Review|Blog", re.IGNORECASE)
 
@@ -251,6 +253,10 @@ _FURNITURE = re.compile(
 )
 
 
+_TAG = re.compile(r"<[^>]{0,300}>")
+_LAYOUT_FLAGS = re.compile(r"(?:^|\s)(?:has|no|with|without)[-_]\S*")
+
+
 def _in_furniture(el: lxml_html.HtmlElement) -> bool:
     """Inside an aside, a navigation bar, or a block whose class names page furniture."""
     node = el
@@ -268,7 +274,9 @@ def _in_furniture(el: lxml_html.HtmlElement) -> bool:
             return True
         marks = f"{node.get('class', '')} {node.get('id', '')}"
         if len(marks) > 1 and _FURNITURE.search(marks.casefold()):
-            return True
+            # "has-rail-right", "with-sidebar": a wrapper of the article and its rail, not the rail
+            if _FURNITURE.search(_LAYOUT_FLAGS.sub(" ", marks.casefold())):
+                return True
         node = node.getparent()
     return False
 
@@ -386,6 +394,60 @@ def _nearest_byline(
     return names
 
 
+_AUTHOR_PAGE = re.compile(
+    r"/(?:authors?|writers?|contributors?|columnists?|autor(?:es)?|auteurs?)/"
+)
+
+
+def _unmarked_byline(el: lxml_html.HtmlElement, text: str) -> list[str]:
+    """Names of a byline under the headline that no class marks: a line starting "By" (or
+    "Von", "Par"...), or a link to the writer's page on the site."""
+    if BY_PREFIX.match(text):
+        return byline_authors(text)
+    if el.tag == "a" and _AUTHOR_PAGE.search(el.get("href") or "") and not _in_furniture(el):
+        # Only as a byline's name: not after another label ("Contact: Jane Doe").
+        parent = el.getparent()
+        line = _short_text(parent, 200) if parent is not None else None
+        before = line[: line.find(text)].strip() if line and text in line else ""
+        if before and not _ENDS_WITH_BY.search(before) and not before.endswith(_JOINERS):
+            return []
+        return credits_from([text], strict=True).authors
+    return []
+
+
+_ENDS_WITH_BY = re.compile(r"(?:^|\s)(?:by|von|van|par|por|door|di|av|przez)\s*:?$", re.IGNORECASE)
+_JOINERS = (",", "&", "|", "·", "•", " and", " und", " et", " y", " e", " en")
+
+
+# Labelled data many publishing tools put in the head ("twitter:label1" = "Written by").
+_WRITTEN_BY = re.compile(r"^(?:written by|author|autor|auteur|geschrieben von|escrito por)$", re.I)
+
+
+def _labelled_author(meta: dict[str, list[str]]) -> list[str]:
+    for n in "12":
+        label = meta.get(f"twitter:label{n}")
+        data = meta.get(f"twitter:data{n}")
+        if label and data and _WRITTEN_BY.match(label[0].strip()):
+            return credits_from(data[:1]).authors
+    return []
+
+
+_BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "figure", "time")
+
+
+def _header_block(el: lxml_html.HtmlElement, text: str) -> bool:
+    """Whether an element marked as a standfirst is the article's header block instead (the
+    headline, the dek, the byline and a caption together) or a byline or a date line."""
+    if BY_PREFIX.match(text) or date_line(text)[0]:
+        return True
+    blocks = 0
+    for _ in el.iter(_BLOCKS):
+        blocks += 1
+        if blocks > 2:  # the element itself and one block inside it: still one paragraph
+            return True
+    return False
+
+
 def _organisation_only(names: list[str], outlet: str | None) -> bool:
     """Whether ``names`` are only the outlet's or an organisation's, no person's."""
     return bool(names) and all(
@@ -493,6 +555,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         # trafilatura reads the property, else the name, else the itemprop: the same as key.
         meta_author = meta_author or bool(content) and key in _LIBRARY_AUTHOR_META
         if key in _USED_META and content and content.strip():
+            if "&" in content:  # escaped twice by the template: "&amp;rsquo;"
+                content = html.unescape(content)
             meta.setdefault(key, []).append(tidy(content))
         if (el.get("http-equiv") or "").casefold() == "content-language" and content:
             meta.setdefault("content-language", []).append(content)
@@ -530,6 +594,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     facts.title = _first(meta, "og:title", "twitter:title", default=facts.title)
     facts.outlet = _first(meta, "og:site_name", "application-name", default=facts.outlet)
     facts.description = _first(meta, "og:description", "description", "twitter:description")
+    if facts.description and "<" in facts.description:  # markup pasted into the tag
+        facts.description = tidy(_TAG.sub(" ", facts.description)) or None
     title_el = tree.find(".//title")
     if title_el is not None and title_el.text:
         facts.html_title = tidy(title_el.text)
@@ -575,7 +641,11 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     # sidebars and comment forms further down (and a "today" widget in the site's header).
     bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
     dated: list[tuple[int, datetime, str]] = []  # (position, stamp, the element's tag and class)
-    marked_above: list[tuple[int, datetime]] = []  # elements marked as dates above the headline
+    marked_above: list[tuple[int, datetime]] = []
+    # Bylines no class marks: "By Jane Doe" under the headline, a link to an author's page.
+    unmarked: list[
+        tuple[int, lxml_html.HtmlElement, list[str]]
+    ] = []  # elements marked as dates above the headline
     marked_date: datetime | None = None
     h1_at = -1
     above: deque[lxml_html.HtmlElement] = deque(maxlen=_ABOVE_HEADLINE)
@@ -624,6 +694,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             text = _own_short_text(el, 100)
             if text and _YEAR.search(text) and (stamp := parse_date(text)):
                 dated.append((position, stamp, f"{el.tag}.{get('class')}"))
+            if text and not kinds & _BYLINE and (names := _unmarked_byline(el, text)):
+                unmarked.append((position, el, names))
         if not kinds:
             continue
         tag = el.tag
@@ -639,9 +711,14 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             bio = tidy(_text(el, skip=("h2", "h3", "h4", "img")).replace("\n", " "))
             if 4 <= word_count(bio) and len(bio) <= 2000:
                 bios.append(bio)
-        elif facts.dek is None and kinds & (_DEK_STRONG | _DEK_WEAK) and tag in _DEK_TAGS:
+        elif (
+            facts.dek is None
+            and kinds & (_DEK_STRONG | _DEK_WEAK)
+            and tag in _DEK_TAGS
+            and (h1_at < 0 or position - h1_at <= _NEAR_HEADLINE)  # not a teaser further down
+        ):
             dek = tidy(el.text_content()[:1000])
-            if 4 <= word_count(dek) <= 80:
+            if 4 <= word_count(dek) <= 80 and not _header_block(el, dek):
                 facts.dek = dek
                 facts.dek_strong = bool(kinds & _DEK_STRONG)
         elif kinds & _BYLINE and tag not in ("article", "section"):
@@ -696,14 +773,15 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             (stamp for stamp in weak if stamp and shows_day(tree, stamp.date(), facts)), None
         )
 
-    byline = [n for name in _nearest_byline(bylines, h1_at) if (n := correct_name(name))]
+    nearest = _nearest_byline(bylines, h1_at) or _nearest_byline(unmarked, h1_at)
+    byline = [n for name in nearest if (n := correct_name(name))]
     structured = credits_from(library_authors(tree, meta_author))
     meta_names = [
         value for key in _AUTHOR_META for value in meta.get(key, []) if not value.startswith("http")
     ]
     fallback = credits_from(meta_names)
     credit = structured if structured.authors or structured.agencies else fallback
-    authors = credit.authors or byline or ld_authors
+    authors = credit.authors or byline or ld_authors or _labelled_author(meta)
     byline_near = any(0 <= at - h1_at <= _NEAR_HEADLINE for at, _, _ in bylines)
     if (
         byline_near
