@@ -166,7 +166,7 @@ def main() -> None:
             rounds_spec = [
                 ("poll: every feed changed", False),
                 ("poll: half 304, half rebuilt", False),
-                (f"poll: {sources} new pieces", True),
+                (f"poll: {sources} new entries", True),
             ]
             for label, bump in rounds_spec:
                 if bump:
