@@ -24,6 +24,7 @@ from wordfreq import top_n_list
 
 from bot.types import ExtractedPiece, Summary, SummaryLength
 
+from .alternation import factored
 from .sentences import split_sentences
 from .text import ends_like_sentence, norm, word_count
 
@@ -228,6 +229,9 @@ class _Sentence:
     order: int
     paragraph: int
     words: Counter[str]
+    key: str = ""  # norm(text): the comparison key, computed once
+    n_words: int = 0  # word_count(text)
+    magnitude: int = 0  # sum of squared term counts, for cosines against this sentence
     score: float = 0.0
     thesis: float = -math.inf  # how well it states what the writer argues or proposes
     # The cues, matched once per sentence (genre, scoring and the thesis all read them).
@@ -243,20 +247,26 @@ class _Sentence:
 
 # The cue patterns once more, case-sensitive, for text already case-folded: Python's re is
 # about three times slower with IGNORECASE, and these run on every sentence of every piece.
-_PRESCRIPTION_CF = re.compile(_PRESCRIPTION.pattern)
-_PROPOSAL_CF = re.compile(_PROPOSAL.pattern)
-_REPORTED_CF = re.compile(_REPORTED.pattern)
-_ALSO_CF = re.compile(_ALSO.pattern)
+# Their word lists are grouped by first letter (the same patterns, matching where they did).
+_PRESCRIPTION_CF = re.compile(factored(_PRESCRIPTION.pattern))
+_PROPOSAL_CF = re.compile(factored(_PROPOSAL.pattern))
+_REPORTED_CF = re.compile(factored(_REPORTED.pattern))
+_ALSO_CF = re.compile(factored(_ALSO.pattern))
+_FIRST_PERSON_CF = re.compile(factored(_FIRST_PERSON.pattern))
 
 
-def _sentence(text: str, order: int, paragraph: int, words: Counter[str]) -> _Sentence:
-    s = _Sentence(text, order, paragraph, words)
+def _sentence(
+    text: str, order: int, paragraph: int, words: Counter[str], key: str = ""
+) -> _Sentence:
+    key = key or norm(text)
+    n_words = key.count(" ") + 1 if key else 0  # = word_count(text), from the key
+    s = _Sentence(text, order, paragraph, words, key, n_words, _magnitude(words))
     s.quoted = bool(_QUOTE_MARKS.search(text))
     plain = _QUOTED.sub(" ", text) if s.quoted else text
     low = plain.casefold()
     full_low = text.casefold() if s.quoted else low
     s.reported = bool(_REPORTED_CF.search(full_low))
-    s.first_person = bool(_FIRST_PERSON.search(low))
+    s.first_person = bool(_FIRST_PERSON_CF.search(low))
     s.prescription = bool(_PRESCRIPTION_CF.search(low))
     s.prescription_any = s.prescription or (s.quoted and bool(_PRESCRIPTION_CF.search(full_low)))
     s.proposal = bool(_PROPOSAL_CF.search(low))
@@ -266,14 +276,33 @@ def _sentence(text: str, order: int, paragraph: int, words: Counter[str]) -> _Se
 
 
 def _terms(text: str, stop: frozenset[str]) -> Counter[str]:
-    return Counter(t for t in (w.casefold() for w in _TOKEN.findall(text)) if t not in stop)
+    if text.isascii():  # ASCII: lower() is casefold(), and one call for the whole text
+        words = _TOKEN.findall(text.lower())
+    else:
+        # Each word case-folded as found ("Maß" is one 3-letter word, "mass" once folded),
+        # in one call: case folding maps character by character, and never to NUL.
+        words = "\0".join(_TOKEN.findall(text)).casefold().split("\0")
+        if words == [""]:
+            words = []
+    terms = Counter(words)
+    for word in stop.intersection(terms):
+        del terms[word]  # the remaining terms keep their first-seen order
+    return terms
 
 
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
+def _magnitude(words: Counter[str]) -> int:
+    return sum(v * v for v in words.values())
+
+
+def _cosine(a: Counter[str], b: Counter[str], a2: int = 0, b2: int = 0) -> float:
+    """Cosine of two bags of words; ``a2``/``b2`` are their magnitudes when already known."""
     if not a or not b:
         return 0.0
-    dot = sum(v * b.get(k, 0) for k, v in a.items())
-    return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    product = (a2 or _magnitude(a)) * (b2 or _magnitude(b))
+    if len(b) < len(a):
+        a, b = b, a  # the same integer dot product, looked up from the smaller bag
+    dot = sum([v * b[k] for k, v in a.items() if k in b])
+    return dot / math.sqrt(product)
 
 
 MAX_SUMMARY_INPUT = 50_000
@@ -290,27 +319,29 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
     seen: set[str] = set()
     para_index = 0
     for para in paragraphs:
-        if not ends_like_sentence(para) and word_count(para) < 12:
+        para_words = word_count(para)
+        if para_words < 12 and not ends_like_sentence(para):
             continue  # a subheading
-        if _not_prose(para):
+        if _not_prose(para, para_words):
             continue
         for sentence in split_sentences(para, language):
             key = norm(sentence)
-            if not key or key in seen or word_count(sentence) < 5:
+            # fewer than 5 words: fewer than 4 spaces in the key
+            if not key or key in seen or key.count(" ") < 4:
                 continue
             seen.add(key)  # a sentence repeated (a pull quote left in the body) is used once
-            out.append(_sentence(sentence, len(out), para_index, _terms(sentence, stop)))
+            out.append(_sentence(sentence, len(out), para_index, _terms(sentence, stop), key))
         para_index += 1
     return out
 
 
-def _not_prose(para: str) -> bool:
+def _not_prose(para: str, words: int | None = None) -> bool:
     """A table row, a caption or credit, or a line of figures: never summary material."""
     if "\t" in para or para.count("|") >= 2:
         return True
     if _INTERVIEWER.match(para):
         return True  # an interviewer's question: the answers carry what is said
-    words = word_count(para)
+    words = word_count(para) if words is None else words
     if words < 40 and _CAPTION.search(para):
         return True
     return words > 0 and len(_DIGITS.findall(para)) / words > 0.35
@@ -319,7 +350,11 @@ def _not_prose(para: str) -> bool:
 def _overlap(a: Counter[str], b: Counter[str]) -> float:
     """Share of the smaller bag of words found in the other."""
     small = min(sum(a.values()), sum(b.values()))
-    return sum((a & b).values()) / small if small else 0.0
+    if not small:
+        return 0.0
+    if len(b) < len(a):
+        a, b = b, a  # the multiset intersection is symmetric: walk the smaller bag
+    return sum([min(v, b[k]) for k, v in a.items() if k in b]) / small
 
 
 def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = False) -> None:
@@ -332,12 +367,16 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
         doc.update(set(s.words))  # document frequency of each term across sentences
     n_para = max(s.paragraph for s in sentences) + 1
     title = _terms(piece.title or "", stop)
+    title2 = _magnitude(title)
     quotes = [norm(q) for q in piece.pull_quotes if norm(q)]
+    # log1p of each shared term's document frequency, once per term (same values, same order)
+    weight = {t: math.log1p(n) for t, n in doc.items() if n > 1}
     for s in sentences:
-        terms = [t for t in s.words if doc[t] > 1]
-        centrality = sum(math.log1p(doc[t]) for t in terms) / (1 + math.sqrt(len(s.words) + 1))
+        terms = [t for t in s.words if t in weight]
+        centrality = sum([weight[t] for t in terms]) / (1 + math.sqrt(len(s.words) + 1))
         score = centrality
-        score += 1.5 * _cosine(s.words, title)
+        on_title = _cosine(s.words, title, s.magnitude, title2)
+        score += 1.5 * on_title
         rel = s.paragraph / max(1, n_para - 1)
         if news_like:  # reported news: the lead carries the story
             score += 1.5 if s.order == 0 else 0.8 if s.order == 1 else 0.0
@@ -346,7 +385,7 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
             # The thesis usually comes early, so the opening paragraphs weigh more, fading
             # towards the middle; but an opening scene (no word of the headline, no cue) gets
             # nothing for its place: a reader learns the argument, not the anecdote.
-            if s.prescription_any or s.stance or _cosine(s.words, title) > 0:
+            if s.prescription_any or s.stance or on_title > 0:
                 score += (0.8 if s.paragraph == 0 else 0.0) + 1.5 * (1 - rel) ** 2
             if rel >= 0.75:
                 score += 0.6  # the verdict usually comes last
@@ -359,9 +398,9 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
             if s.stance and not s.quoted:
                 # The writer states the position in so many words ("Voilà pourquoi je
                 # défends le comptoir."): the thesis, however short.
-                score += 2.0 + (0.4 if word_count(s.text) < 10 else 0.0)
-        key = norm(s.text)
-        if any(q in key for q in quotes):
+                score += 2.0 + (0.4 if s.n_words < 10 else 0.0)
+        key = s.key
+        if quotes and any(q in key for q in quotes):
             score += 0.8  # the editors flagged it as the line that matters
         if _ANAPHORA.search(s.text):
             score -= 0.4
@@ -369,7 +408,7 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
             score -= 0.6  # someone else's words
         if s.text.rstrip().endswith(("?", "؟")):
             score -= 0.6
-        words = word_count(s.text)
+        words = s.n_words
         if words > 50:
             score -= 0.02 * (words - 50)
         elif words < 10:
@@ -406,12 +445,25 @@ def _fit(sentence: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def _prepare(piece: ExtractedPiece) -> tuple[list[_Sentence], bool]:
+@dataclass
+class _Prepared:
+    """What every summary length of one piece shares, computed once."""
+
+    news: bool
+    sentences: list[_Sentence]  # the candidates, less those the standfirst already says
+    ranked: list[_Sentence]  # the same, best score first
+
+
+def _prepare(piece: ExtractedPiece) -> _Prepared:
     """Sentences scored once (the costly part), shared by every summary length."""
-    sentences = candidate_sentences(piece)
-    news = genre(piece, sentences) == "news"
-    _score(sentences, piece, news_like=news)
-    return sentences, news
+    all_sentences = candidate_sentences(piece)
+    news = genre(piece, all_sentences) == "news"
+    _score(all_sentences, piece, news_like=news)
+    language = (piece.language or "en").split("-")[0]
+    standfirst = _terms(piece.standfirst or "", _stopwords(language))
+    sentences = [s for s in all_sentences if not _repeats(s, standfirst)] or all_sentences
+    ranked = sorted(sentences, key=lambda s: (-s.score, s.order))
+    return _Prepared(news, sentences, ranked)
 
 
 def summarize_all(piece: ExtractedPiece) -> dict[str, Summary]:
@@ -429,7 +481,7 @@ def summarize(
     piece: ExtractedPiece,
     length: SummaryLength = "standard",
     *,
-    prepared: tuple[list[_Sentence], bool] | None = None,
+    prepared: _Prepared | None = None,
 ) -> Summary:
     """Extractive summary of ``piece``: short (1 sentence), standard (≤3), long (≤6).
 
@@ -441,11 +493,9 @@ def summarize(
     if length not in LIMITS:
         raise ValueError(f"unknown summary length {length!r}: use short, standard or long")
     max_sentences, max_chars = LIMITS[length]
-    all_sentences, news = prepared or _prepare(piece)
-    language = (piece.language or "en").split("-")[0]
-    standfirst = _terms(piece.standfirst or "", _stopwords(language))
-    sentences = [s for s in all_sentences if not _repeats(s, standfirst)] or all_sentences
-    ranked = sorted(sentences, key=lambda s: (-s.score, s.order))
+    prepared = prepared or _prepare(piece)
+    news, sentences = prepared.news, prepared.sentences
+    ranked = prepared.ranked  # rebound, never changed: every length reads the same list
     chosen: list[_Sentence] = []
     used = 0
     if news and sentences:
@@ -483,7 +533,7 @@ def summarize(
                     continue
                 if used + len(s.text) + 1 > max_chars:
                     continue
-                if any(_cosine(s.words, c.words) > 0.5 for c in chosen):
+                if any(_cosine(s.words, c.words, s.magnitude, c.magnitude) > 0.5 for c in chosen):
                     continue
                 chosen.append(s)
                 used += len(s.text) + (1 if len(chosen) > 1 else 0)
@@ -496,7 +546,7 @@ def summarize(
         extra = len(s.text) + (1 if chosen else 0)
         if used + extra > max_chars:
             continue
-        if any(_cosine(s.words, c.words) > 0.5 for c in chosen):
+        if any(_cosine(s.words, c.words, s.magnitude, c.magnitude) > 0.5 for c in chosen):
             continue
         chosen.append(s)
         used += extra
