@@ -242,7 +242,7 @@ class _Sentence:
     prescription_any: bool = False  # anywhere, quotations included
     proposal: bool = False  # outside quotations
     stance: bool = False
-    also: bool = False
+    also: bool = False  # "also", "too": looked for only where a cue above was found
 
 
 # The cue patterns once more, case-sensitive, for text already case-folded: Python's re is
@@ -271,7 +271,8 @@ def _sentence(
     s.prescription_any = s.prescription or (s.quoted and bool(_PRESCRIPTION_CF.search(full_low)))
     s.proposal = bool(_PROPOSAL_CF.search(low))
     s.stance = bool(_STANCE.search(full_low))
-    s.also = bool(_ALSO_CF.search(full_low))
+    # "also" only weighs on a sentence that prescribes, proposes or states a position
+    s.also = (s.prescription_any or s.proposal or s.stance) and bool(_ALSO_CF.search(full_low))
     return s
 
 
