@@ -31,9 +31,19 @@ async def more(request: Request, services: Services) -> Response:
     piece = await piece_from_request(request, services)
     text = piece.summary_long or piece.summary or piece.text[:1500]
     card = card_for(piece, summary=text)
-    return Response(
-        [Reply(card=card, piece_id=piece.id, actions=[Action("Full text", "full", piece.id)])]
-    )
+    actions = [Action("Full text", "full", piece.id)]
+    chat = await current_chat(request, services)
+    if chat.settings.translate and services.translator is not None:
+        # A translating chat reads the long summary in its language too (cached, budgeted);
+        # without a translation it gets the original, as posts do.
+        translated = await services.translator.translate(piece, chat.settings.translate, "long")
+        if translated is not None:
+            card = card_for(piece, summary=translated.summary, method=translated.method)
+            card.title = translated.title
+            card.translated_into = translated.language
+            card.standfirst = None  # not translated: the summary stands for it
+            actions.insert(0, Action("Original", "original", piece.id))
+    return Response([Reply(card=card, piece_id=piece.id, actions=actions)])
 
 
 @command(

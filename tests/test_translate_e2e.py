@@ -224,3 +224,22 @@ async def test_latest_and_summary_answers_are_translated_from_the_same_cache(
         # A chat that did not ask for a language reads the piece as written.
         other = await say(core, "latest", "1", chat="chat-2")
         assert other.messages[0].card is not None and other.messages[0].card.title == TITLE
+
+
+async def test_more_in_a_translating_chat_is_translated_with_the_original_a_tap_away(
+    tmp_path: Path, fake_llm: dict[str, Any]
+) -> None:
+    async with open_core(tmp_path, llm_base_url=fake_llm["url"], llm_model="m") as core:
+        piece_id = await add_piece(core, title=TITLE, text=SUMMARY, summary=SUMMARY, fan_out=False)
+        before = await say(core, "more", str(piece_id))
+        assert TITLE in before.plain_text() and not fake_llm["requests"]  # not translating yet
+        assert not (await say(core, "settings", "translate fr")).is_error
+        answer = await say(core, "more", str(piece_id))
+        reply = answer.messages[0]
+        assert reply.card is not None and reply.card.title == FRENCH["title"]
+        assert reply.card.summary == FRENCH["summary"]
+        assert "Translated into fr" in (reply.card.method_note or "")
+        assert [a.command for a in reply.actions] == ["original", "full"]
+        await say(core, "more", str(piece_id))  # the long translation is cached
+        assert len(fake_llm["requests"]) == 1
+        assert await core.services.store.get_translation(piece_id, "fr:long") is not None
