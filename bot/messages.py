@@ -274,13 +274,18 @@ def post_for(
     card = card_for(piece, length)
     actions = post_actions(piece.id, has_author=bool(piece.authors))
     if translation is not None:
-        card.title = translation.title
-        card.summary = translation.summary
-        card.summary_method = translation.method
-        card.translated_into = translation.language
-        card.standfirst = None  # not translated: the summary stands for it
+        translate_card(card, translation)
         actions.insert(0, Action("Original", "original", piece.id))
     return Reply(card=card, actions=actions, piece_id=piece.id)
+
+
+def translate_card(card: PieceCard, translation: Translation) -> None:
+    """Show ``translation``'s title and summary on ``card``, labelled as a translation."""
+    card.title = translation.title
+    card.summary = translation.summary
+    card.summary_method = translation.method
+    card.translated_into = translation.language
+    card.standfirst = None  # not translated: the summary stands for it
 
 
 def digest_for(

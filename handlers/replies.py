@@ -7,7 +7,16 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from bot.errors import LimitReached, SubscriptionExists
-from bot.messages import Action, Reply, Request, Response, card_for, piece_byline, post_for
+from bot.messages import (
+    Action,
+    Reply,
+    Request,
+    Response,
+    card_for,
+    piece_byline,
+    post_for,
+    translate_card,
+)
 from handlers.common import current_chat, piece_from_request, posts_for
 from handlers.limits import max_subscriptions
 from handlers.registry import command
@@ -38,10 +47,7 @@ async def more(request: Request, services: Services) -> Response:
         # without a translation it gets the original, as posts do.
         translated = await services.translator.translate(piece, chat.settings.translate, "long")
         if translated is not None:
-            card = card_for(piece, summary=translated.summary, method=translated.method)
-            card.title = translated.title
-            card.translated_into = translated.language
-            card.standfirst = None  # not translated: the summary stands for it
+            translate_card(card, translated)
             actions.insert(0, Action("Original", "original", piece.id))
     return Response([Reply(card=card, piece_id=piece.id, actions=actions)])
 
