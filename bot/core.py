@@ -464,7 +464,10 @@ class Core:
         if kind == "source":
             return [s.name for s in await self._store.find_sources(prefix, limit)]
         if kind == "author":
-            return [name for name, _ in await self._store.find_authors(prefix, limit)]
+            # No chat in hand (Discord's autocomplete): chat id 0 is no chat's, so only
+            # writers of pieces a source published are suggested, never of a /summary answer.
+            found = await self._store.find_authors(prefix, limit, chat_id=0)
+            return [name for name, _ in found]
         return []
 
     async def piece_card(self, piece_id: int) -> PieceCard | None:

@@ -68,6 +68,8 @@ async def find_author(services: Services, text: str) -> str | None:
     return found[0] if found else None
 
 
-async def author_hint(services: Services, text: str) -> str:
-    names = [name for name, _ in await services.store.find_authors("", MAX_AUTHORS_FOR_HINTS)]
+async def author_hint(services: Services, text: str, chat_id: int | None = None) -> str:
+    """Near spellings among the writers the chat can read (none from others' /summary)."""
+    found = await services.store.find_authors("", MAX_AUTHORS_FOR_HINTS, chat_id=chat_id)
+    names = [name for name, _ in found]
     return hint("author", text, names, "/authors")

@@ -134,7 +134,8 @@ async def sources(request: Request, services: Services) -> Response:
 )
 async def authors(request: Request, services: Services) -> Response:
     prefix = request.args.strip()
-    found = await services.store.find_authors(prefix, 30)
+    chat = await current_chat(request, services)  # another chat's /summary writers stay private
+    found = await services.store.find_authors(prefix, 30, chat_id=chat.id)
     if not found:
         hint = f" starting with {prefix[:40]!r}" if prefix else ""
         return Response.text(f"No authors{hint} yet.")

@@ -224,7 +224,7 @@ async def subscribe(request: Request, services: Services) -> Response:
     elif kind == "author":
         name = await find_author(services, rest)
         if name is None:
-            return Response.error(await author_hint(services, rest))
+            return Response.error(await author_hint(services, rest, chat.id))
         target = name
     else:
         include, exclude = parse_terms(rest)

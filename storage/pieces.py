@@ -351,15 +351,25 @@ class PiecesMixin(OutboxMixin):
         )
         return self._hydrate(rows)
 
-    def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:
-        """Known authors starting with ``prefix`` (any word of the name), with piece counts."""
+    def find_authors(
+        self, prefix: str = "", limit: int = 25, *, chat_id: int | None = None
+    ) -> list[tuple[str, int]]:
+        """Known authors starting with ``prefix`` (any word of the name), with piece counts;
+        with ``chat_id``, only writers of pieces that chat may see (see ``latest_pieces``)."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        hidden = f" AND pa.piece_id NOT IN ({HIDDEN_FROM_CHAT})" if chat_id is not None else ""
+        seen = " HAVING n > 0" if chat_id is not None else ""
         rows = self._all(
             "SELECT a.name, count(pa.piece_id) AS n FROM authors a"
-            " LEFT JOIN piece_authors pa ON pa.author_id = a.id"
+            f" LEFT JOIN piece_authors pa ON pa.author_id = a.id{hidden}"
             " WHERE a.name LIKE ? ESCAPE '\\' OR a.name LIKE ? ESCAPE '\\'"
-            " GROUP BY a.id ORDER BY n DESC, a.name COLLATE NOCASE LIMIT ?",
-            [escaped + "%", "% " + escaped + "%", limit],
+            f" GROUP BY a.id{seen} ORDER BY n DESC, a.name COLLATE NOCASE LIMIT ?",
+            [
+                *([chat_id] if chat_id is not None else []),
+                escaped + "%",
+                "% " + escaped + "%",
+                limit,
+            ],
         )
         return [(r["name"], r["n"]) for r in rows]
 

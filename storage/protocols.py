@@ -245,8 +245,11 @@ class PieceStore(Protocol):
         """The chat asked for this piece (/summary): its /latest and /search may show it."""
         ...
 
-    async def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:
-        """Known authors with a word starting with ``prefix``, with piece counts."""
+    async def find_authors(
+        self, prefix: str = "", limit: int = 25, *, chat_id: int | None = None
+    ) -> list[tuple[str, int]]:
+        """Known authors with a word starting with ``prefix``, with piece counts (with
+        ``chat_id``: counting only pieces that chat may see, writers of none left out)."""
         ...
 
     async def get_author(self, name: str) -> tuple[str, str | None] | None:

@@ -363,8 +363,10 @@ class AsyncStore(Storage):
     async def add_piece_request(self, piece_id: int, chat_id: int) -> None:
         return await self._run(self.sync.add_piece_request, piece_id, chat_id)
 
-    async def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:
-        return await self._run(self.sync.find_authors, prefix, limit)
+    async def find_authors(
+        self, prefix: str = "", limit: int = 25, *, chat_id: int | None = None
+    ) -> list[tuple[str, int]]:
+        return await self._run(self.sync.find_authors, prefix, limit, chat_id=chat_id)
 
     async def get_author(self, name: str) -> tuple[str, str | None] | None:
         return await self._run(self.sync.get_author, name)

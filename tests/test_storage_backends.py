@@ -289,7 +289,9 @@ async def test_a_summary_piece_stays_with_the_chats_that_asked_until_a_source_pu
         draft(title="Harbour fees", text="The harbour fees rise.", source_id=source.id),
         route=route,
     )
-    asked = draft(title="Harbour dredging", text="Dredge the harbour now.")
+    asked = draft(
+        title="Harbour dredging", text="Dredge the harbour now.", authors=["Ada Writer", "Cy Asker"]
+    )
     asked.on_demand = True
     saved = await store.save_piece(asked)
     await store.add_piece_request(saved.piece_id, asker.id)
@@ -324,6 +326,10 @@ async def test_a_summary_piece_stays_with_the_chats_that_asked_until_a_source_pu
     theirs = await seen_by(other.id)
     assert all(saved.piece_id not in ids for ids in theirs.values()), theirs
     assert theirs["latest"] == {public.piece_id}
+    # /authors: the asker's writer is not named to another chat, nor counted there.
+    assert await store.find_authors("", chat_id=asker.id) == [("Ada Writer", 2), ("Cy Asker", 1)]
+    assert await store.find_authors("", chat_id=other.id) == [("Ada Writer", 1)]
+    assert await store.find_authors("cy", chat_id=other.id) == []
     assert (await seen_by(None))["latest"] == both  # the operator's view: every piece
     assert await store.count_due("telegram") == 1  # the asked-for piece is posted nowhere
 

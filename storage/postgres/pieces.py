@@ -437,17 +437,27 @@ class PgPieces(PgBase):
             )
             return await self._hydrate(conn, rows)
 
-    async def find_authors(self, prefix: str = "", limit: int = 25) -> list[tuple[str, int]]:
-        """Known authors starting with ``prefix`` (any word of the name), with piece counts."""
+    async def find_authors(
+        self, prefix: str = "", limit: int = 25, *, chat_id: int | None = None
+    ) -> list[tuple[str, int]]:
+        """Known authors starting with ``prefix`` (any word of the name), with piece counts;
+        with ``chat_id``, only writers of pieces that chat may see."""
         escaped = like_escape(prefix)
+        hidden = f" AND pa.piece_id NOT IN ({HIDDEN_FROM_CHAT})" if chat_id is not None else ""
+        seen = " HAVING count(pa.piece_id) > 0" if chat_id is not None else ""
         async with self._tx() as conn:
             rows = await self._all(
                 conn,
                 "SELECT a.name, count(pa.piece_id) AS n FROM authors a"
-                " LEFT JOIN piece_authors pa ON pa.author_id = a.id"
+                f" LEFT JOIN piece_authors pa ON pa.author_id = a.id{hidden}"
                 " WHERE a.name ILIKE %s ESCAPE '\\' OR a.name ILIKE %s ESCAPE '\\'"
-                " GROUP BY a.id ORDER BY n DESC, lower(a.name) LIMIT %s",
-                [escaped + "%", "% " + escaped + "%", limit],
+                f" GROUP BY a.id{seen} ORDER BY n DESC, lower(a.name) LIMIT %s",
+                [
+                    *([chat_id] if chat_id is not None else []),
+                    escaped + "%",
+                    "% " + escaped + "%",
+                    limit,
+                ],
             )
         return [(r["name"], int(r["n"])) for r in rows]
 
