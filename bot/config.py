@@ -86,6 +86,8 @@ class Settings(BaseSettings):
         # grow a tree of folders and a fresh, empty database somewhere unexpected.
         if not isinstance(value, Path):
             return value  # a PostgreSQL URL
+        if value == default_database_path():
+            return value  # created on first use (a fresh machine has no ~/.local/share/...)
         folder = value.expanduser().parent
         if str(value) != ":memory:" and not folder.is_dir():
             raise ValueError(f"the folder {folder} does not exist; create it first")

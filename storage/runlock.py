@@ -34,7 +34,13 @@ def exclusive_run(path: str | Path) -> Iterator[None]:
         # No file (PostgreSQL URLs: several processes are that mode's job).
         yield
         return
-    fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        # The default location's folder may not exist yet (a fresh machine): the lock comes
+        # before the database is opened, so it makes the folder, as opening would.
+        Path(where).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StorageError(f"{where}: cannot open the database file ({exc.strerror})") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.messages import card_for
 from bot.types import Piece
 from handlers.registry import command_table
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import cli_env, run_cli
 from tests.factories import add_piece, open_core
 from tests.fakes.discord_api import FakeDiscord
 from tests.handler_support import OWNERS, chat_of, owner_says, say
@@ -229,6 +231,25 @@ def test_database_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_fresh_machine_starts_the_demo_in_the_default_database_folder(tmp_path: Path) -> None:
+    # No COMMENTARY_DATABASE and a home with no data folder yet, as on a newcomer's machine.
+    env = cli_env(tmp_path, HOME=str(tmp_path / "home"))
+    env.pop("COMMENTARY_DATABASE")
+    env.pop("XDG_DATA_HOME", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--console"],
+        input="/sources\n",
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout
+    assert (tmp_path / "home" / ".local" / "share" / "commentary-bot" / "commentary.db").exists()
 
 
 def test_also_in_names_each_other_outlet_once() -> None:
