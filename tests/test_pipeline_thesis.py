@@ -100,6 +100,21 @@ def test_captions_and_table_rows_are_never_summary_material():
     assert not any(t.startswith(("Photo", "Route 12", "|")) for t in texts)
 
 
+def test_a_quotations_signature_line_is_not_a_sentence_of_the_summary():
+    # An editor's note closed by a dash and a name, run into the next paragraph by no full stop.
+    piece = extract_text(
+        "Our picks of the season\n\n"
+        "Every December the review looks back at the year in galleries across the country.\n\n"
+        "These shows did not follow a fashion. They trusted the work and the slow attention "
+        "of visitors who came back twice. — Mara Ilves, Arts Editor of the Review\n\n"
+        "We asked four reviewers to name the exhibitions they would send a friend to first.\n\n"
+        "The first choice was a retrospective that drew queues round the block every weekend."
+    )
+    texts = [s.text for s in candidate_sentences(piece)]
+    assert not any("Mara Ilves" in t for t in texts), texts
+    assert "Mara Ilves" not in summarize(piece, "long").text
+
+
 def test_news_stays_lede_led():
     piece = extract_text(
         "Council approves new bus budget\n\n"

@@ -99,6 +99,8 @@ _CAPTION = re.compile(
     re.IGNORECASE,
 )
 _INTERVIEWER = re.compile(r"(?:Q|F|P|Frage|Question|Pregunta)\s*:\s")
+# A quotation's signature ("– Ann Lee, editor"): a name line, not something the piece says.
+_SIGNATURE = re.compile(r"^[-‒–—―~]\s*\w")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*%?")
 
 
@@ -329,6 +331,8 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
             key = norm(sentence)
             # fewer than 5 words: fewer than 4 spaces in the key
             if not key or key in seen or key.count(" ") < 4:
+                continue
+            if _SIGNATURE.match(sentence) and not ends_like_sentence(sentence):
                 continue
             seen.add(key)  # a sentence repeated (a pull quote left in the body) is used once
             out.append(_sentence(sentence, len(out), para_index, _terms(sentence, stop), key))
