@@ -108,3 +108,25 @@ def test_outlet_names_with_section_words_are_not_sections() -> None:
         url=URL,
     )
     assert genre(piece) == "news"
+
+
+def test_a_site_menu_marked_near_the_breadcrumbs_is_not_a_trail() -> None:
+    # A menu bar listing every section ("Opinion" among them), and a page-wide class that
+    # names breadcrumbs, say nothing about where this article is filed.
+    menu = "".join(
+        f'<a href="/{s}">{s}</a>'
+        for s in ("Home", "News", "Opinion", "World", "Politics", "Business", "Sport", "Arts")
+    )
+    for nav in (f'<div id="breadcrumbnav">{menu}</div>', f"<nav>{menu}</nav>"):
+        html = page(nav=nav)
+        if "breadcrumbnav" not in nav:
+            html = html.replace("<body>", '<body class="theme breadcrumbs-hidden">')
+        piece = extract_html(html, url=URL)
+        assert "Opinion" not in piece.sections, nav
+        assert genre(piece) == "news"
+    # A short trail beside the menu still counts.
+    trail = (
+        '<ol class="breadcrumb"><li><a href="/">Home</a></li><li><a href="/o">Opinion</a></li></ol>'
+    )
+    piece = extract_html(page(nav=f'<div id="breadcrumbnav">{menu}</div>{trail}'), url=URL)
+    assert genre(piece) == "opinion"

@@ -35,6 +35,10 @@ _ARTICLE_TYPES = re.compile(r"Article|Posting|Report|Opinion|Review|Blog|WebPage
 _MAX_LABEL = 60
 _MAX_LABELS = 12
 _MARKS = ("class", "id", "aria-label")
+# A trail is a few links (Home › Opinion › Columnists). More is a site menu that a theme marks up
+# near its breadcrumbs (a "breadcrumbnav" bar listing every section, or a body class such as
+# "breadcrumbs-hidden"): read as a trail, it files every page of the site under each section.
+_MAX_TRAIL_LINKS = 7
 
 
 def _breadcrumbs(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
@@ -113,8 +117,12 @@ def _json_ld_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
 
 def _breadcrumb_labels(tree: lxml_html.HtmlElement, labels: list[str]) -> None:
     for trail in _breadcrumbs(tree):
+        if trail.tag in ("html", "body"):
+            continue
         links = trail.findall(".//a") or [trail]
-        for link in links[:8]:
+        if len(links) > _MAX_TRAIL_LINKS:
+            continue
+        for link in links:
             _add(labels, link.text_content())
 
 
