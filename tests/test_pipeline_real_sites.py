@@ -231,3 +231,65 @@ def test_structured_author_read_past_a_long_article_body():
     assert library_authors(parse_html(page), meta_author=False) == ["Ines Carvalho"]
     # No author meta tag and no structured data naming anyone: nothing to read.
     assert library_authors(parse_html("<html><body><p>x</p></body></html>"), False) == []
+
+
+def _page(header: str, after: str = "", lang: str = "en") -> bytes:
+    """An article page with ``header`` under the headline and ``after`` after its body."""
+    body = "".join(
+        f"<p>Paragraph {i}: the ferry timetable changed twice this winter, and the villages on "
+        f"the far shore lost their only evening crossing without any public notice.</p>"
+        for i in range(6)
+    )
+    return (
+        f"<html lang='{lang}'><head><title>Ferries</title></head><body>"
+        "<nav><ul><li><a href='/'>Home</a></li><li><a href='/contact'>Contact Desk</a></li>"
+        "</ul></nav><main><article><h1>The last ferry leaves too early</h1>"
+        f"{header}<div class='entry'>{body}</div>{after}</article></main></body></html>"
+    ).encode()
+
+
+def test_author_box_after_the_article_names_the_writer():
+    # A block marked "author" holding a photo, the name on its own line and a long bio.
+    box = (
+        "<div class='post-author-box'><img src='a.jpg'><h4>Greta Lindqvist</h4>"
+        "<p>Greta Lindqvist schreibt seit zwanzig Jahren über Verkehr, Inseln und die Menschen, "
+        "die zwischen ihnen pendeln, und lebt selbst auf einer Insel ohne Brücke.</p></div>"
+    )
+    assert extract_document(_page("", box, "de")).authors == ["Greta Lindqvist"]
+
+
+def test_a_label_names_the_writer_in_the_next_element():
+    label = "<div class='firma'><span>Escrito por</span><span>Tomás Ibarra</span></div>"
+    assert extract_document(_page("", label, "es")).authors == ["Tomás Ibarra"]
+    inline = "<p class='credit'>Posted by <a href='/u/7'>Ines Moreau</a> on 2024-03-02</p>"
+    assert extract_document(_page("", inline)).authors == ["Ines Moreau"]
+
+
+def test_a_bare_name_under_the_headline_is_the_byline():
+    header = (
+        "<div class='meta'><span>12 March 2024</span> · <a href='/p/ok'>Oskar Vendelbo</a>"
+        "</div><p><a href='/category/harbours'>Filed under</a> "
+        "<a href='/category/x'>Harbour Works</a></p>"
+    )
+    piece = extract_document(_page(header))
+    assert piece.authors == ["Oskar Vendelbo"]
+
+
+def test_capitalised_labels_and_menus_are_not_bare_names():
+    header = (
+        "<ul class='menu'><li>Weekend Timetable</li><li>Island Routes</li></ul>"
+        "<p><a href='/topics/ferries'>Ferry Routes</a></p><div>Download PDF</div>"
+        "<p>Filed under <a href='/x'>Harbour Works</a></p>"
+    )
+    after = "<p><strong>Ticket Prices:</strong> unchanged since spring.</p>"
+    assert extract_document(_page(header, after)).authors == []
+
+
+def test_page_builder_widget_blocks_are_not_sidebars():
+    # Builders call every block a widget; only a block that is a widget of its own is furniture.
+    header = (
+        "<div class='builder-widget-container'><div class='builder-author-box'>"
+        "<p class='builder-author-box__name'>Wanjiru Kamau</p></div></div>"
+    )
+    sidebar = "<div class='widget widget_recent'><p class='author'>Peter Other</p></div>"
+    assert extract_document(_page(header, sidebar)).authors == ["Wanjiru Kamau"]

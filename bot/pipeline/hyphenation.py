@@ -41,6 +41,11 @@ def _zipf(word: str, lang: str) -> float:
         return 0.0
 
 
+def word_zipf(word: str, lang: str = "en") -> float:
+    """How common ``word`` is in ``lang`` (wordfreq's Zipf scale; 0 for an unknown word)."""
+    return _zipf(word.casefold(), lang)
+
+
 def clear_caches() -> None:
     """Forget the word frequencies looked up so far."""
     _zipf.cache_clear()

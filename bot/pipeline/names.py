@@ -110,3 +110,27 @@ def dedupe_names(names: Iterable[str]) -> list[str]:
             seen.add(key)
             out.append(name)
     return out
+
+
+# A surname this common as an English word ("Plant", "Center", "Report") makes a capitalised
+# pair more likely a label or a menu entry than a name, when nothing else marks it as a name.
+_COMMON_AS_WORD = 4.2
+_NOT_NAME_TOKEN = re.compile(
+    r"\w\.\w|^(?!mc|mac|de|di|la|le|van|von|du|o')[^\W\d_]+[a-zà-ÿ][A-ZÀ-Þ]"
+)
+
+
+def looks_like_bare_name(text: str) -> bool:
+    """A personal name that no markup or label marks, standing alone on its line: stricter than
+    :func:`is_person_name` (no label's colon, no mixed capitals, a surname rare as a word)."""
+    from .hyphenation import word_zipf  # wordfreq loads only for pages that get this far
+
+    if "\n" in text or text.rstrip().endswith(":") or not is_person_name(text):
+        return False
+    tokens = [t.strip(".,;") for t in text.split()]
+    shouting = [t.isupper() and len(t) > 1 for t in tokens]
+    if any(shouting) and not all(shouting):
+        return False  # "Download ZIP", "Report PDF"
+    if any(_NOT_NAME_TOKEN.search(t) for t in tokens if not t.isupper()):
+        return False  # "Electrical.pdf", "WiFi" (but "McAdams", "DeVito", "O'Neil")
+    return word_zipf(tokens[-1]) < _COMMON_AS_WORD

@@ -30,7 +30,14 @@ from trafilatura.metadata import (
 from .authors import correct_name, credits_from
 from .dates import date_line, date_precision, parse_date, states_day
 from .endmatter import is_disclaimer, looks_like_bio
-from .names import BY_PREFIX, byline_authors, dedupe_names, is_person_name, split_authors
+from .names import (
+    BY_PREFIX,
+    byline_authors,
+    dedupe_names,
+    is_person_name,
+    looks_like_bare_name,
+    split_authors,
+)
 from .text import norm, tidy, word_count
 
 
@@ -246,8 +253,10 @@ _NEAR_ABOVE = 20  # elements before it where an element marked as a date still i
 _SUBHEAD_REACH = 4  # an h2 this close after the h1 (in document order) is its subheadline
 _DATE_TAGS = frozenset(("span", "div", "p", "time", "small", "li", "em", "strong", "b", "a"))
 # Page parts that carry names and dates of other pieces or of readers, never this one's.
+# "widget" only as a class of its own ("widget", "widget_recent_posts"): page builders call
+# every block of the article a widget ("builder-widget-container").
 _FURNITURE = re.compile(
-    r"comment|related|sidebar|widget|recommend|popular|trending|newsletter|promo|teaser"
+    r"comment|related|sidebar|(?:^|\s)widget|recommend|popular|trending|newsletter|promo|teaser"
     r"|carousel|(?:^|[\s_-])rail(?:$|[\s_-])|more-?(?:from|stories|articles|posts)|read-?next"
     r"|up-?next|footer|respond|reply"
 )
@@ -413,6 +422,66 @@ def _unmarked_byline(el: lxml_html.HtmlElement, text: str) -> list[str]:
             return []
         return credits_from([text], strict=True).authors
     return []
+
+
+# Labels that say the next words are the writer's name, in whichever element they stand.
+_LABEL = re.compile(
+    r"^\s*(?:(?:written|article|words|posted|story|text|reported)\s+by|author\s*:|authors\s*:"
+    r"|autor(?:a|es)?\s*:|auteur\s*:|geschrieben von|verfasst von|escrito por|publicado por"
+    r"|écrit par|rédigé par|scritto da|geschreven door|skrevet af|skrivet av|napisał[a]?)"
+    r"(?=\s|:|$)",
+    re.IGNORECASE,
+)
+_BARE_REACH = 25  # elements after the headline where a name standing alone is its byline
+_NOT_BYLINE_LINK = re.compile(r"/(?:tags?|topics?|categor|subjects?|keywords?|search)\b", re.I)
+# A caption's credit, a quote's source, a menu's or a list's entry: names, never the byline.
+_NOT_BARE_BYLINE = frozenset(
+    ("figure", "figcaption", "caption", "blockquote", "cite", "h1", "li", "ul", "ol", "table")
+)
+_INLINE = frozenset(("a", "span", "strong", "b", "em", "i", "small"))
+_LETTER = re.compile(r"[^\W\d_]")
+_BOX_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6", "strong", "b", "a", "span", "div", "p"))
+
+
+def _box_name(box: lxml_html.HtmlElement) -> list[str]:
+    """The personal name an author box states on a line of its own (beside a photo, a role,
+    a bio), or [] when it states none; inside page furniture, [] too."""
+    for count, el in enumerate(box.iter(_BOX_TAGS)):
+        if count > 30:
+            break
+        if el is box or len(el) > 2:
+            continue
+        text = _own_short_text(el, 60)
+        if text and (name := correct_name(text)) and is_person_name(name):
+            return [] if _in_furniture(box) else [name]
+    return []
+
+
+def _bare_name(el: lxml_html.HtmlElement, text: str) -> list[str]:
+    """A personal name standing alone in an element just under the headline: the byline of
+    templates that mark nothing. Not a caption's credit, nor a tag or topic link."""
+    if len(text) > 60 or len(el) > 2 or not looks_like_bare_name(text):
+        return []
+    if any(_NOT_BYLINE_LINK.search(a.get("href") or "") for a in el.iter("a")):
+        return []
+    node = el
+    for _ in range(4):
+        if node is None:
+            break
+        if node.tag in _NOT_BARE_BYLINE:
+            return []
+        if node is el and el.tag in _INLINE and (parent := el.getparent()) is not None:
+            # Alone on its line, or after a date or a "By": not "Filed under Jane Doe".
+            line = _short_text(parent, 200) or ""
+            before = line[: line.find(text)] if text in line else ""
+            if _LETTER.search(before) and not (
+                _ENDS_WITH_BY.search(before.strip()) or _YEAR.search(before) and parse_date(before)
+            ):
+                return []
+        if node is not el and node.tag == "a" and _NOT_BYLINE_LINK.search(node.get("href") or ""):
+            return []
+        node = node.getparent()
+    return [text] if not _in_furniture(el) else []
 
 
 _ENDS_WITH_BY = re.compile(r"(?:^|\s)(?:by|von|van|par|por|door|di|av|przez)\s*:?$", re.IGNORECASE)
@@ -641,11 +710,16 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     # sidebars and comment forms further down (and a "today" widget in the site's header).
     bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
     dated: list[tuple[int, datetime, str]] = []  # (position, stamp, the element's tag and class)
-    marked_above: list[tuple[int, datetime]] = []
+    marked_above: list[tuple[int, datetime]] = []  # elements marked as dates above the headline
     # Bylines no class marks: "By Jane Doe" under the headline, a link to an author's page.
-    unmarked: list[
-        tuple[int, lxml_html.HtmlElement, list[str]]
-    ] = []  # elements marked as dates above the headline
+    unmarked: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
+    # Weaker evidence, in order: an author box (a block marked "author" holding a name and a
+    # bio), a "Written by" label anywhere in the article, a bare name beside the headline.
+    boxes: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
+    labelled: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
+    bare: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
+    body_started = False  # a long paragraph under the headline: bare names stop there
+    label_at = -10  # where a lone "Written by" label stood: the name is in the next element
     marked_date: datetime | None = None
     h1_at = -1
     above: deque[lxml_html.HtmlElement] = deque(maxlen=_ABOVE_HEADLINE)
@@ -696,6 +770,28 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 dated.append((position, stamp, f"{el.tag}.{get('class')}"))
             if text and not kinds & _BYLINE and (names := _unmarked_byline(el, text)):
                 unmarked.append((position, el, names))
+            elif (
+                text
+                and position - h1_at <= _BARE_REACH
+                and not body_started
+                and (names := _bare_name(el, text))
+            ):
+                bare.append((position, el, names))
+            if el.tag == "p" and not text and not body_started:
+                body_started = len(el.text_content()) > 150  # the article's first paragraph
+        lead = el.text
+        if lead is not None and len(lead) < 200 and _LABEL.match(lead):
+            # "Written by Jane Doe" wherever the article states it (often in a box at its end).
+            text = _short_text(el, 200)
+            rest = _LABEL.sub("", text or "", count=1).strip(" :")
+            if not rest:
+                label_at = position  # the label alone: the name follows in the next element
+            elif not _in_furniture(el) and (names := credits_from([rest], strict=True).authors):
+                labelled.append((position, el, names))
+        elif 0 < position - label_at <= 3 and (text := _own_short_text(el, 80)):
+            label_at = -10
+            if not _in_furniture(el) and (names := credits_from([text], strict=True).authors):
+                labelled.append((position, el, names))
         if not kinds:
             continue
         tag = el.tag
@@ -711,6 +807,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             bio = tidy(_text(el, skip=("h2", "h3", "h4", "img")).replace("\n", " "))
             if 4 <= word_count(bio) and len(bio) <= 2000:
                 bios.append(bio)
+            if names := _box_name(el):
+                boxes.append((position, el, names))
         elif (
             facts.dek is None
             and kinds & (_DEK_STRONG | _DEK_WEAK)
@@ -723,6 +821,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 facts.dek_strong = bool(kinds & _DEK_STRONG)
         elif kinds & _BYLINE and tag not in ("article", "section"):
             text = _short_text(el, 200)
+            names = []
             if text and not _in_furniture(el):
                 names = byline_authors(text) or credits_from([text], strict=True).authors
                 if not names and _CLASS_AUTHOR_NAME.search(f"{get('class')} {get('id')}"):
@@ -731,6 +830,9 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                     names = split_authors(text)  # Arabic and other non-Latin bylines
                 if names:
                     bylines.append((position, el, names))
+            if not text or not names:
+                if names := _box_name(el):  # the name on a line of its own, a role or bio beside
+                    boxes.append((position, el, names))
         if kinds & _DATE and (marked_date is None or 0 <= h1_at):
             stamp_text = get("datetime") or get("content") or _short_text(el, 100)
             if (
@@ -773,7 +875,11 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             (stamp for stamp in weak if stamp and shows_day(tree, stamp.date(), facts)), None
         )
 
-    nearest = _nearest_byline(bylines, h1_at) or _nearest_byline(unmarked, h1_at)
+    nearest = next(
+        (found for group in (bylines, unmarked, boxes, labelled, bare)
+         if (found := _nearest_byline(group, h1_at))),
+        [],
+    )  # fmt: skip
     byline = [n for name in nearest if (n := correct_name(name))]
     structured = credits_from(library_authors(tree, meta_author))
     meta_names = [
