@@ -293,3 +293,49 @@ def test_page_builder_widget_blocks_are_not_sidebars():
     )
     sidebar = "<div class='widget widget_recent'><p class='author'>Peter Other</p></div>"
     assert extract_document(_page(header, sidebar)).authors == ["Wanjiru Kamau"]
+
+
+_WIRE_LAYOUTS = {
+    "structured data": (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": ['
+        '{"@type": "Person", "name": "HALVOR STRAND"},'
+        '{"@type": "Organization", "name": "Associated Press"}]}</script>',
+        "",
+        "Associated Press",
+    ),
+    "meta tag with a role": (
+        '<meta name="author" content="By HALVOR STRAND AP Energy Writer">',
+        "",
+        "AP",
+    ),
+    "byline block": (
+        "",
+        "<div class='byline'>By HALVOR STRAND<br>Associated Press</div>",
+        "Associated Press",
+    ),
+    "byline and a bar": ("", "<p class='byline'>By Halvor Strand | Reuters</p>", "Reuters"),
+    "byline and a comma": (
+        "",
+        "<p>By HALVOR STRAND, The Associated Press</p>",
+        "The Associated Press",
+    ),
+    "initials in brackets": ("", "<p>Von HALVOR STRAND (dpa)</p>", "dpa"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_WIRE_LAYOUTS))
+def test_wire_story_names_recased_and_agency_credited(layout):
+    head, header, credit = _WIRE_LAYOUTS[layout]
+    page = _page(header).replace(b"<title>", head.encode() + b"<title>")
+    piece = extract_document(page)
+    assert piece.authors == ["Halvor Strand"]
+    assert piece.credit == credit
+
+
+def test_an_agency_alone_is_a_credit_and_a_firm_named_agency_is_an_author():
+    byline = "<div class='byline'>Agence France-Presse</div>"
+    piece = extract_document(_page(byline))
+    assert piece.authors == [] and piece.credit == "Agence France-Presse"
+    firm = '<meta name="author" content="Northwind Digital Agency">'
+    piece = extract_document(_page("").replace(b"<title>", firm.encode() + b"<title>"))
+    assert piece.authors == ["Northwind Digital Agency"] and piece.credit is None

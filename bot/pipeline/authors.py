@@ -45,8 +45,9 @@ _NAME_PARTS = re.compile(
     r"\s*(?:;|&|\||\band\b|\bund\b|\bet\b|\by\b| e |\ben\b|\bog\b|\boch\b| و)\s*", re.IGNORECASE
 )
 _AGENCY = re.compile(
-    r"\b(?:press|presse|prensa|agency|agence|agencia|agenzia|agentur|news service|newswire"
-    r"|wire service|wires)\b|^(?:ap|afp|reuters|dpa|efe|ansa|upi|xinhua|kyodo|yonhap|tass|pti"
+    r"\b(?:press|presse|prensa|news agency|press agency|nachrichtenagentur|news service|newswire"
+    r"|wire service|wires)\b|^(?:agence|agencia|agenzia|agentur)\s+\S+$"  # not "Thrive Agency"
+    r"|^(?:ap|afp|reuters|dpa|efe|ansa|upi|xinhua|kyodo|yonhap|tass|pti"
     r"|ani|ians|apa|ats|anp|ntb|tt|sda)$",
     re.IGNORECASE,
 )
@@ -108,6 +109,30 @@ def correct_name(raw: str) -> str | None:
     return recase(name)
 
 
+_PAREN_TAIL = re.compile(r"\(([^()]{2,40})\)\s*$")
+# A name in capitals and what a template wrote after it in other case ("JANE DOE AP Business
+# Writer", "JANE DOE Associated Press"): the capitals are the name.
+_WIRE_INITIALS = frozenset(("AP", "AFP", "UPI", "PTI", "ANI", "IANS", "DPA", "EFE"))
+
+
+def _caps_name(name: str) -> tuple[str, str | None]:
+    """A name in capitals and what a template wrote after it ("JANE DOE AP Business Writer",
+    "JANE DOE Associated Press"): (the name re-cased, the words after it); else (name, None).
+    An agency's initials right after the capitals are those words."""
+    tokens = name.split()
+    caps = 0
+    while caps < len(tokens) and tokens[caps].isupper() and tokens[caps] not in _WIRE_INITIALS:
+        caps += 1
+    words = [t for t in tokens[:caps] if sum(ch.isalpha() for ch in t) >= 2]
+    if len(words) < 2 or caps == len(tokens):
+        return name, None  # not a name in capitals, or nothing after it
+    rest = tokens[caps:]
+    if rest[0] not in _WIRE_INITIALS and not any(ch.islower() for ch in rest[0]):
+        return name, None
+    trailing = rest[0] if rest[0] in _WIRE_INITIALS else " ".join(rest)
+    return recase(" ".join(tokens[:caps])), trailing
+
+
 def _surname_first(pieces: list[str]) -> bool:
     """A name written surname first: one capitalised word, a comma, then given names and
     initials ("Doe, Jane", "Doe, Jane T."); not "Jane Doe, Editor" (two words before the comma).
@@ -138,10 +163,21 @@ def credits_from(values: list[str], *, strict: bool = False) -> Credits:
                 names = [p for p in pieces if is_person_name(correct_name(p) or "")]
                 if names:
                     candidates = names  # "Jane Doe, Senior Editor": the role goes
+                # "Jane Doe, The Associated Press": the agency is a credit
+                candidates += [p for p in pieces[1:] if p not in names and _AGENCY.search(p)]
             for candidate in candidates:
+                if (paren := _PAREN_TAIL.search(candidate)) and _AGENCY.search(paren[1]):
+                    agency = paren[1].strip()  # "Jane Doe (AP)"
+                    if norm(agency) not in seen:
+                        seen.add(norm(agency))
+                        out.agencies.append(agency)
                 name = correct_name(candidate)
                 if not name:
                     continue
+                name, trailing = _caps_name(name)
+                if trailing and _AGENCY.search(trailing) and norm(trailing) not in seen:
+                    seen.add(norm(trailing))
+                    out.agencies.append(trailing)  # "JANE DOE Associated Press"
                 key = norm(name)
                 if not key or key in seen:
                     continue

@@ -40,6 +40,7 @@ _NAME_TOKEN = re.compile(
     rf"^(?:[{UPPER}][\w'’.\-]*|[{UPPER}]\.|(?:al|el|an|as|ad|ar)-[{UPPER}][\w'’\-]*)$"
 )
 _LATIN = re.compile(r"[A-Za-z]")
+_PAREN_TAIL = re.compile(r"\s*\([A-Za-z]{2,5}\)\s*$")  # a wire service's initials: "(AP)"
 
 
 def is_person_name(text: str) -> bool:
@@ -69,7 +70,7 @@ def split_authors(text: str) -> list[str]:
     text = re.split(r"\s*[|•·/]\s*", text)[0]  # "Jane Doe | Columnist"
     names: list[str] = []
     for part in _NAME_SPLIT.split(text):
-        part = part.strip(" .,:;-—–")
+        part = _PAREN_TAIL.sub("", part).strip(" .,:;-—–")  # "Jane Doe (AP)"
         if is_person_name(part) or (
             part
             and not _LATIN.search(part)

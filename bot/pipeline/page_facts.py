@@ -643,7 +643,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             if ld_any_published is None and isinstance(item.get("datePublished"), str):
                 ld_any_published = item["datePublished"]
             continue
-        ld_authors = ld_authors or _ld_names(item.get("author"))
+        ld_authors = ld_authors or credits_from(_ld_names(item.get("author"))).authors
         ld_agencies = ld_agencies or credits_from(_ld_raw_names(item.get("author"))).agencies
         ld_published = ld_published or (
             item.get("datePublished") if isinstance(item.get("datePublished"), str) else None
@@ -769,7 +769,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             if text and _YEAR.search(text) and (stamp := parse_date(text)):
                 dated.append((position, stamp, f"{el.tag}.{get('class')}"))
             if text and not kinds & _BYLINE and (names := _unmarked_byline(el, text)):
-                unmarked.append((position, el, names))
+                unmarked.append((position, el, names + credits_from([text]).agencies))
             elif (
                 text
                 and position - h1_at <= _BARE_REACH
@@ -829,7 +829,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 if not names and not _LATIN.search(text) and word_count(text) <= 6:
                     names = split_authors(text)  # Arabic and other non-Latin bylines
                 if names:
-                    bylines.append((position, el, names))
+                    bylines.append((position, el, names + credits_from([text]).agencies))
             if not text or not names:
                 if names := _box_name(el):  # the name on a line of its own, a role or bio beside
                     boxes.append((position, el, names))
@@ -880,7 +880,9 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
          if (found := _nearest_byline(group, h1_at))),
         [],
     )  # fmt: skip
-    byline = [n for name in nearest if (n := correct_name(name))]
+    # Names in capitals re-cased, an agency named in the byline ("(AP)", "Reuters") a credit.
+    byline_credit = credits_from(nearest)
+    byline = byline_credit.authors
     structured = credits_from(library_authors(tree, meta_author))
     meta_names = [
         value for key in _AUTHOR_META for value in meta.get(key, []) if not value.startswith("http")
@@ -899,7 +901,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     if facts.outlet and len(authors) > 1:  # "Jane Doe, The Daily Example": the outlet goes
         authors = [a for a in authors if norm(a) != norm(facts.outlet)] or authors
     facts.authors = dedupe_names(authors)
-    facts.agencies = dedupe_names(credit.agencies + ld_agencies)
+    facts.agencies = dedupe_names(credit.agencies + ld_agencies + byline_credit.agencies)
     facts.pull_quotes = pulls
     bios = [b for b in bios if looks_like_bio(b, facts.authors) or word_count(b) >= 15]
     facts.bio = max(bios, key=len) if bios else None
