@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import extract_document
+from bot.pipeline import extract_document, extract_html
 from bot.pipeline.hyphenation import HyphenRepairer, supports
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
@@ -206,6 +206,35 @@ def test_a_guide_with_lists_in_an_unmarked_container_keeps_its_lists_and_heading
         assert part in piece.text
     assert piece.text.rstrip().endswith("the dark and the wind.")
     assert "Copyright" not in piece.text
+
+
+def test_short_blocks_outside_the_article_container_leave_the_ends_of_the_text():
+    # trafilatura keeps a topic line above the post and a newsletter box and teasers below it:
+    # siblings of the element holding the paragraphs, so not part of the article.
+    piece = extract_html(read("blog_edge_furniture.html"))
+    paragraphs = piece.text.split("\n\n")
+    assert paragraphs[0].startswith("Seit dem Frühjahr liegt im Rathaus")
+    assert paragraphs[-1].endswith("am frühen Morgen ihre Stände aufbauen.")
+    assert len(paragraphs) == 4
+    for furniture in ("Stadtleben", "Postfach", "Jetzt eintragen", "Mehr aus dem Viertel", "Bänke"):
+        assert furniture not in piece.text
+
+
+def test_edge_blocks_inside_the_container_or_long_stay():
+    from bot.pipeline.container import edge_furniture
+    from bot.pipeline.extract import parse_html
+
+    long_close = "Ein langer Schluss, der außerhalb des Beitrags steht. " * 8
+    page = read("blog_edge_furniture.html").decode("utf-8")
+    page = page.replace('<div class="kasten">', f'<div class="schluss"><p>{long_close}</p></div>'
+                        '<div class="kasten">')  # fmt: skip
+    tree = parse_html(page)
+    article = [" ".join(p.text_content().split()) for p in tree.iterfind(".//div/p")][1:5]
+    assert article[0].startswith("Seit dem Frühjahr") and article[3].startswith("Der Stadtrat")
+    blocks = [*article, long_close.strip(), "Jetzt eintragen und nichts verpassen!"]
+    # The long closing block outside the container ends the trimmed run; the prompt goes.
+    assert edge_furniture(tree, blocks) == {5}
+    assert edge_furniture(tree, article) == set()  # all inside: nothing to trim
 
 
 def test_structured_author_read_past_a_long_article_body():

@@ -26,6 +26,7 @@ from bot.types import ExtractedPiece
 from . import hyphenation, page_facts, stoplists
 from .boilerplate import is_furniture_text
 from .cleanup import clean_paragraphs
+from .container import edge_furniture
 from .errors import ExtractionError
 from .fallbacks import authors_from_bio, fallback_title, outlet_from_url
 from .hyphenation import HyphenRepairer
@@ -266,8 +267,9 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
 
     context = "\n".join(x for x in (title, standfirst, facts.bio, body) if x)
     fix = HyphenRepairer(context, language)
+    fixed = [fix(p) for p in paragraphs]
     result = clean_paragraphs(
-        [fix(p) for p in paragraphs],
+        fixed,
         authors=facts.authors,
         title=title,
         standfirst=fix(standfirst) if standfirst else None,
@@ -275,6 +277,14 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
         known_bio=fix(facts.bio) if facts.bio else None,
         known_disclaimer=facts.disclaimer,
     )
+    # Furniture at the text's ends, outside the article's container, leaves the body only: the
+    # cleanup above still read it for bylines, dates, bios and disclaimers.
+    if furniture := edge_furniture(tree, paragraphs):
+        kept = {norm(p) for i, p in enumerate(fixed) if i not in furniture}
+        gone = {key for i in furniture if (key := norm(fixed[i])) and key not in kept}
+        trimmed = [p for p in result.paragraphs if norm(p) not in gone]
+        if _has_words("\n\n".join(trimmed), MIN_ARTICLE_WORDS):
+            result.paragraphs = trimmed
     text = result.text
     if not _has_words(text, MIN_ARTICLE_WORDS):
         raise ExtractionError("No article text was found on the page.")
