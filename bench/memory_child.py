@@ -30,9 +30,9 @@ SENTENCES = (
 )
 
 
-def vm_hwm() -> int:
-    """This process's peak resident set (VmHWM), bytes; exec'd processes start it afresh."""
-    with open("/proc/self/status") as status:
+def vm_hwm(pid: int | str = "self") -> int:
+    """A process's peak resident set (VmHWM), bytes; exec'd processes start it afresh."""
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
@@ -64,6 +64,27 @@ def main() -> None:
             top = tracemalloc.take_snapshot().statistics("lineno")[:12]
             lines = [f"{t.size / 1e6:.1f} MB {t.traceback}" for t in top]
             traced.append({"phase": label, "current": current, "peak": peak, "top": lines})
+
+    # The extraction workers' peaks, so the memory cannot just have moved unseen: each worker
+    # reports its VmHWM after every page (ExtractWorkers.peak_bytes), and a sampler reads every
+    # process below this one (the fork server and the workers it forks) once a second.
+    below: dict[str, int] = {}
+
+    def sample_children() -> None:
+        for child in proc.children(recursive=True):
+            try:
+                direct = child.ppid() == proc.pid
+                name = " ".join(child.cmdline())
+                peak = vm_hwm(child.pid)
+            except (psutil.Error, OSError):
+                continue  # exited meanwhile
+            kind = "workers" if not direct else "fork server" if "forkserver" in name else "other"
+            below[kind] = max(below.get(kind, 0), peak)
+
+    async def sample_forever() -> None:
+        while True:
+            sample_children()
+            await asyncio.sleep(1.0)
 
     async def watch(label: str) -> None:
         """While a round runs: Python's top lines each time the peak grows by 16 MB."""
@@ -100,7 +121,8 @@ def main() -> None:
             telegram_bot_token=TOKEN, telegram_api_base_url=base_url,
         )  # fmt: skip
         out: dict = {}
-        async with open_app_core(settings) as core:
+        # As `commentary-bot run` opens it on a platform: the long-running service's defaults.
+        async with open_app_core(settings, service=True) as core:
             mark("Core open")
             adapter = TelegramAdapter(
                 core,
@@ -174,7 +196,10 @@ def main() -> None:
                         await client.post(f"{feeds_base}/bump", params={"sources": sources})
                 t0 = time.perf_counter()
                 watcher = asyncio.create_task(watch(label)) if tracing else None
+                sampler = asyncio.create_task(sample_forever())
                 reports = await core.poll_now()
+                sampler.cancel()
+                sample_children()
                 if watcher is not None:
                     watcher.cancel()
                 statuses: dict[str, int] = {}
@@ -186,6 +211,13 @@ def main() -> None:
                     "errors": sorted({r.error for r in reports if r.error})[:3],
                 })  # fmt: skip
                 mark(label)
+            extract = core._ingest().builder.extract  # noqa: SLF001 - the bench looks inside
+            out["extract_processes"] = extract.processes if extract else 0
+            out["worker_peak_reported"] = extract.peak_bytes if extract else 0
+            out["worker_pages"] = extract.pages_per_worker if extract else 0
+            out["below"] = below
+            # Whether the bot's own process ever loaded the extractor (it should not, with workers).
+            out["bot_loaded_trafilatura"] = "trafilatura" in sys.modules
         out["phases"] = phases
         out["traced"] = traced
         out["peak_rss"] = vm_hwm()

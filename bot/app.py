@@ -133,10 +133,15 @@ async def prepare(core: Core) -> None:
 
 
 @asynccontextmanager
-async def open_core(settings: Settings, *, fetcher: Fetcher | None = None) -> AsyncIterator[Core]:
-    """The composition root: a ``Core`` whose chat commands are answered by ``handlers``."""
+async def open_core(
+    settings: Settings, *, fetcher: Fetcher | None = None, service: bool = False
+) -> AsyncIterator[Core]:
+    """The composition root: a ``Core`` whose chat commands are answered by ``handlers``.
+
+    ``service``: the long-running bot on its platforms (see ``Settings.extract_processes``).
+    """
     load_all()
-    async with Core.open(settings, fetcher=fetcher, dispatch=dispatch) as core:
+    async with Core.open(settings, fetcher=fetcher, dispatch=dispatch, service=service) as core:
         yield core
 
 
@@ -172,7 +177,10 @@ async def run_bot(
         raise ConfigError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if role in ("deliver", "chat") and not settings.platforms:
         raise ConfigError(f"--role {role} needs TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN")
-    async with _sole_bot(settings), open_core(settings) as core:
+    # The terminal chat (no platform configured, or --console) is a short session; the bot on
+    # its platforms, or polling alone, runs for days: extraction moves to worker processes.
+    service = not console and (role == "ingest" or bool(settings.platforms))
+    async with _sole_bot(settings), open_core(settings, service=service) as core:
         core.roles = ROLES[role]
         log.info("database %s", settings.commentary_database)
         if role in ("all", "ingest"):

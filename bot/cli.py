@@ -190,7 +190,11 @@ def run(
         " stand by) or chat (answer commands).",
     ),
 ) -> None:
-    """Start: every platform whose token is set; the terminal chat if none (--console forces it)."""
+    """Start: every platform whose token is set; the terminal chat if none (--console forces it).
+
+    On its platforms (or --role ingest) the bot extracts articles in worker processes
+    (COMMENTARY_EXTRACT_WORKERS, default 2; the terminal chat extracts in-process).
+    """
     from bot.app import run_bot
 
     settings = settings_or_exit()

@@ -17,6 +17,7 @@ from bot.durations import parse_duration
 from bot.errors import ConfigError
 
 APP_NAME = "commentary-bot"
+EXTRACT_WORKERS_AUTO = 2  # extraction processes of the service when none is configured
 PROJECT_URL = "https://github.com/commentary-bot/commentary-bot"
 
 
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     commentary_summaries_per_user_per_hour: int = Field(default=10, ge=1)
     commentary_max_bytes: int = Field(default=5_000_000, ge=10_000)
     commentary_user_agent: str = f"{APP_NAME}/0.1 (+{PROJECT_URL})"
+    # Processes that extract articles; None ("auto"): see ``extract_processes``.
+    commentary_extract_workers: int | None = Field(default=None, ge=0, le=32)
 
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
@@ -127,6 +130,25 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in ("", "auto"):
             return None
         return value
+
+    @field_validator("commentary_extract_workers", mode="before")
+    @classmethod
+    def _extract_workers(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "auto"):
+            return None
+        return value
+
+    def extract_processes(self, *, service: bool) -> int:
+        """Worker processes for article extraction (0: threads of the bot's own process).
+
+        Auto: the long-running service extracts in worker processes, so lxml's memory never
+        stays in the bot and a page that crashes or stalls a worker costs that page only; the
+        terminal chat and one-shot commands extract in-process, where starting processes
+        costs more than it saves.
+        """
+        if self.commentary_extract_workers is not None:
+            return self.commentary_extract_workers
+        return EXTRACT_WORKERS_AUTO if service else 0
 
     @field_validator("commentary_min_chat_interval")
     @classmethod

@@ -110,9 +110,13 @@ class Core:
         dispatch: Dispatch | None = None,
         fetcher: Fetcher | None = None,
         llm: LLMSummarizer | None = None,
+        service: bool = False,
     ) -> None:
-        """``fetcher``: one the caller owns (closed by them); else the core makes its own."""
+        """``fetcher``: one the caller owns (closed by them); else the core makes its own.
+        ``service``: the long-running bot (platforms or ``--role ingest``), which extracts
+        articles in worker processes unless COMMENTARY_EXTRACT_WORKERS says otherwise."""
         self.settings = settings
+        self.extract_processes = settings.extract_processes(service=service)
         self._store = store
         self._given_fetcher = fetcher
         self._llm = llm
@@ -146,6 +150,7 @@ class Core:
         *,
         fetcher: Fetcher | None = None,
         dispatch: Dispatch | None = None,
+        service: bool = False,
     ) -> AsyncIterator[Core]:
         """Open the database and the HTTP client; close everything on exit.
 
@@ -165,7 +170,9 @@ class Core:
                 timeout=settings.llm_timeout,
                 daily_budget=settings.llm_daily_budget,
             )
-        core = cls(settings, store, Metrics(), dispatch=dispatch, fetcher=fetcher, llm=llm)
+        core = cls(
+            settings, store, Metrics(), dispatch=dispatch, fetcher=fetcher, llm=llm, service=service
+        )
         try:
             yield core
         finally:
@@ -186,7 +193,14 @@ class Core:
                 max_bytes=settings.commentary_max_bytes,
                 allow_private=settings.commentary_allow_private_urls,
             )
-            builder = ArticleBuilder(fetcher, llm=self._llm)
+            extract = None
+            if self.extract_processes:
+                from bot.ingest.extract_worker import ExtractWorkers
+
+                extract = ExtractWorkers(
+                    self.extract_processes, on_replaced=self.metrics.observe_worker_replaced
+                )
+            builder = ArticleBuilder(fetcher, llm=self._llm, extract=extract)
             poller = Poller(
                 self._store,
                 fetcher,
@@ -214,7 +228,7 @@ class Core:
         for platform in list(self.workers):
             await self.stop_delivery(platform)
         if parts is not None:
-            parts.builder.close()
+            await parts.builder.aclose()
             if self._given_fetcher is None:  # a fetcher the caller gave stays theirs to close
                 await parts.fetcher.aclose()
         await self._store.aclose()
@@ -591,6 +605,9 @@ class Core:
         """Read the outbox depth into the gauge (at scrape time: the database is the truth)."""
         rows = await self._store.outbox_by_platform()
         self.metrics.set_queue_depth((platform, state, n) for platform, state, n, _ in rows)
+        extract = self._parts.builder.extract if self._parts is not None else None
+        if extract is not None:
+            self.metrics.extract_worker_peak.set(extract.peak_bytes)
 
 
 def _first_line(exc: BaseException) -> str:

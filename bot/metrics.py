@@ -65,6 +65,21 @@ class Metrics:
             buckets=SEND_BUCKETS,
             registry=r,
         )
+        self.extract_workers_replaced = Counter(
+            "commentary_extract_workers_replaced",
+            "Extraction worker processes killed and replaced because of a page, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.extract_worker_peak = Gauge(
+            "commentary_extract_worker_peak_bytes",
+            "Highest peak memory (VmHWM) an extraction worker process reported",
+            registry=r,
+        )
+
+    def observe_worker_replaced(self, reason: str) -> None:
+        """An extraction worker was killed and replaced (crash, stall, memory, broken)."""
+        self.extract_workers_replaced.labels(reason=reason).inc()
 
     def observe_poll(self, status: str, new: int, seconds: float) -> None:
         """Count one polling round (status as in ``PollReport``)."""

@@ -1,7 +1,9 @@
 """From a feed entry (or any URL) to a stored-ready PieceDraft: fetch, extract, summarize.
 
-Extraction and summarizing are CPU-bound: they run on a small thread pool, never on the
-event loop, so commands stay responsive while a batch of articles is processed.
+Extraction and summarizing are CPU-bound: they run off the event loop, so commands stay
+responsive while a batch of articles is processed: in worker processes when the builder is given
+``ExtractWorkers`` (the long-running service: lxml's memory stays out of the bot's process, and a
+page that crashes or stalls a worker costs that page only), else on a small thread pool.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bot.sources.urls import bare_url, piece_url
 from bot.types import ExtractedPiece, PieceDraft, Source, Summary, SummaryLength
 
 if TYPE_CHECKING:
+    from bot.ingest.extract_worker import ExtractWorkers
     from bot.pipeline.llm import LLMSummarizer
 
 log = logging.getLogger(__name__)
@@ -43,14 +46,29 @@ T = TypeVar("T")
 
 
 class ArticleBuilder:
-    """Builds pieces; one per process, sharing the fetcher and the worker threads."""
+    """Builds pieces; one per process, sharing the fetcher and the extraction workers.
+
+    ``extract``: worker processes to extract in; without them, ``workers`` threads of this
+    process do it (the terminal chat and one-shot commands, where starting processes costs
+    more than it saves).
+    """
 
     def __init__(
-        self, fetcher: Fetcher, *, llm: LLMSummarizer | None = None, workers: int = 2
+        self,
+        fetcher: Fetcher,
+        *,
+        llm: LLMSummarizer | None = None,
+        workers: int = 2,
+        extract: ExtractWorkers | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.llm = llm
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+        self.extract = extract
+        self._pool: ThreadPoolExecutor | None = None
+        if extract is None:
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+        else:
+            workers = extract.processes
         # A bounded queue between fetching and extracting: at most this many articles are
         # fetched or waiting for a worker, so memory stays flat however many sources a round
         # brings new pieces from (5,000 bodies queued behind 2 workers took 237 MB).
@@ -58,17 +76,38 @@ class ArticleBuilder:
         self._extracting = Budget(EXTRACTING_BYTES)
 
     def warm_up(self) -> None:
-        """Load the extraction and summary libraries on a worker thread, in the background:
-        start-up does not wait for them, and neither does the first article or /summary."""
+        """Load the extraction and summary libraries in the background (on a worker thread,
+        or in the worker processes' fork server): start-up does not wait for them, and
+        neither does the first article or /summary."""
+        if self.extract is not None:
+            self.extract.warm_up()
+            return
         try:
+            assert self._pool is not None
             self._pool.submit(_load_pipeline)
         except RuntimeError:  # already closed: a bot stopping before the warm-up is not an error
             pass
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.extract is not None:
+            self.extract.close()
 
-    async def _in_pool(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def aclose(self) -> None:
+        """Close, and wait until the worker processes (if any) have exited."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.extract is not None:
+            await self.extract.aclose()
+
+    async def _in_pool(
+        self, label: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``fn`` off the event loop; ``label`` (the page's address) names it in the log."""
+        if self.extract is not None:
+            return await self.extract.run(label, fn, *args, **kwargs)
+        assert self._pool is not None
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
@@ -86,19 +125,22 @@ class ArticleBuilder:
             # summaries, fingerprint).
             size = len(body.content) if body is not None else len(entry.content_html or "")
             async with self._extracting.hold(size):
-                draft = await self._in_pool(build_draft, entry, source, body)
+                label = body.url if body is not None else entry.url or entry.guid or source.name
+                draft = await self._in_pool(label, build_draft, entry, source, body)
             del body
         if self.llm is not None:
             draft.summary = await self.llm.summarize(draft.piece, "standard")
         return draft
 
     async def from_url(self, url: str, *, guard: bool) -> ExtractedPiece:
-        from bot.pipeline.document import extract_document
-
         result = await self.fetcher.fetch(url, guard=guard, expect="html")
         async with self._extracting.hold(len(result.content)):
             piece = await self._in_pool(
-                extract_document, result.content, url=result.url, content_type=result.content_type
+                result.url,
+                _extract_page,
+                result.content,
+                url=result.url,
+                content_type=result.content_type,
             )
         if not piece.url:
             piece = replace(piece, url=result.url)
@@ -107,9 +149,7 @@ class ArticleBuilder:
     async def summarize(self, piece: ExtractedPiece, length: SummaryLength = "standard") -> Summary:
         if self.llm is not None:
             return await self.llm.summarize(piece, length)
-        from bot.pipeline.summarize import summarize
-
-        return await self._in_pool(summarize, piece, length)
+        return await self._in_pool(piece.url or "a piece", _summarize, piece, length)
 
     async def draft_for_url(self, url: str, *, guard: bool = True) -> PieceDraft:
         """/summary: the page as a piece ready to store (three summaries), from no source."""
@@ -118,9 +158,7 @@ class ArticleBuilder:
         if len(canonical) > caps.URL_CHARS:
             raise ExtractionError("The page's address is too long to be a real address.")
         piece = replace(piece, url=canonical)
-        from bot.pipeline.summarize import summarize_all  # lazy, as in build_draft
-
-        made = await self._in_pool(summarize_all, piece)
+        made = await self._in_pool(canonical, _summarize_all, piece)
         standard = made["standard"]
         if self.llm is not None:
             standard = await self.llm.summarize(piece, "standard")
@@ -128,7 +166,9 @@ class ArticleBuilder:
         return PieceDraft(
             url=canonical,
             piece=piece,
-            fingerprint=await self._in_pool(fingerprint, piece.text) if piece.text else None,
+            fingerprint=await self._in_pool(canonical, fingerprint, piece.text)
+            if piece.text
+            else None,
             links=[link for link in links if link != canonical],
             summary=standard,
             summary_short=made["short"].text,
@@ -146,6 +186,26 @@ class ArticleBuilder:
 def _load_pipeline() -> None:
     import bot.pipeline.document
     import bot.pipeline.summarize  # noqa: F401
+
+
+# The pipeline's entry points, imported where they run: in a worker process the bot's own
+# process never loads trafilatura (nor lxml's parsers) for them.
+def _extract_page(content: bytes, *, url: str, content_type: str | None) -> ExtractedPiece:
+    from bot.pipeline.document import extract_document
+
+    return extract_document(content, url=url, content_type=content_type)
+
+
+def _summarize(piece: ExtractedPiece, length: SummaryLength) -> Summary:
+    from bot.pipeline.summarize import summarize
+
+    return summarize(piece, length)
+
+
+def _summarize_all(piece: ExtractedPiece) -> dict[str, Summary]:
+    from bot.pipeline.summarize import summarize_all
+
+    return summarize_all(piece)
 
 
 def build_draft(entry: FeedEntry, source: Source, body: FetchResult | None) -> PieceDraft:
