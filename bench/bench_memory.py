@@ -257,9 +257,13 @@ async def measure(
 def extraction_lines(result: dict) -> list[str]:
     """Where extraction ran and the extraction processes' own peaks (the memory moved there)."""
     n = result.get("extract_processes", 0)
-    if not n:
-        return ["extraction: in the bot's own process (threads)"]
     below = result.get("below", {})
+    total = (
+        f"the bot and every process below it together, peak of the summed PSS (shared pages"
+        f" counted once): {mb(below.get('all processes, PSS', 0)):.0f} MB"
+    )
+    if not n:
+        return ["extraction: in the bot's own process (threads)", total]
     return [
         f"extraction: {n} worker processes, each replaced after {result['worker_pages']} pages;"
         f" the bot process loaded trafilatura: {result['bot_loaded_trafilatura']}",
@@ -268,6 +272,7 @@ def extraction_lines(result: dict) -> list[str]:
         f" {mb(below.get('workers', 0)):.0f} MB, fork server"
         f" {mb(below.get('fork server', 0)):.0f} MB,"
         f" other helpers {mb(below.get('other', 0)):.0f} MB",
+        total,
     ]
 
 

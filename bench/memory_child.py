@@ -70,7 +70,22 @@ def main() -> None:
     # process below this one (the fork server and the workers it forks) once a second.
     below: dict[str, int] = {}
 
+    def pss(pid: int | str) -> int:
+        """Proportional set size: shared pages (the fork server's imports) counted once."""
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
     def sample_children() -> None:
+        total = pss("self")
+        for child in proc.children(recursive=True):
+            try:
+                total += pss(child.pid)
+            except OSError:
+                pass
+        below["all processes, PSS"] = max(below.get("all processes, PSS", 0), total)
         for child in proc.children(recursive=True):
             try:
                 direct = child.ppid() == proc.pid
