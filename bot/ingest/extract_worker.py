@@ -107,7 +107,7 @@ class ExtractWorkers:
             future = pool.schedule(_call, args=(fn, args, kwargs), timeout=self.timeout)
         self._futures.add(future)
         try:
-            result, peak = await asyncio.wrap_future(future)
+            result, peak = await self._outcome(future)
         except TimeoutError as exc:
             if exc.args[:1] != ("Task timeout",):
                 raise  # the page's own code timed out at something: not a stall of the worker
@@ -134,6 +134,14 @@ class ExtractWorkers:
             self._futures.discard(future)
         self.peak_bytes = max(self.peak_bytes, peak)
         return result
+
+    async def _outcome(self, future: Future[tuple[T, int]]) -> tuple[T, int]:
+        try:
+            return await asyncio.wrap_future(future)
+        except Exception as exc:
+            # A page that fails counts too: the largest pages are often the ones that fail.
+            self.peak_bytes = max(self.peak_bytes, getattr(exc, "worker_peak", 0))
+            raise
 
     def warm_up(self) -> None:
         """Start the workers in the background (the fork server imports the pipeline)."""
@@ -253,6 +261,9 @@ def _call(fn: Callable[..., Any], args: Iterable[Any], kwargs: dict[str, Any]) -
     except MemoryError:
         # What a worker holds after a failed allocation is best given back whole.
         os._exit(OUT_OF_MEMORY_EXIT)
+    except Exception as exc:
+        exc.worker_peak = _own_peak()  # type: ignore[attr-defined] # travels with the pickle
+        raise
     return result, _own_peak()
 
 
