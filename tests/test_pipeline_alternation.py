@@ -26,6 +26,8 @@ SAMPLES = [
     "أنا أرى أن هذا خطأ.",
     "j’ai dit que c’est pourquoi je reste",
     "mustard, shoulder, saidin, tolder",  # cue words inside longer words
+    "we firmly believe, i'm convinced, in my view, to my mind, our verdict is",
+    "je crois que oui; ich glaube nicht; أرى أن هذا; creo que sí; ik vind",
     "",
 ]
 
@@ -34,7 +36,8 @@ SAMPLES = [
     "name", ["_PRESCRIPTION", "_PROPOSAL", "_REPORTED", "_ALSO", "_FIRST_PERSON", "_STANCE"]
 )
 def test_factored_cues_match_where_the_word_lists_do(name: str) -> None:
-    written = re.compile(getattr(summarize, name).pattern)
+    # _STANCE is compiled factored: its written word list is kept beside it.
+    written = re.compile(getattr(summarize, f"{name}_WORDS", getattr(summarize, name).pattern))
     fast = re.compile(factored(written.pattern))
     for text in SAMPLES:
         for start in range(len(text) + 1):  # every suffix: matches at every position

@@ -90,6 +90,7 @@ def test_same_values_as_the_textbook_simhash() -> None:
     # Fingerprints already in a database must stay comparable with new ones.
     texts = [article(i, n) for i, n in ((6, 30), (7, 45), (8, 600), (9, 2400))]
     texts.append("Ünïcode straße ΣΊΣΥΦΟΣ ﬁnance " * 30)
+    texts.append("رأي الكاتب في السياسة 中文 字符 𝐁𝐨𝐥𝐝 " * 12)  # multi-byte and non-BMP words
     texts.append(article(10, 300) + " " + article(10, 300))  # repeated shingles weigh more
     for text in texts:
         assert fingerprint(text) == _reference_simhash(text)

@@ -18,7 +18,13 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
-from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
+from trafilatura.utils import (
+    DOCTYPE_TAG,
+    FAULTY_HTML,
+    decode_file,
+    is_dubious_html,
+    repair_faulty_html,
+)
 
 from bot.sources.urls import canonical_from_tree, strip_tracking
 from bot.types import ExtractedPiece
@@ -184,12 +190,41 @@ _PARSER.set_element_class_lookup(
 )
 
 
+# The characters trafilatura's repair deletes (its INVALID_XML_CHARS), as UTF-8: the control
+# characters are single bytes there, U+FFFE and U+FFFF three bytes each.
+_INVALID_CONTROL_BYTES = bytes((*range(0, 9), 11, 12, *range(14, 32)))
+_INVALID_NONCHARACTERS = ("\ufffe".encode(), "\uffff".encode())
+
+
+def _repair(text: str, beginning: str) -> str:
+    """trafilatura's ``repair_faulty_html``, the same string out, at less cost on clean pages.
+
+    Its first step deletes invalid XML characters with a regex substitution over the whole
+    page, a third of the parse's time even when there is none (nearly every page). Here
+    ``bytes.translate`` tells in C whether there is any; only then does the library's own
+    function run. Its two other steps, on the first lines only, are repeated as they are.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _INVALID_CONTROL_BYTES)) != len(data) or any(
+        c in data for c in _INVALID_NONCHARACTERS
+    ):
+        return repair_faulty_html(text, beginning)
+    if "doctype" in beginning:  # libxml2 issue: https://bugs.launchpad.net/lxml/+bug/1955915
+        firstline, _, rest = text.partition("\n")
+        text = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
+    for line in text[:4096].splitlines()[:4]:  # a self-closing <html/> in the first lines
+        if "<html" in line and line.endswith("/>"):
+            text = FAULTY_HTML.sub(r"\1>", text, count=1)
+            break
+    return text
+
+
 def _load_html(html: str | bytes) -> lxml_html.HtmlElement | None:
     """trafilatura.utils.load_html's steps (decode, repair, parse, sanity check) with _PARSER."""
     text = decode_file(html)
     beginning = text[:50].lower()
     dubious = is_dubious_html(beginning)
-    text = repair_faulty_html(text, beginning)
+    text = _repair(text, beginning)
     tree = None
     as_bytes = False
     try:

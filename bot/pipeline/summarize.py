@@ -148,7 +148,7 @@ _FIRST_PERSON = re.compile(
 # The writer taking a position in so many words: "my verdict", "I believe", "je défends",
 # "voilà pourquoi", "أرى أن". One such sentence, not inside a quotation or attributed to someone
 # else, is the strongest sign that the text argues rather than reports.
-_STANCE = re.compile(
+_STANCE_WORDS = (
     r"\b(?:(?:i|we) (?:(?:firmly |strongly |still )?(?:believe|argue|contend|propose|urge|"
     r"insist|maintain|submit)|(?:would|must) (?:argue|insist|say))|i(?:'m| am) convinced|"
     r"(?:my|our) (?:verdict|view|argument|position|conclusion|advice|proposal) is|"
@@ -161,6 +161,7 @@ _STANCE = re.compile(
     r"secondo me|a mio avviso|acredito que|na minha opinião|ik (?:vind|denk)|volgens mij)\b"
     r"|(?:أرى أن|أرى ان|أعتقد أن|في رأيي|برأيي|لذلك أرى|أدعو إلى|أقترح أن)"
 )
+_STANCE = re.compile(factored(_STANCE_WORDS))  # grouped by first letter, like the cues below
 _QUOTED = re.compile(r"[\"“„][^\"“”„]{0,400}[\"”“]|«[^«»]{0,400}»")
 # A news lede runs to about thirty words (the usual newsroom guidance); the summary of a news
 # story takes opening sentences until it holds that much.

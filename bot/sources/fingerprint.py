@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from hashlib import blake2b
+from itertools import accumulate
 
 BITS = 64
 SHINGLE = 3
@@ -41,10 +42,18 @@ def fingerprint_value(text: str) -> int:
     words = _words(text)
     if len(words) < MIN_WORDS:
         return int.from_bytes(_digest("exact:" + " ".join(words)), "big")
-    # One hash per shingle occurrence: repeats weigh as often as they occur.
-    shingles = [" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)]
-    hashes = b"".join(map(_digest, shingles))
-    total = len(shingles)
+    # One hash per shingle occurrence: repeats weigh as often as they occur. A shingle is a
+    # slice of the words joined and encoded once (the same bytes as joining its three words and
+    # encoding them), hashed inline: the per-shingle join, encode and call cost a fifth.
+    data = " ".join(words).encode("utf-8", "surrogatepass")
+    starts = [0, *accumulate(len(w.encode("utf-8", "surrogatepass")) + 1 for w in words)]
+    total = len(words) - SHINGLE + 1
+    hashes = b"".join(
+        [
+            blake2b(data[starts[i] : starts[i + SHINGLE] - 1], digest_size=8).digest()
+            for i in range(total)
+        ]
+    )
     value = 0
     for position in range(8):  # byte 0 is the most significant (big-endian)
         column = hashes[position::8]
