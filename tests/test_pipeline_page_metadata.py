@@ -196,3 +196,33 @@ def test_a_description_escaped_twice_or_holding_markup_reads_as_text():
     )
     piece = extract_document(_page(head=head))
     assert piece.standfirst == "De remise ’blijft’ dicht, zegt de wethouder."
+
+
+def test_the_byline_label_pattern_matches_as_its_backtracking_form_does():
+    """The label is matched on every element's text with possessive leading spaces, for speed;
+    it must find the same labels (and spans) the plain pattern does."""
+    import re
+
+    from bot.pipeline.page_facts import _LABEL
+
+    plain = re.compile(_LABEL.pattern.replace(r"^\s*+", r"^\s*", 1), _LABEL.flags)
+    assert plain.pattern != _LABEL.pattern
+    samples = [
+        "",
+        "\n        ",
+        "   \u00a0\t",
+        "Written by Jane Doe",
+        "\n   written   by\n",
+        "  Author: ",
+        "AUTHORS : A and B",
+        "  écrit par Marie Dupont",
+        "Napisała Anna",
+        "Authorised reseller",
+        "Story by",
+        "\u2003Posted by admin",
+        "Written byline",
+        "by Jane Doe",
+    ]
+    for text in samples:
+        a, b = _LABEL.match(text), plain.match(text)
+        assert (a and a.span()) == (b and b.span()), text
