@@ -253,6 +253,13 @@ def test_structured_author_read_past_a_long_article_body():
     text = json.dumps(data)
     trimmed = json.loads(_without_long_strings(text))
     assert trimmed["articleBody"] == "" and trimmed["author"]["name"] == "Ines Carvalho"
+    # Written without spaces: the library's minifier (one regex match per space it deletes)
+    # has nothing to delete, and reads the very text it would have made of a spaced dump.
+    from trafilatura.metadata import JSON_MINIFY
+
+    compact = _without_long_strings(text)
+    spaced = json.dumps(trimmed, ensure_ascii=False)
+    assert JSON_MINIFY.sub(r"\1", compact) == compact == JSON_MINIFY.sub(r"\1", spaced)
     assert _without_long_strings("{not json" + " " * 3000) == "{not json" + " " * 3000
     page = (
         f"<html><head><script type='application/ld+json'>{text}</script></head><body></body></html>"

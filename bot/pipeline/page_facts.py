@@ -591,7 +591,9 @@ def _without_long_strings(text: str) -> str:
         return value
 
     try:
-        return json.dumps(trim(data), ensure_ascii=False)
+        # No spaces after "," and ":": the library deletes every space outside strings one regex
+        # match (and one Python template call) at a time, so what it reads is the same.
+        return json.dumps(trim(data), ensure_ascii=False, separators=(",", ":"))
     except (ValueError, RecursionError):
         return text
 
