@@ -152,7 +152,7 @@ async def removesource(request: Request, services: Services) -> Response:
     log.info("source %s removed by %s", found.name, request.user_key)
     told = ""
     if removed.chats_told:
-        told = f"; {removed.chats_told} chat(s) lost their subscription and are told"
+        told = f"; {plural(removed.chats_told, 'chat')} lost their subscription and are told"
     return Response.text(f"Removed {found.name}{told}.")
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.durations import format_duration
 from bot.errors import InvalidSearch, SearchTooBroad, UsageError
 from bot.messages import Reply, Request, Response, card_for
-from handlers.common import current_chat, parse_count, posts_for
+from handlers.common import current_chat, parse_count, plural, posts_for
 from handlers.registry import COMMANDS, Option, command, load_all
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ async def start(request: Request, services: Services) -> Response:
     count = len(await services.store.list_sources())
     return Response.text(
         "commentary-bot follows opinion writing and posts short, faithful summaries here.\n"
-        f"I follow {count} source(s). Try /latest for the newest pieces, /sources to see what "
-        "I follow, /subscribe <source> to get new pieces here, and /help for every command."
+        f"I follow {plural(count, 'source')}. Try /latest for the newest pieces, /sources to see "
+        "what I follow, /subscribe <source> to get new pieces here, and /help for every command."
     )
 
 
@@ -153,6 +153,8 @@ async def search(request: Request, services: Services) -> Response:
     query = request.args.strip()
     if not query:
         raise UsageError("Tell me what to search for.")
+    if query.count('"') % 2:
+        query += '"'  # a phrase left open ("climate policy) ends with the query
     if not services.search_limiter.allow(request.user_key):
         return Response.error("You have searched a lot in the last minute; try again shortly.")
     chat = await current_chat(request, services)

@@ -144,7 +144,7 @@ async def test_removesource_ends_subscriptions_and_tells_chats(core: Core) -> No
     await core.services.store.add_source("guardian", "https://guardian.example/feed.xml")
     await say(core, "subscribe", "guardian", chat="reader")
     response = await owner_says(core, "removesource", "Guardian")
-    assert "Removed guardian; 1 chat(s) lost their subscription" in response.plain_text()
+    assert "Removed guardian; 1 chat lost their subscription" in response.plain_text()
     assert await core.services.store.get_source("guardian") is None
     reader = await chat_of(core, "reader")
     assert await core.services.store.list_subscriptions(reader.id) == []

@@ -130,3 +130,9 @@ async def test_searches_are_rate_limited_per_user(core: Core) -> None:
     refused = [a for a in answers if a.is_error]
     assert refused and "try again" in refused[-1].plain_text()
     assert not (await say(core, "search", "homes", user="someone-else")).is_error
+
+
+async def test_a_phrase_left_open_is_read_to_the_end_of_the_query(core: Core) -> None:
+    await add_piece(core, title="Empty homes", text="Cities should tax empty homes first.")
+    found = await say(core, "search", '"empty homes')
+    assert not found.is_error and "Empty homes" in found.plain_text()
