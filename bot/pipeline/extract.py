@@ -41,7 +41,7 @@ from .page_facts import PageFacts, read_page
 from .sections import page_sections
 from .sentences import detect_language
 from .text import norm
-from .titles import strip_outlet, strip_section
+from .titles import headline, strip_outlet, strip_section
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,9 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     page_url = canonical_from_tree(tree, url or "") or url
     page_url = strip_tracking(page_url) if page_url else page_url  # shared links stay clean
     outlet = facts.outlet or outlet_from_url(page_url)
-    title = facts.title or facts.h1 or (facts.html_title and strip_outlet(facts.html_title, outlet))
+    title = headline(facts.title, facts.h1, outlet) or (
+        facts.html_title and strip_outlet(facts.html_title, outlet)
+    )
     if title and outlet:
         title = strip_outlet(title, outlet) if norm(outlet) in norm(title) else title
     title = strip_section(title) if title else title

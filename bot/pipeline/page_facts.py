@@ -39,6 +39,7 @@ from .names import (
     split_authors,
 )
 from .text import norm, tidy, word_count
+from .titles import headline_text
 
 
 @dataclass
@@ -710,7 +711,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     disclaimers: list[str] = []
     h1 = tree.find(".//h1")
     if h1 is not None:
-        facts.h1 = tidy(h1.text_content()) or None
+        facts.h1 = tidy(headline_text(h1)) or None
     # Bylines and dates are read near the headline: the same classes also mark related posts,
     # sidebars and comment forms further down (and a "today" widget in the site's header).
     bylines: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
