@@ -115,6 +115,22 @@ def test_a_quotations_signature_line_is_not_a_sentence_of_the_summary():
     assert "Mara Ilves" not in summarize(piece, "long").text
 
 
+def test_list_items_are_summary_sentences_without_their_markers():
+    piece = extract_text(
+        "What a relocation firm does\n\n"
+        "Companies that move staff abroad face more than a van and a few boxes.\n\n"
+        "- Removal firms carry furniture and boxes from one address to the next one.\n"
+        "- Relocation firms handle visas, payroll, schools and the first months abroad.\n"
+        "- Both should be asked for written quotes before anything is signed.\n\n"
+        "Choosing well early saves the company and the employee months of trouble later."
+    )
+    texts = [s.text for s in candidate_sentences(piece)]
+    assert "Relocation firms handle visas, payroll, schools and the first months abroad." in texts
+    assert not any(t.startswith(("-", "•")) for t in texts)
+    summary = summarize(piece, "long")
+    assert " - " not in summary.text and all(s in piece.text for s in summary.sentences)
+
+
 def test_news_stays_lede_led():
     piece = extract_text(
         "Council approves new bus budget\n\n"

@@ -99,8 +99,11 @@ _CAPTION = re.compile(
     re.IGNORECASE,
 )
 _INTERVIEWER = re.compile(r"(?:Q|F|P|Frage|Question|Pregunta)\s*:\s")
-# A quotation's signature ("– Ann Lee, editor"): a name line, not something the piece says.
-_SIGNATURE = re.compile(r"^[-‒–—―~]\s*\w")
+# A quotation's signature ("– Ann Lee, Arts Editor"): a dash, then a name (two capitalised
+# words) and a few more, with no sentence's end: a name line, not something the piece says.
+_SIGNATURE = re.compile(r"^[‒–—―~-]\s*[^\W\d_][^\W\d_]*\.?\s+[^\W\d_]")
+# A list item's marker ("- ", "• "): the item is the sentence, the marker is layout.
+_LIST_MARKER = re.compile(r"^\s*[-•▪‣*]\s+")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*%?")
 
 
@@ -329,16 +332,25 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
         if _not_prose(para, para_words):
             continue
         for sentence in split_sentences(para, language):
+            sentence = _LIST_MARKER.sub("", sentence, count=1)
             key = norm(sentence)
             # fewer than 5 words: fewer than 4 spaces in the key
             if not key or key in seen or key.count(" ") < 4:
                 continue
-            if _SIGNATURE.match(sentence) and not ends_like_sentence(sentence):
+            if _is_signature(sentence):
                 continue
             seen.add(key)  # a sentence repeated (a pull quote left in the body) is used once
             out.append(_sentence(sentence, len(out), para_index, _terms(sentence, stop), key))
         para_index += 1
     return out
+
+
+def _is_signature(sentence: str) -> bool:
+    """ "— Mara Ilves, Arts Editor": a dash, a capitalised name, at most ten words, no end."""
+    if not _SIGNATURE.match(sentence) or ends_like_sentence(sentence):
+        return False
+    words = sentence.lstrip("‒–—―~- ").split()
+    return len(words) <= 10 and words[0][:1].isupper() and words[1][:1].isupper()
 
 
 def _not_prose(para: str, words: int | None = None) -> bool:
