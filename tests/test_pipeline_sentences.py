@@ -25,6 +25,11 @@ CASES = [
      ["يجب أن تتوقف الحرب، ويجب أن يعود اللاجئون.", "هذا هو المطلوب."]),
     ("ar", "قال الرئيس: «لن نتراجع.» ثم غادر القاعة.",
      ["قال الرئيس: «لن نتراجع.»", "ثم غادر القاعة."]),
+    # A title ending in "!" or "?" inside a sentence: what follows in lower case goes on.
+    ("es", "¡Hablamos ya! es un curso abierto para escuelas. Empieza en mayo.",
+     ["¡Hablamos ya! es un curso abierto para escuelas.", "Empieza en mayo."]),
+    ("en", "Why now? iPads arrived in every classroom. Fine.",
+     ["Why now?", "iPads arrived in every classroom.", "Fine."]),
     ("ar", "لماذا الآن؟ لأن الوقت ينفد. انتظروا!",
      ["لماذا الآن؟", "لأن الوقت ينفد.", "انتظروا!"]),
     ("ar", "التقى د. أحمد بالوزير. ثم عقدا مؤتمراً صحفياً.",

@@ -109,7 +109,8 @@ _FURNITURE_TEXT = re.compile(
     r"|powered by|cookies?\b|javascript|\bfunction\s*\(|window\.|document\.|\{\s*\w+\s*:"
     r"|^\W*(?:photo|image|picture|foto|illustration|credit|source|caption)s?\s*(?:by)?\s*:"
     r"|\((?:photo|image|foto)s?\b|getty images|shutterstock|\bafp photo|\bap photo"
-    r"|all rights reserved|©",
+    r"|all rights reserved|©"
+    r"|^\W*\d[\d,.\s]*(?:k\s+)?(?:views|reads|shares|likes|comments)\b",  # a counter's line
     re.IGNORECASE,
 )
 

@@ -40,7 +40,7 @@ from .names import dedupe_names
 from .page_facts import PageFacts, read_page
 from .sections import page_sections
 from .sentences import detect_language
-from .text import norm
+from .text import norm, word_count
 from .titles import headline, strip_outlet, strip_section
 
 log = logging.getLogger(__name__)
@@ -262,6 +262,29 @@ def clear_caches() -> None:
     hyphenation.clear_caches()
 
 
+# A "read more" arrow after a teaser: layout, and a sign the teaser was cut.
+_READ_ON = re.compile(r"\s*[→»›>]+\s*$")
+# The first heading of a numbered list ("1. Set a goal", "Step 2:"): where the body starts.
+_NUMBERED_HEADING = re.compile(r"^\s*(?:\d{1,2}[.):]|#\d{1,2}\b|step\s+\d{1,2}\b)", re.IGNORECASE)
+
+
+def _standfirst_text(text: str | None) -> str | None:
+    """A standfirst candidate without its section label ("COMMENTARY | ...") or a trailing
+    "read more" arrow; None for page furniture."""
+    if not text or is_furniture_text(text):
+        return None
+    text = strip_section(_READ_ON.sub("", text)).strip()
+    return text or None
+
+
+def _dek(text: str | None) -> str | None:
+    """The page's subheadline as a standfirst, unless it is the first of numbered headings."""
+    text = _standfirst_text(text)
+    if text and _NUMBERED_HEADING.match(text) and word_count(text) <= 12:
+        return None
+    return text
+
+
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     """Extract the article of an HTML page and clean it as an opinion piece.
 
@@ -286,11 +309,11 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     language = _language(facts.language, body)
 
     paragraphs = body.split("\n")
-    standfirst = facts.dek if facts.dek and not is_furniture_text(facts.dek) else None
-    if standfirst is None and facts.description and not is_furniture_text(facts.description):
-        desc = facts.description
+    standfirst = _dek(facts.dek)
+    desc = _standfirst_text(facts.description)
+    if standfirst is None and desc:
         first = norm(paragraphs[0]) if paragraphs else ""
-        truncated = desc.rstrip().endswith(("...", "…"))
+        truncated = desc.endswith(("...", "…"))
         if not truncated and norm(desc) != norm(title or "") and not first.startswith(norm(desc)):
             standfirst = desc
     # A weakly marked "intro" that is really the body's first paragraph stays in the body.

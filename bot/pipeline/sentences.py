@@ -28,6 +28,11 @@ def _dangling(piece: str) -> bool:
     )
 
 
+def _goes_on(piece: str) -> bool:
+    """A piece that starts in lower case ("is ...", not "iPhone ..."): the same sentence."""
+    return len(piece) > 1 and piece[0].islower() and piece[1].islower()
+
+
 def split_sentences(text: str, language: str | None = None) -> list[str]:
     """Split one paragraph (or more, newline-separated) into trimmed sentences."""
     lang = (language or "en").split("-")[0].lower() or "en"
@@ -37,10 +42,14 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
         if not para:
             continue
         pending = ""
+        first = len(out)  # this paragraph's first sentence
         for sentence in sentencex.segment(lang, para):
             sentence = sentence.strip()
             if not sentence:
                 continue
+            if not pending and len(out) > first and _goes_on(sentence):
+                # "Estamos aquí! is a course ...": a title's "!" or "?" was no sentence's end.
+                pending = out.pop()
             pending = f"{pending} {sentence}" if pending else sentence
             if not (pending.endswith(_NOT_AN_END) or _dangling(pending)):
                 out.append(pending)

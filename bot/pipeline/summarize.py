@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,6 +103,8 @@ _INTERVIEWER = re.compile(r"(?:Q|F|P|Frage|Question|Pregunta)\s*:\s")
 # A quotation's signature ("– Ann Lee, Arts Editor"): a dash, then a name (two capitalised
 # words) and a few more, with no sentence's end: a name line, not something the piece says.
 _SIGNATURE = re.compile(r"^[‒–—―~-]\s*[^\W\d_][^\W\d_]*\.?\s+[^\W\d_]")
+# Symbols, emoji joiners and variation selectors: decoration before a sentence's first word.
+_DECORATION = frozenset(("So", "Sk", "Cf", "Mn", "Co"))
 # A list item's marker ("- ", "• "): the item is the sentence, the marker is layout.
 _LIST_MARKER = re.compile(r"^\s*[-•▪‣*]\s+")
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*%?")
@@ -332,7 +335,7 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
         if _not_prose(para, para_words):
             continue
         for sentence in split_sentences(para, language):
-            sentence = _LIST_MARKER.sub("", sentence, count=1)
+            sentence = _without_leading_symbols(_LIST_MARKER.sub("", sentence, count=1))
             key = norm(sentence)
             # fewer than 5 words: fewer than 4 spaces in the key
             if not key or key in seen or key.count(" ") < 4:
@@ -343,6 +346,17 @@ def candidate_sentences(piece: ExtractedPiece) -> list[_Sentence]:
             out.append(_sentence(sentence, len(out), para_index, _terms(sentence, stop), key))
         para_index += 1
     return out
+
+
+def _without_leading_symbols(sentence: str) -> str:
+    """ "🎬⚡The internet runs on video." -> "The internet runs on video." (emoji are decoration;
+    the rest stays verbatim)."""
+    start = 0
+    while start < len(sentence) and (
+        unicodedata.category(sentence[start]) in _DECORATION or sentence[start].isspace()
+    ):
+        start += 1
+    return sentence[start:] if start < len(sentence) else sentence
 
 
 def _is_signature(sentence: str) -> bool:

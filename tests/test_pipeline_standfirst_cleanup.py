@@ -1,0 +1,63 @@
+"""A standfirst is the editor's summary line: never a counter, a "read more" teaser, a section
+label or the first heading of a numbered list; summary sentences start on their first word."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.pipeline import extract_html, extract_text
+from bot.pipeline.summarize import candidate_sentences
+
+BODY = (
+    "<p>The harbour board has raised mooring fees for the third time in four years, and the "
+    "small boats that fish from the old quay pay the same rate as the yachts beside them.</p>"
+    "<p>Fishing families say the fees now take a month of their catch, and two of them have "
+    "already sold their boats to buyers from further up the coast this autumn.</p>"
+    "<p>The board should set a working-boat rate and publish how it spends the fees, as the "
+    "port towns to the south have done for a decade without losing money.</p>"
+)
+
+
+def page(description: str = "", subheadline: str = "") -> str:
+    sub = f"<h2>{subheadline}</h2>" if subheadline else ""
+    return (
+        "<html lang='en'><head>"
+        "<meta property='og:title' content='The quay needs a fair fee'>"
+        f"<meta name='description' content='{description}'></head><body><article>"
+        f"<h1>The quay needs a fair fee</h1>{sub}{BODY}"
+        "<h2>2. What other ports do</h2><p>They charge by use, not by length.</p>"
+        "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        (
+            "ANALYSIS | Small boats pay yacht rates on the old quay, and the board should stop it.",
+            "Small boats pay yacht rates on the old quay, and the board should stop it.",
+        ),
+        ("2,310 views The harbour board has raised mooring fees again and fishing ...", None),
+        ("The board raised mooring fees once more. Read on for what it means for ... →", None),
+    ],
+)
+def test_description_cleaned_or_refused(description: str, expected: str | None) -> None:
+    piece = extract_html(page(description), url="https://quay.example/opinion/fees")
+    assert piece.standfirst == expected
+
+
+def test_first_numbered_heading_is_not_the_standfirst() -> None:
+    html = page(subheadline="1. Why the fees rose")
+    piece = extract_html(html, url="https://quay.example/opinion/fees")
+    assert piece.standfirst != "1. Why the fees rose"
+
+
+def test_summary_sentences_start_on_their_first_word() -> None:
+    piece = extract_text(
+        "The quay needs a fair fee\n\n"
+        "⚓🌊 The harbour board has raised mooring fees for the third time in four years.\n\n"
+        "Fishing families say the fees now take a month of their catch every single year.\n\n"
+        "The board should set a working-boat rate and publish how it spends the money."
+    )
+    texts = [s.text for s in candidate_sentences(piece)]
+    assert texts[0] == "The harbour board has raised mooring fees for the third time in four years."
