@@ -153,13 +153,13 @@ async def search(request: Request, services: Services) -> Response:
     query = request.args.strip()
     if not query:
         raise UsageError("Tell me what to search for.")
-    if query.count('"') % 2:
-        query += '"'  # a phrase left open ("climate policy) ends with the query
+    # A phrase left open ("climate policy) ends with the query.
+    closed = query + '"' if query.count('"') % 2 else query
     if not services.search_limiter.allow(request.user_key):
         return Response.error("You have searched a lot in the last minute; try again shortly.")
     chat = await current_chat(request, services)
     try:
-        results = await services.store.search(query, limit=5, chat_id=chat.id)
+        results = await services.store.search(closed, limit=5, chat_id=chat.id)
     except SearchTooBroad as exc:
         log.info("search too broad %r: %s", query[:80], exc)
         return Response.error(str(exc))

@@ -66,7 +66,7 @@ def test_the_bot_answers_from_postgres(pg_url: PostgresURL, tmp_path: Path) -> N
         tmp_path,
         "run",
         "--console",
-        stdin='/latest 1\n/search zzzqqq\n/search "unclosed\n',
+        stdin="/latest 1\n/search zzzqqq\n/search AND\n",
         COMMENTARY_DATABASE=pg_url.secret_conninfo(),
         COMMENTARY_DEMO="true",
         timeout=120,
