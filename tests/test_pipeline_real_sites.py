@@ -237,6 +237,24 @@ def test_edge_blocks_inside_the_container_or_long_stay():
     assert edge_furniture(tree, article) == set()  # all inside: nothing to trim
 
 
+def test_a_line_repeated_inside_and_after_the_article_is_judged_by_its_last_copy():
+    from bot.pipeline.container import edge_furniture
+    from bot.pipeline.extract import parse_html
+
+    line = "Diesen Beitrag weiterempfehlen"
+    page = read("blog_edge_furniture.html").decode("utf-8")
+    page = page.replace("<h1>", f"<p>{line}</p><h1>").replace(
+        '<div class="kasten">', f'<div class="kasten"><p>{line}</p>'
+    )
+    tree = parse_html(page)
+    article = [" ".join(p.text_content().split()) for p in tree.iterfind(".//div/p")][2:6]
+    assert article[0].startswith("Seit dem Frühjahr") and article[3].startswith("Der Stadtrat")
+    # At the end of the text the line is the copy after the article, outside its container;
+    # at the start it is the copy in the article's header, inside, and stays.
+    assert edge_furniture(tree, [*article, line]) == {4}
+    assert edge_furniture(tree, [line, *article]) == set()
+
+
 def test_structured_author_read_past_a_long_article_body():
     import json
 

@@ -47,9 +47,14 @@ def _block_key(block: str) -> str:
     return _key(text)
 
 
-def _first_text_elements(tree: lxml_html.HtmlElement) -> dict[str, etree._Element]:
-    """Where each text starts: the first ``_KEY_CHARS`` of every text node -> its element."""
-    found: dict[str, etree._Element] = {}
+def _text_starts(
+    tree: lxml_html.HtmlElement,
+) -> tuple[dict[str, etree._Element], dict[str, etree._Element]]:
+    """Where each text starts: the first ``_KEY_CHARS`` of every text node -> the first and
+    the last element whose text starts so (a "Share" or "Subscribe" line can stand both in the
+    article's header and after it)."""
+    first: dict[str, etree._Element] = {}
+    last: dict[str, etree._Element] = {}
     body = tree.find("body")
     # One walk reading ``.text`` and ``.tail`` costs less than an XPath over text nodes with
     # their parents. A tail (text after a <br> or a link) belongs to the enclosing element.
@@ -57,14 +62,16 @@ def _first_text_elements(tree: lxml_html.HtmlElement) -> dict[str, etree._Elemen
         text = element.text
         if text and not text.isspace() and element.tag not in _SKIP:
             key = _key(text)
-            if key not in found:
-                found[key] = element
+            if key not in first:
+                first[key] = element
+            last[key] = element
         tail = element.tail
-        if tail and not tail.isspace():
+        if tail and not tail.isspace() and (parent := element.getparent()) is not None:
             key = _key(tail)
-            if key not in found and (parent := element.getparent()) is not None:
-                found[key] = parent
-    return found
+            if key not in first:
+                first[key] = parent
+            last[key] = parent
+    return first, last
 
 
 def _element_of(key: str, found: dict[str, etree._Element]) -> etree._Element | None:
@@ -115,22 +122,24 @@ def edge_furniture(tree: lxml_html.HtmlElement, blocks: Sequence[str]) -> set[in
     sizes = [len(blocks[i].strip()) for i in at]
     if sizes[0] >= _HEAD_CHARS and sizes[-1] >= _TAIL_CHARS:
         return set()  # nothing at either end is short enough: no need to read the page
-    found = _first_text_elements(tree)
-    elements = [_element_of(_block_key(blocks[i]), found) for i in at]
+    first, last = _text_starts(tree)
+    keys = [_block_key(blocks[i]) for i in at]
+    elements = [_element_of(key, first) for key in keys]
     main = _container(elements, sizes)
     if main is None:
         return set()
 
-    def outside(n: int, limit: int) -> bool:
-        element = elements[n]
+    def outside(n: int, limit: int, found: dict[str, etree._Element]) -> bool:
+        # The block's first copy in the page for the head, its last copy for the tail.
+        element = _element_of(keys[n], found)
         if element is None or sizes[n] >= limit:
             return False
         return element is not main and main not in set(element.iterancestors())
 
     start, end = 0, len(at)
-    while start < end and outside(start, _HEAD_CHARS):
+    while start < end and outside(start, _HEAD_CHARS, first):
         start += 1
-    while end > start and outside(end - 1, _TAIL_CHARS):
+    while end > start and outside(end - 1, _TAIL_CHARS, last):
         end -= 1
     if start == end:
         return set()  # everything outside: the container is not the article's
