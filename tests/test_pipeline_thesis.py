@@ -189,3 +189,39 @@ def test_a_quoted_official_is_not_the_writers_thesis():
     piece.language = "de"
     short = summarize(piece, "short")
     assert short.sentences[0].startswith("Die Stadt sollte das Geld in die Güterbahn stecken")
+
+
+# An opening that names the subject, not a scene (no word of the headline, no cue, but the
+# words the piece goes on about): it says what the piece is about, and keeps its place beside
+# the proposal. Opening on a scene instead, with the writer's position stated further on, the
+# column leads with the argument.
+SUBJECT_OPENING_COLUMN = """\
+A false economy
+
+The county plans to close four of its nine branch libraries next year to save money. The \
+county should keep all nine branches open.
+
+Branch libraries lend books, but they also host homework clubs, job searches and tax help. \
+Visits to the branches rose by a tenth last year, the county's own figures show.
+
+Closing them moves those visits to the central library, which already turns people away at \
+lunchtime. The savings are smaller than the plan admits: the branches cost less than the county \
+spends on consultants.
+
+A consultant's report on the central library is due in the spring. Councillors should also ask \
+for the branch figures before they vote.
+"""
+OPENING = "The county plans to close four of its nine branch libraries next year to save money."
+PROPOSAL = "The county should keep all nine branches open."
+
+
+def test_an_opening_that_names_the_subject_keeps_its_place():
+    piece = extract_text(SUBJECT_OPENING_COLUMN)
+    assert summarize(piece, "short").sentences == [PROPOSAL]
+    assert summarize(piece, "standard").sentences[:2] == [OPENING, PROPOSAL]
+    scene = "At eight on Saturday morning a man in a red coat waited at the door with his dog."
+    column = SUBJECT_OPENING_COLUMN.replace(OPENING, f"{scene} {OPENING}", 1).replace(
+        "Closing them moves", "I believe the county has its sums wrong. Closing them moves", 1
+    )
+    standard = summarize(extract_text(column), "standard").sentences
+    assert scene not in standard and PROPOSAL in standard

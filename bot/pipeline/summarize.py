@@ -172,6 +172,9 @@ _QUOTED = re.compile(r"[\"“„][^\"“”„]{0,400}[\"”“]|«[^«»]{0,400
 # A news lede runs to about thirty words (the usual newsroom guidance); the summary of a news
 # story takes opening sentences until it holds that much.
 LEDE_WORDS = 30
+# Content words an opening sentence shares with the rest of the piece when it names the
+# piece's subject rather than setting a scene.
+_SUBJECT_WORDS = 2
 
 
 def genre(piece: ExtractedPiece, sentences: list[_Sentence] | None = None) -> str:
@@ -403,6 +406,12 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
     quotes = [norm(q) for q in piece.pull_quotes if norm(q)]
     # log1p of each shared term's document frequency, once per term (same values, same order)
     weight = {t: math.log1p(n) for t, n in doc.items() if n > 1}
+    # The writer states a position in so many words further on ("I believe", "je défends"):
+    # then an opening that neither prescribes nor names the headline's subject sets a scene,
+    # and the stated position is what a reader needs.
+    stated_later = not news_like and any(
+        x.stance and not x.quoted and x.order > 2 for x in sentences
+    )
     for s in sentences:
         terms = [t for t in s.words if t in weight]
         centrality = sum([weight[t] for t in terms]) / (1 + math.sqrt(len(s.words) + 1))
@@ -415,9 +424,19 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
             score += 1.0 * (1 - rel) ** 2 + (1.0 if s.paragraph == 0 else 0.0)
         else:
             # The thesis usually comes early, so the opening paragraphs weigh more, fading
-            # towards the middle; but an opening scene (no word of the headline, no cue) gets
-            # nothing for its place: a reader learns the argument, not the anecdote.
-            if s.prescription_any or s.stance or on_title > 0:
+            # towards the middle; but an opening scene (no word of the headline, no cue) in a
+            # piece that states its position later gets nothing for its place: a reader learns
+            # the argument, not the anecdote.
+            # Otherwise a sentence that names the piece's subject (two of its words recur
+            # elsewhere in it; a scene's hour, place and passer-by do not) keeps the weight of
+            # its place: an opening sentence states the claim as often as not, and editors'
+            # standfirsts paraphrase it.
+            if (
+                s.prescription_any
+                or s.stance
+                or on_title > 0
+                or (not stated_later and len(terms) >= _SUBJECT_WORDS)
+            ):
                 score += (0.8 if s.paragraph == 0 else 0.0) + 1.5 * (1 - rel) ** 2
             if rel >= 0.75:
                 score += 0.6  # the verdict usually comes last
@@ -447,10 +466,10 @@ def _score(sentences: list[_Sentence], piece: ExtractedPiece, news_like: bool = 
             score -= 0.4
         s.score = score
         if not news_like:
-            s.thesis = _thesis_score(s, score)
+            s.thesis = _thesis_score(s, score, rel)
 
 
-def _thesis_score(s: _Sentence, score: float) -> float:
+def _thesis_score(s: _Sentence, score: float, rel: float = 1.0) -> float:
     """The writer's own claim or proposal: stated, not quoted, not asked."""
     text = s.text
     if (s.quoted and s.reported) or text.endswith(("?", "؟")):
@@ -460,6 +479,8 @@ def _thesis_score(s: _Sentence, score: float) -> float:
     if not (proposal or stance or s.prescription_any):
         return -math.inf
     value = score + 2.0 * proposal + 1.0 * stance
+    if rel <= 1 / 3:
+        value += 1.0  # the claim the piece opens with, rather than a later aside or the close
     if s.also:
         value -= 1.0  # a second proposal; the first says what the piece is for
     return value
