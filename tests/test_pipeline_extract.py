@@ -12,6 +12,7 @@ from bot.pipeline import ExtractionError, extract_document, extract_html, extrac
 from bot.pipeline.cleanup import clean_paragraphs
 from bot.pipeline.dates import date_line
 from bot.pipeline.hyphenation import repair_hyphenation
+from bot.pipeline.summarize import summarize
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
 
@@ -264,3 +265,45 @@ def test_repair_gives_trafilaturas_string(page):
 
     beginning = page[:50].lower()
     assert _repair(page, beginning) == repair_faulty_html(page, beginning)
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "Gastkommentare wie dieser müssen nicht der Meinung der Redaktion entsprechen.",
+        "Las columnas de opinión no reflejan necesariamente la línea editorial del diario.",
+        "Le opinioni espresse non riflettono necessariamente la posizione della testata.",
+        "Debattartiklar speglar inte nödvändigtvis tidningens hållning.",
+    ],
+)
+def test_the_outlets_not_our_view_note_is_the_disclaimer_in_other_languages(note):
+    # A guest column closing on the outlet's note: the note is end matter, never summary text.
+    paragraphs = "".join(
+        f"<p>Absatz {n}: Die Stadt sollte die Brücke jetzt ersetzen, statt ein Deck zu flicken, "
+        f"das in zehn Jahren wieder versagt, und die Kosten offen vorlegen.</p>"
+        for n in ("eins", "zwei", "drei", "vier", "fünf")
+    )
+    page = (
+        f"<html lang='de'><body><article><h1>Die Brücke kann nicht warten</h1>{paragraphs}"
+        f"<p><em>{note}</em></p></article></body></html>"
+    )
+    piece = extract_html(page)
+    assert piece.disclaimer == note
+    assert note not in piece.text
+    assert note not in summarize(piece, "long").text
+
+
+def test_the_not_our_view_note_boxed_near_the_top_is_the_disclaimer():
+    note = "Gastkommentare wie dieser müssen nicht der Meinung der Redaktion entsprechen."
+    paragraphs = [
+        f"<p>Absatz {n}: Die Stadt sollte die Brücke jetzt ersetzen, statt ein Deck zu flicken, "
+        f"das in zehn Jahren wieder versagt, und die Kosten offen vorlegen.</p>"
+        for n in ("eins", "zwei", "drei", "vier", "fünf", "sechs")
+    ]
+    page = (
+        "<html lang='de'><body><article><h1>Die Brücke kann nicht warten</h1>"
+        f"{paragraphs[0]}<h2>Die Lage</h2><p>Hinweis:</p><p>{note}</p>{''.join(paragraphs[1:])}"
+        "</article></body></html>"
+    )
+    piece = extract_html(page)
+    assert piece.disclaimer == note and note not in piece.text

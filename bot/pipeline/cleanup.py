@@ -90,11 +90,12 @@ def clean_paragraphs(
     if blocks:
         blocks[0] = strip_dateline(blocks[0])  # the place line of a report is not its lede
 
-    # Disclaimer: the outlet's formula, near either end of the piece.
+    # Disclaimer: the outlet's formula, near either end of the piece (at the top, often boxed
+    # under the standfirst and a "Note:" label, a few blocks down).
     disclaimers: list[str] = []
     disclaimer_key = norm(known_disclaimer) if known_disclaimer else ""
     for i, b in enumerate(blocks):
-        near_end = i >= len(blocks) - 4 or i < 2
+        near_end = i >= len(blocks) - 4 or i < 6
         if (disclaimer_key and (key := norm(b)) and key in disclaimer_key) or (
             near_end and is_disclaimer(b)
         ):

@@ -8,6 +8,22 @@ from collections.abc import Sequence
 from .names import UPPER, is_person_name
 from .text import norm, tidy
 
+# The outlet's "not our view" formula beyond English, Arabic and French: guest pieces "müssen
+# nicht der Meinung der Redaktion entsprechen", "no reflejan necesariamente la opinión"...
+VIEWS_NOT_OURS = (
+    r"\bnicht\b.{0,40}\b(?:meinung|ansicht|haltung|position) der redaktion\b"
+    r"|\bno (?:necesariamente )?(?:refleja|representa|expresa)n? (?:necesariamente )?"
+    r"(?:la |el |los |las )?(?:opini[oó]n|punto de vista|posici[oó]n|l[ií]nea editorial)"
+    r"|\bnon (?:necessariamente )?(?:riflett|rappresent|esprim)\w* (?:necessariamente )?"
+    r"(?:la |le |il )?(?:opinion|posizion|linea|punto di vista)"
+    r"|\bnão (?:necessariamente )?(?:reflet|represent|express)\w* (?:necessariamente )?"
+    r"(?:a |as |o )?(?:opini|posi|linha)"
+    r"|\b(?:weerspiegel|vertegenwoordig|geef)t? niet (?:noodzakelijk(?:erwijs)? )?"
+    r"(?:de|het) (?:mening|standpunt)"
+    r"|\b(?:ger|speglar|representerar|uttrycker) inte (?:nödvändigtvis )?"
+    r"(?:tidningens|redaktionens) (?:åsikt|hållning|uppfattning|linje)"
+)
+
 _DISCLAIMER = re.compile(
     r"^\W*disclaimer\b"
     r"|\b(?:views?|opinions?|thoughts)\b.{0,80}\b(?:expressed|contained|in this)\b.{0,120}"
@@ -15,7 +31,7 @@ _DISCLAIMER = re.compile(
     r"|\b(?:do|does) not necessarily (?:reflect|represent)\b"
     r"|\b(?:reflects?|represents?) (?:only )?the (?:views?|opinions?) of the (?:author|writer)"
     r"|لا (?:تعبر|يعبر) (?:بالضرورة )?عن|تعبر عن (?:رأي|وجهة نظر) كاتبها"
-    r"|n'engagent que leurs? auteurs?",
+    r"|n'engagent que leurs? auteurs?|" + VIEWS_NOT_OURS,
     re.IGNORECASE,
 )
 

@@ -26,6 +26,7 @@ from wordfreq import top_n_list
 from bot.types import ExtractedPiece, Summary, SummaryLength
 
 from .alternation import factored
+from .endmatter import VIEWS_NOT_OURS
 from .sentences import split_sentences
 from .text import ends_like_sentence, norm, word_count
 
@@ -140,7 +141,7 @@ _VIEWS_DISCLAIMER = re.compile(
     r"|\b(?:do|does) not necessarily (?:reflect|represent)\b"
     r"|\b(?:reflects?|represents?) (?:only )?the (?:views?|opinions?) of the (?:author|writer)"
     r"|لا (?:تعبر|يعبر) (?:بالضرورة )?عن|تعبر عن (?:رأي|وجهة نظر) كاتبها"
-    r"|n'engagent que leurs? auteurs?",
+    r"|n'engagent que leurs? auteurs?|" + VIEWS_NOT_OURS,
     re.IGNORECASE,
 )
 # Matched on case-folded text ("i", "my"): IGNORECASE and inline (?i:) groups made these the
