@@ -393,3 +393,79 @@ def test_an_agency_alone_is_a_credit_and_a_firm_named_agency_is_an_author():
     firm = '<meta name="author" content="Northwind Digital Agency">'
     piece = extract_document(_page("").replace(b"<title>", firm.encode() + b"<title>"))
     assert piece.authors == ["Northwind Digital Agency"] and piece.credit is None
+
+
+def _dek_page(before_headline: str, under_headline: str, article_class: str = "") -> bytes:
+    body = "".join(
+        f"<p>Paragraph {i}: the orchard cooperative sold its cider press to a brewery, and the "
+        f"growers now truck their apples two valleys away to be pressed each autumn.</p>"
+        for i in range(6)
+    )
+    filler = "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(20))
+    return (
+        "<html><head><title>Cider press sold</title></head><body>"
+        f"<header>{before_headline}<ul>{filler}</ul></header>"
+        f"<article class='{article_class}'><h1>The valley lost its cider press</h1>"
+        f"{under_headline}{body}</article></body></html>"
+    ).encode()
+
+
+def test_a_promo_marked_subtitle_in_the_site_header_is_not_the_standfirst():
+    promo = "<p class='subtitle'>Zwei Monate gratis lesen, danach jederzeit kündbar</p>"
+    dek = "<p class='standfirst'>Growers now drive their apples two valleys away each autumn.</p>"
+    piece = extract_document(_dek_page(promo, dek))
+    assert piece.standfirst == "Growers now drive their apples two valleys away each autumn."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "4 mars 2024 · 6 min de lecture",  # a date and reading-time line
+        "Actualités | Régions | Agriculture | Culture",  # a menu
+        "Économie > Agriculture > Coopératives du Sud-Ouest",  # a breadcrumb trail
+    ],
+)
+def test_date_lines_menus_and_breadcrumbs_are_not_standfirsts(line):
+    piece = extract_document(_dek_page("", f"<div class='article-summary'>{line}</div>"))
+    assert piece.standfirst is None
+
+
+def test_an_article_element_named_after_its_platform_is_not_furniture():
+    # Newsletter platforms class the article itself "newsletter-post": its subtitle is the dek.
+    dek = "<h3 class='subtitle'>Why a cooperative sells the one machine it shares.</h3>"
+    piece = extract_document(_dek_page("", dek, "post newsletter-post"))
+    assert piece.standfirst == "Why a cooperative sells the one machine it shares."
+
+
+def _head_page(head: str) -> bytes:
+    return _page("").replace(b"<title>", head.encode() + b"<title>")
+
+
+def test_the_sites_own_name_among_the_authors_goes():
+    head = (
+        '<meta property="og:site_name" content="Eastport Harbour Ledger">'
+        '<link rel="canonical" href="https://www.harbourledger.example/2024/ferries">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": {"@type": '
+        '"Person", "name": "Rosa Delgado and Ken Ito, The Harbour Ledger"}}</script>'
+    )
+    assert extract_document(_head_page(head)).authors == ["Rosa Delgado", "Ken Ito"]
+    host = (
+        '<link rel="canonical" href="https://harbourledger.example/ferries">'
+        '<meta name="author" content="Rosa Delgado, HarbourLedger">'
+    )
+    assert extract_document(_head_page(host)).authors == ["Rosa Delgado"]
+    # A blog named after its writer keeps the writer.
+    blog = (
+        '<meta property="og:site_name" content="Rosa Delgado">'
+        '<meta name="author" content="Rosa Delgado">'
+    )
+    assert extract_document(_head_page(blog)).authors == ["Rosa Delgado"]
+
+
+def test_a_shorter_form_of_the_same_name_is_not_a_second_author():
+    head = (
+        '<meta property="og:site_name" content="Harbour Ledger">'
+        '<meta itemprop="author" content="Lena Quinn Marsh">'
+        '<meta property="article:author" content="Lena Marsh | Harbour Ledger">'
+    )
+    assert extract_document(_head_page(head)).authors == ["Lena Quinn Marsh"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -251,6 +252,7 @@ def _ld_names(value: object) -> list[str]:
 _NEAR_HEADLINE = 60  # elements after the headline where its byline and date sit
 _ABOVE_HEADLINE = 8  # elements before it where a kicker line states the date ("May 3, 2024")
 _NEAR_ABOVE = 20  # elements before it where an element marked as a date still is its date
+_DEK_ABOVE = 12  # elements before the headline where a marked standfirst still is its own
 _SUBHEAD_REACH = 4  # an h2 this close after the h1 (in document order) is its subheadline
 _DATE_TAGS = frozenset(("span", "div", "p", "time", "small", "li", "em", "strong", "b", "a"))
 # Page parts that carry names and dates of other pieces or of readers, never this one's.
@@ -282,7 +284,8 @@ def _in_furniture(el: lxml_html.HtmlElement) -> bool:
             and node.getparent().tag == "body"
         ):
             return True
-        marks = f"{node.get('class', '')} {node.get('id', '')}"
+        # An <article>'s own classes describe the piece ("newsletter-post", "has-comments").
+        marks = "" if node.tag == "article" else f"{node.get('class', '')} {node.get('id', '')}"
         if len(marks) > 1 and _FURNITURE.search(marks.casefold()):
             # "has-rail-right", "with-sidebar": a wrapper of the article and its rail, not the rail
             if _FURNITURE.search(_LAYOUT_FLAGS.sub(" ", marks.casefold())):
@@ -505,20 +508,65 @@ def _labelled_author(meta: dict[str, list[str]]) -> list[str]:
     return []
 
 
+# Menus and breadcrumbs: "News | Sport | Culture", "Science > Physics".
+_MENU_LINE = re.compile(r"\|.*\||\s[>›»]\s")
 _BLOCKS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "figure", "time")
 
 
 def _header_block(el: lxml_html.HtmlElement, text: str) -> bool:
     """Whether an element marked as a standfirst is the article's header block instead (the
     headline, the dek, the byline and a caption together) or a byline or a date line."""
-    if BY_PREFIX.match(text) or date_line(text)[0]:
+    if BY_PREFIX.match(text) or date_line(text)[0] or _MENU_LINE.search(text):
         return True
+    if _YEAR.search(text[:40]) and date_precision(text[:40]):
+        return True  # "12 May 2024 · 4 min read", "May 12, 2024 by Jane Doe"
     blocks = 0
     for _ in el.iter(_BLOCKS):
         blocks += 1
         if blocks > 2:  # the element itself and one block inside it: still one paragraph
             return True
     return False
+
+
+def _site_words(facts: PageFacts) -> list[set[str]]:
+    """The site's name as word sets: the outlet's, and the host's name ("example" of
+    www.example.co.uk)."""
+    names = [set(norm(facts.outlet).split()) - {"the"}] if facts.outlet else []
+    host = urlsplit(facts.canonical or "").hostname or ""
+    labels = [part for part in host.split(".") if part not in ("www", "m", "amp")]
+    if len(labels) >= 2:
+        names.append({labels[0] if len(labels) == 2 else max(labels[:-1], key=len)})
+    return [n for n in names if n]
+
+
+def _names_the_site(author: str, site: list[set[str]]) -> bool:
+    """Whether an author name is the site's: the outlet's name, "The Commercial Appeal" beside
+    the outlet "Memphis Commercial Appeal", "Example" on example.com."""
+    words = set(norm(author).split()) - {"the"}
+    if not words:
+        return False
+    joined = "".join(sorted(words))
+    for name in site:
+        if words == name or {joined} == name:
+            return True  # the very name (a person's too: a blog named after its writer)
+        if (words < name or name < words) and not is_person_name(author):
+            return True
+    return False
+
+
+def _without_short_forms(names: list[str]) -> list[str]:
+    """Names without a shorter form of another ("Jane Doe" beside "Jane Q. Doe")."""
+
+    def ends(name: str) -> tuple[str, str, int]:
+        words = norm(name).split()
+        return (words[0], words[-1], len(words)) if words else ("", "", 0)
+
+    keep = []
+    for name in names:
+        first, last, size = ends(name)
+        if not any(ends(other)[:2] == (first, last) and ends(other)[2] > size for other in names):
+            keep.append(name)
+    return keep
 
 
 def _organisation_only(names: list[str], outlet: str | None) -> bool:
@@ -724,6 +772,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     boxes: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
     labelled: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
     bare: list[tuple[int, lxml_html.HtmlElement, list[str]]] = []
+    dek_above: tuple[int, str, bool] | None = None  # a standfirst marked above the headline
     body_started = False  # a long paragraph under the headline: bare names stop there
     label_at = -10  # where a lone "Written by" label stood: the name is in the next element
     marked_date: datetime | None = None
@@ -735,6 +784,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
         if el is h1:
             h1_at = position
             dated_above = _date_above(above)
+            if dek_above is not None and position - dek_above[0] <= _DEK_ABOVE:
+                _, facts.dek, facts.dek_strong = dek_above
         elif h1_at < 0 and (el.tag in _DATE_TAGS or el.tag in ("h4", "h5", "h6")):
             above.append(el)
         # Most elements have no class or id: no call for them (this loop sees every element).
@@ -822,9 +873,14 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             and (h1_at < 0 or position - h1_at <= _NEAR_HEADLINE)  # not a teaser further down
         ):
             dek = tidy(el.text_content()[:1000])
-            if 4 <= word_count(dek) <= 80 and not _header_block(el, dek):
-                facts.dek = dek
-                facts.dek_strong = bool(kinds & _DEK_STRONG)
+            if 4 <= word_count(dek) <= 80 and not _header_block(el, dek) and not _in_furniture(el):
+                if h1_at < 0 and h1 is not None:
+                    # Above the headline: its kicker only when the headline follows closely
+                    # (the site's header, further up, has promos and menus marked "subtitle").
+                    dek_above = (position, dek, bool(kinds & _DEK_STRONG))
+                else:
+                    facts.dek = dek
+                    facts.dek_strong = bool(kinds & _DEK_STRONG)
         elif kinds & _BYLINE and tag not in ("article", "section"):
             text = _short_text(el, 200)
             names = []
@@ -904,9 +960,10 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     ):
         # The tags name the outlet or a team where the page's byline names a person.
         authors = byline
-    if facts.outlet and len(authors) > 1:  # "Jane Doe, The Daily Example": the outlet goes
-        authors = [a for a in authors if norm(a) != norm(facts.outlet)] or authors
-    facts.authors = dedupe_names(authors)
+    if len(authors) > 1:  # "Jane Doe, The Daily Example": the outlet goes
+        site = _site_words(facts)
+        authors = [a for a in authors if not _names_the_site(a, site)] or authors
+    facts.authors = _without_short_forms(dedupe_names(authors))
     facts.agencies = dedupe_names(credit.agencies + ld_agencies + byline_credit.agencies)
     facts.pull_quotes = pulls
     bios = [b for b in bios if looks_like_bio(b, facts.authors) or word_count(b) >= 15]
