@@ -51,6 +51,19 @@ _AGENCY = re.compile(
     r"|ani|ians|apa|ats|anp|ntb|tt|sda)$",
     re.IGNORECASE,
 )
+# Any word _AGENCY needs, unanchored: most bylines name no agency and skip the full reading.
+_AGENCY_HINT = re.compile(
+    r"pres[se]|prensa|agen[ctz]|wire|news service|\b(?:ap|afp|reuters|dpa|efe|ansa|upi|xinhua"
+    r"|kyodo|yonhap|tass|pti|ani|ians|apa|ats|anp|ntb|tt|sda)\b",
+    re.IGNORECASE,
+)
+
+
+def may_name_agency(text: str) -> bool:
+    """Whether ``text`` has a word a news agency's credit needs (a cheap test first)."""
+    return _AGENCY_HINT.search(text) is not None
+
+
 # Not a writer: what comment forms, widgets and empty templates put where a name goes.
 _NOT_A_NAME = re.compile(
     r"^(?:guest|гость|gast|invité|invitado|anonymous|anonyme|anónimo|anonimo|unknown|null|none"

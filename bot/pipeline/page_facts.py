@@ -28,7 +28,7 @@ from trafilatura.metadata import (
     extract_meta_json,
 )
 
-from .authors import correct_name, credits_from
+from .authors import correct_name, credits_from, may_name_agency
 from .dates import date_line, date_precision, parse_date, states_day
 from .endmatter import is_disclaimer, looks_like_bio
 from .names import (
@@ -439,6 +439,7 @@ _LABEL = re.compile(
     r"(?=\s|:|$)",
     re.IGNORECASE,
 )
+_LABEL_INITIALS = frozenset("wWaApPsStTrRgGvVeEéÉnN")  # the first letters _LABEL's labels have
 _BARE_REACH = 25  # elements after the headline where a name standing alone is its byline
 _NOT_BYLINE_LINK = re.compile(r"/(?:tags?|topics?|categor|subjects?|keywords?|search)\b", re.I)
 # A caption's credit, a quote's source, a menu's or a list's entry: names, never the byline.
@@ -448,6 +449,11 @@ _NOT_BARE_BYLINE = frozenset(
 _INLINE = frozenset(("a", "span", "strong", "b", "em", "i", "small"))
 _LETTER = re.compile(r"[^\W\d_]")
 _BOX_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6", "strong", "b", "a", "span", "div", "p"))
+
+
+def _agencies(byline: str) -> list[str]:
+    """The news agencies a byline credits ("By Jane Doe | Reuters", "Jane Doe (AP)")."""
+    return credits_from([byline]).agencies if may_name_agency(byline) else []
 
 
 def _box_name(box: lxml_html.HtmlElement) -> list[str]:
@@ -826,7 +832,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             if text and _YEAR.search(text) and (stamp := parse_date(text)):
                 dated.append((position, stamp, f"{el.tag}.{get('class')}"))
             if text and not kinds & _BYLINE and (names := _unmarked_byline(el, text)):
-                unmarked.append((position, el, names + credits_from([text]).agencies))
+                unmarked.append((position, el, names + _agencies(text)))
             elif (
                 text
                 and position - h1_at <= _BARE_REACH
@@ -837,7 +843,12 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             if el.tag == "p" and not text and not body_started:
                 body_started = len(el.text_content()) > 150  # the article's first paragraph
         lead = el.text
-        if lead is not None and len(lead) < 200 and _LABEL.match(lead):
+        if (
+            lead is not None
+            and len(lead) < 200
+            and lead.lstrip()[:1] in _LABEL_INITIALS  # most texts: a set lookup, no regex
+            and _LABEL.match(lead)
+        ):
             # "Written by Jane Doe" wherever the article states it (often in a box at its end).
             text = _short_text(el, 200)
             rest = _LABEL.sub("", text or "", count=1).strip(" :")
@@ -864,7 +875,7 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             bio = tidy(_text(el, skip=("h2", "h3", "h4", "img")).replace("\n", " "))
             if 4 <= word_count(bio) and len(bio) <= 2000:
                 bios.append(bio)
-            if names := _box_name(el):
+            if not (boxes and _inside(el, boxes[-1][1])) and (names := _box_name(el)):
                 boxes.append((position, el, names))
         elif (
             facts.dek is None
@@ -891,8 +902,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 if not names and not _LATIN.search(text) and word_count(text) <= 6:
                     names = split_authors(text)  # Arabic and other non-Latin bylines
                 if names:
-                    bylines.append((position, el, names + credits_from([text]).agencies))
-            if not text or not names:
+                    bylines.append((position, el, names + _agencies(text)))
+            if (not text or not names) and not (boxes and _inside(el, boxes[-1][1])):
                 if names := _box_name(el):  # the name on a line of its own, a role or bio beside
                     boxes.append((position, el, names))
         if kinds & _DATE and (marked_date is None or 0 <= h1_at):
