@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from itertools import islice
 from urllib.parse import urlsplit
 
-import trafilatura
 from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
@@ -30,6 +29,7 @@ from bot.sources.urls import canonical_from_tree, strip_tracking
 from bot.types import ExtractedPiece
 
 from . import hyphenation, page_facts, stoplists
+from .body_run import BodyRun
 from .boilerplate import is_furniture_text
 from .cleanup import clean_paragraphs
 from .container import edge_furniture
@@ -64,16 +64,18 @@ def _language(code: str | None, text: str) -> str | None:
     return detect_language(text)
 
 
-def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
+def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None, page: str | None = None) -> str:
     """trafilatura's body text: its fast mode, and its fallback extractors when that falls short.
 
     Fast mode (no readability/jusText comparison) is cheaper than trafilatura's full run and as
     good on most news pages; but on list-like pages (guides, reviews, recipes) it can keep one
     block out of twenty. When its text is short and a small share of the page's text, or well
     short of the page's paragraph text, the full extraction runs as well and the longer text
-    wins.
+    wins. The two runs share their mode-free steps (:mod:`bot.pipeline.body_run`); ``page`` is
+    the text the tree was parsed from, when known (it lets a run skip prunes that cannot match).
     """
-    text = _bare_text(tree, url, fast=True)
+    run = BodyRun(tree, url, page)
+    text = _bare_text(run, fast=True)
     size = len(text)
     if size < _SHORT_TEXT and size < _SHORT_SHARE * len(_BODY_TEXT(tree)):
         # Short beside the page. A short article's text is about the page's paragraph text
@@ -89,7 +91,7 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
         )
     if not rerun:
         return text
-    fuller = _bare_text(tree, url, fast=False)
+    fuller = _bare_text(run, fast=False)
     return fuller if len(fuller) > len(text) else text
 
 
@@ -154,19 +156,9 @@ def _paragraph_chars(tree: lxml_html.HtmlElement, enough: float) -> float:
     return total
 
 
-def _bare_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:
-    try:
-        doc = trafilatura.bare_extraction(
-            tree, url=url, include_comments=False, with_metadata=False, fast=fast
-        )
-    except Exception as exc:  # noqa: BLE001 - a library bug on a hostile page is "no article"
-        log.warning("trafilatura failed on %s: %s", url, type(exc).__name__)
-        return ""
-    if doc is None:
-        return ""
-    if isinstance(doc, dict):  # the dict form some trafilatura versions answer with
-        return str(doc.get("text") or "")
-    return doc.text or ""
+def _bare_text(run: BodyRun, *, fast: bool) -> str:
+    """trafilatura's body text in fast or full mode (a function of its own: benchmarks time it)."""
+    return run.text(fast=fast)
 
 
 # trafilatura's parser settings, with lxml's C-level element class lookup instead of lxml.html's
@@ -219,8 +211,9 @@ def _repair(text: str, beginning: str) -> str:
     return text
 
 
-def _load_html(html: str | bytes) -> lxml_html.HtmlElement | None:
-    """trafilatura.utils.load_html's steps (decode, repair, parse, sanity check) with _PARSER."""
+def _load_html(html: str | bytes) -> tuple[lxml_html.HtmlElement | None, str]:
+    """trafilatura.utils.load_html's steps (decode, repair, parse, sanity check) with _PARSER;
+    with the text parsed."""
     text = decode_file(html)
     beginning = text[:50].lower()
     dubious = is_dubious_html(beginning)
@@ -237,23 +230,29 @@ def _load_html(html: str | bytes) -> lxml_html.HtmlElement | None:
     if (tree is None or len(tree) < 1) and not as_bytes:
         tree = lxml_html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
     if tree is not None and dubious and len(tree) < 2:
-        return None  # not HTML at all
-    return tree
+        return None, text  # not HTML at all
+    return tree, text
 
 
 def parse_html(html: str | bytes) -> lxml_html.HtmlElement:
     """Parse a page as trafilatura does (bytes: declared charset, then detection)."""
+    return _parse_page(html)[0]
+
+
+def _parse_page(html: str | bytes) -> tuple[lxml_html.HtmlElement, str | None]:
+    """:func:`parse_html`, with the text the tree was parsed from (None if unknown)."""
     if not html or (isinstance(html, str) and not html.strip()):
         raise ExtractionError("The page is empty.")
     if len(html) > MAX_HTML_BYTES:
         raise ExtractionError("The page is too large to extract.")
+    text = None
     try:
-        tree = _load_html(html)
+        tree, text = _load_html(html)
     except Exception:  # noqa: BLE001 - lxml raises several types on broken input
         tree = None
     if tree is None or not isinstance(tree, lxml_html.HtmlElement):
         raise ExtractionError("The page could not be read as HTML.")
-    return tree
+    return tree, text
 
 
 def clear_caches() -> None:
@@ -290,9 +289,9 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
 
     Raises :class:`ExtractionError` for an empty page or a page with no article.
     """
-    tree = parse_html(html)
+    tree, page = _parse_page(html)
     facts = read_page(tree)
-    body = _trafilatura_text(tree, url)  # trafilatura copies the tree: facts stay valid
+    body = _trafilatura_text(tree, url, page)  # trafilatura copies the tree: facts stay valid
     if not body.strip():
         raise ExtractionError("No article text was found on the page.")
 

@@ -1,0 +1,167 @@
+"""trafilatura's body extraction, run as its stages so that a second run reuses the first's work.
+
+The extractor runs trafilatura in fast mode on every page and again in full mode (its fallback
+extractors) on the pages where fast mode looks short. ``trafilatura.bare_extraction`` starts each
+run from scratch: it copies the page, prunes infinite-scroll blocks and comment sections from the
+copy, and on short texts measures the page's whole text to decide its recall retry. Those steps
+do not depend on the mode, so here one :class:`BodyRun` per page does them once for both runs.
+
+The stages are trafilatura's own functions, called in the order and with the options of
+``trafilatura_sequence`` with comments off (the only way this bot calls it); what differs:
+
+- the pruned page, its forum test and its measured text are shared by the two runs;
+- fast mode makes no backup of the cleaned tree (only the fallback extractors read it);
+- the infinite-scroll prune is skipped when the page's text holds none of the words its
+  patterns need (nine pages in ten): the same answer without two whole-tree XPath walks.
+
+``tests/test_body_run.py`` checks both modes against ``bare_extraction`` itself, so a
+trafilatura release that changes its sequence fails there rather than drifting silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from copy import copy
+
+from lxml import html as lxml_html
+from lxml.etree import XPath, _Element, strip_tags
+from trafilatura.baseline import baseline, html2txt
+from trafilatura.core import (
+    ESCALATION_ACCEPT_RATIO,
+    ESCALATION_JUSTEXT_RATIO,
+    ESCALATION_MAX_LENGTH,
+    ESCALATION_PAGE_SHARE,
+    _forum_thread_page,
+    _prepare_tree,
+)
+from trafilatura.external import compare_extraction, justext_rescue
+from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
+from trafilatura.main_extractor import extract_content
+from trafilatura.settings import Extractor
+from trafilatura.xml import xmltotxt
+from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
+
+log = logging.getLogger(__name__)
+
+
+def _needed_words(expression: XPath) -> tuple[str, ...] | None:
+    """The words one of the raw-tree prune patterns cannot match without (None: unknown)."""
+    path = expression.path
+    if "mvp-post-add-" in path and "infinite-?scroll" in path:
+        return ("mvp-post-add-", "infinite")
+    if "elementor-share-buttons" in path and "re:" not in path:
+        return ("elementor-share-buttons",)
+    return None  # a pattern this module does not know: always run it
+
+
+_RAW_PRUNES = [(expression, _needed_words(expression)) for expression in RAW_TREE_PRUNE_XPATH]
+# A character reference to a letter or a hyphen could spell those words in an attribute without
+# the page's text holding them: then the prune runs whatever the text says.
+_LETTER_REFERENCE = re.compile(
+    r"&#(?:[xX]0*(?:2[dD]|6[1-9a-fA-F]|7[0-9aA])|0*(?:45|9[7-9]|1[01]\d|12[0-2]))(?!\d)"
+)
+
+
+def _raw_prunes(page: str | None) -> list[XPath]:
+    """The raw-tree prune expressions that may match a page with this text."""
+    if page is None or _LETTER_REFERENCE.search(page):
+        return list(RAW_TREE_PRUNE_XPATH)
+    return [
+        expression
+        for expression, words in _RAW_PRUNES
+        if words is None or any(word in page for word in words)
+    ]
+
+
+class BodyRun:
+    """One page's trafilatura runs (fast, then full if asked) sharing the mode-free steps.
+
+    ``page``: the text the tree was parsed from (None when unknown: every prune then runs).
+    """
+
+    def __init__(self, tree: lxml_html.HtmlElement, url: str | None, page: str | None) -> None:
+        self.url = url
+        self._source = tree
+        self._page = page
+        self._pruned: lxml_html.HtmlElement | None = None
+        self._page_chars: int | None = None
+
+    def _tree(self) -> lxml_html.HtmlElement:
+        """The page as every stage starts from it: copied, infinite-scroll blocks and comment
+        sections pruned (not on a forum thread, whose posts are its content)."""
+        if self._pruned is None:
+            tree = copy(self._source)
+            is_forum = _forum_thread_page(tree)
+            tree = prune_unwanted_nodes(tree, _raw_prunes(self._page))
+            if not is_forum:
+                tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+            self._pruned = tree
+        return self._pruned
+
+    def _chars(self) -> int:
+        """The length of the page's text as trafilatura measures it for its recall retry."""
+        if self._page_chars is None:
+            self._page_chars = len(html2txt(self._tree()))
+        return self._page_chars
+
+    def text(self, *, fast: bool) -> str:
+        """The body text ``bare_extraction(tree, include_comments=False, fast=fast)`` gives."""
+        options = Extractor(fast=fast, comments=False, url=self.url, output_format="python")
+        try:
+            body, text = self._sequence(options)
+        except Exception as exc:  # noqa: BLE001 - a library bug on a hostile page is "no article"
+            log.warning("trafilatura failed on %s: %s", self.url, type(exc).__name__)
+            return ""
+        # bare_extraction's last checks: a tree too large, a text too short (no comments here).
+        if options.max_tree_size and len(body) > options.max_tree_size:
+            strip_tags(body, "hi")
+            if len(body) > options.max_tree_size:
+                return ""
+        if len(text) < options.min_output_size and 0 < options.min_output_comm_size:
+            return ""
+        return xmltotxt(body, options.formatting) or ""
+
+    def _sequence(self, options: Extractor) -> tuple[_Element, str]:
+        # trafilatura_sequence with comments off and the balanced focus, step for step.
+        tree = self._tree()
+        body, text = self._extract_and_compare(tree, options)
+        # Rescue: the baseline on the pruned page, when it gives more text.
+        if len(text) < options.min_extracted_size:
+            b_body, b_text, b_len = baseline(tree)
+            if b_len > len(text):
+                body, text = b_body, b_text
+        # Recall escalation: a short text covering little of the page.
+        if (
+            0 < len(text) < ESCALATION_MAX_LENGTH
+            and len(text) < ESCALATION_PAGE_SHARE * self._chars()
+        ):
+            recall = copy(options)
+            recall.focus = "recall"
+            r_text = j_text = ""
+            try:
+                r_body, r_text = self._extract_and_compare(tree, recall)
+            except Exception as err:  # noqa: BLE001 - as trafilatura: the retry is optional
+                log.debug("recall retry failed: %s %s", err, self.url)
+            if not options.fast:
+                try:
+                    j_body, j_text = justext_rescue(copy(tree), options)
+                except Exception as err:  # noqa: BLE001 - as trafilatura: optional
+                    log.debug("justext candidate failed: %s %s", err, self.url)
+            size, r_size, j_size = len(text), len(r_text), len(j_text)
+            if j_size > r_size and j_size > ESCALATION_JUSTEXT_RATIO * size:
+                body, text = j_body, j_text
+            elif r_size >= options.min_extracted_size and r_size > ESCALATION_ACCEPT_RATIO * size:
+                body, text = r_body, r_text
+        return body, text
+
+    def _extract_and_compare(
+        self, tree: lxml_html.HtmlElement, options: Extractor
+    ) -> tuple[_Element, str]:
+        """The main extractor, then (full mode) the comparison with the fallback extractors."""
+        if options.fast:  # no backup of the cleaned tree: only the comparison reads it
+            cleaned = convert_tags(tree_cleaning(copy(tree), options), options, self.url)
+            return extract_content(cleaned, options)
+        cleaned, backup = _prepare_tree(tree, options, self.url)
+        body, text = extract_content(cleaned, options)
+        return compare_extraction(backup, copy(tree), body, text, options)

@@ -1,0 +1,147 @@
+"""trafilatura's sequence run in shared stages gives the very text ``bare_extraction`` gives.
+
+``bot.pipeline.body_run`` calls trafilatura's stages itself so that the fast and the full run of
+one page share their mode-free work. These tests hold it to the library's own answer, in both
+modes, on the project's fixtures and on pages built to reach each stage (the prunes, the
+baseline rescue, the recall retry, the fallback extractors): a trafilatura release that changes
+its sequence fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trafilatura
+
+from bot.pipeline.body_run import BodyRun, _raw_prunes
+from bot.pipeline.extract import _parse_page
+
+FIX = Path(__file__).parent / "fixtures" / "pipeline"
+
+_PARAGRAPH = (
+    "<p>The council met on Tuesday evening to weigh the harbour plan, and {n} residents spoke "
+    "against the new sea wall, which they said would cut the old town off from the water.</p>"
+)
+
+
+def _paragraphs(n: int, first: int = 0) -> str:
+    return "".join(_PARAGRAPH.format(n=i) for i in range(first, first + n))
+
+
+def _article(n: int, heading: str = "<h1>Harbour plan divides the council</h1>") -> str:
+    return f"<article>{heading}" + "".join(_PARAGRAPH.format(n=i) for i in range(n)) + "</article>"
+
+
+def _page(body: str, head: str = "") -> str:
+    return f"<html><head><title>Harbour</title>{head}</head><body>{body}</body></html>"
+
+
+# A short article beside a long list of teasers in plain <div>s: the text found is a small share
+# of the page's, so trafilatura retries in recall mode (and, in full mode, tries jusText).
+_TEASERS = (
+    "<div class='sidebar-list'>"
+    + "".join(
+        f"<div><span>Item {i}: the town's {i} schools and what parents think of the plan to "
+        "merge them before the next year</span></div>"
+        for i in range(40)
+    )
+    + "</div>"
+)
+_FORUM = (
+    '<script type="application/ld+json">{"@type": "DiscussionForumPosting", '
+    '"headline": "Harbour wall"}</script>'
+)
+
+PAGES = {
+    "plain": _page(_article(8)),
+    # Blocks trafilatura prunes from the raw page: the text differs when they stay.
+    "infinite scroll": _page(
+        "<h1>Harbour</h1>" + _paragraphs(5) + "<div class='infinite-scroll'>" + _paragraphs(5, 100)
+    )
+    + "</div>",
+    "infinite scroll, class in character references": _page(
+        "<h1>Harbour</h1>"
+        + _paragraphs(5)
+        + "<div class='&#105;nfinite-scroll'>"
+        + _paragraphs(5, 100)
+    )
+    + "</div>",
+    "share buttons": _page(
+        "<div><p>Closed today for repairs.</p></div><div class='elementor-share-buttons'>"
+        + _paragraphs(2)
+        + "</div>"
+    ),
+    "comments": _page(
+        _article(6) + "<div id='comments'>" + "".join(_PARAGRAPH.format(n=i) for i in range(4))
+    )
+    + "</div>",
+    "forum thread": _page(
+        _article(2) + "<div class='comment-list'>" + _article(5, "") + "</div>", head=_FORUM
+    ),
+    "short beside the page (recall retry, jusText)": _page(
+        "<article><h1>Pool closed</h1>"
+        + _PARAGRAPH.format(n=3)
+        + _PARAGRAPH.format(n=4)
+        + "</article>"
+        + _TEASERS
+    ),
+    "stub (baseline rescue)": _page("<div><span>Closed today.</span></div>"),
+    "empty body": _page(""),
+}
+
+
+def _library_text(html: str, fast: bool) -> str:
+    tree, _ = _parse_page(html)
+    doc = trafilatura.bare_extraction(tree, include_comments=False, with_metadata=False, fast=fast)
+    return (doc.text or "") if doc is not None else ""
+
+
+def _cases() -> list[tuple[str, str]]:
+    cases = list(PAGES.items())
+    for path in sorted(FIX.glob("*.html")):
+        cases.append((path.name, path.read_bytes().decode("utf-8", "replace")))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "html"), _cases(), ids=[name for name, _ in _cases()])
+def test_both_modes_match_bare_extraction(name: str, html: str) -> None:
+    tree, page = _parse_page(html)
+    run = BodyRun(tree, None, page)
+    # The fast run first, as the extractor does: the full run then reuses its pruned page.
+    assert run.text(fast=True) == _library_text(html, fast=True)
+    assert run.text(fast=False) == _library_text(html, fast=False)
+    # Without the page's text every prune runs: the same answer again.
+    alone = BodyRun(_parse_page(html)[0], None, None)
+    assert alone.text(fast=False) == _library_text(html, fast=False)
+
+
+@pytest.mark.parametrize(
+    "name", ["infinite scroll", "infinite scroll, class in character references", "share buttons"]
+)
+def test_these_pages_need_their_prunes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages above tell a skipped prune: without it their text is another."""
+    html = PAGES[name]
+    monkeypatch.setattr("bot.pipeline.body_run._raw_prunes", lambda page: [])
+    tree, page = _parse_page(html)
+    assert BodyRun(tree, None, page).text(fast=False) != _library_text(html, fast=False)
+
+
+def test_prunes_are_skipped_only_when_they_cannot_match() -> None:
+    everything = len(trafilatura.xpaths.RAW_TREE_PRUNE_XPATH)
+    assert _raw_prunes(None) == list(trafilatura.xpaths.RAW_TREE_PRUNE_XPATH)
+    assert _raw_prunes(PAGES["plain"]) == []
+    assert len(_raw_prunes(PAGES["infinite scroll"])) == 1
+    assert len(_raw_prunes(PAGES["share buttons"])) == 1
+    # Character references could spell the words: everything runs.
+    assert len(_raw_prunes(PAGES["infinite scroll, class in character references"])) == everything
+
+
+def test_the_run_leaves_the_callers_tree_alone() -> None:
+    html = PAGES["infinite scroll"]
+    tree, page = _parse_page(html)
+    before = len(list(tree.iter()))
+    run = BodyRun(tree, None, page)
+    assert run.text(fast=True)
+    assert run.text(fast=False)
+    assert len(list(tree.iter())) == before
