@@ -226,3 +226,43 @@ def test_the_byline_label_pattern_matches_as_its_backtracking_form_does():
     for text in samples:
         a, b = _LABEL.match(text), plain.match(text)
         assert (a and a.span()) == (b and b.span()), text
+
+
+def test_a_numeric_day_whose_two_numbers_are_equal_is_read():
+    # 11.11.2023 is the same day whichever number is the month.
+    assert parse_date("Gepubliceerd 11.11.2023").date().isoformat() == "2023-11-11"
+    assert parse_date("11/12/2023") is None  # still not guessed when they differ
+
+
+def test_utility_classes_naming_a_rail_are_layout_not_a_sidebar():
+    # Utility-class templates write the rail's width into the article column's classes.
+    under = "<p class='meta'><span class='author'>Fenna Bos</span></p>"
+    page = _page(under=under).replace(
+        b"<main>", b"<main><div class='w-full xl:mr-[--rail-width] [--sidebar-gap:2rem]'>"
+    )
+    assert extract_document(page).authors == ["Fenna Bos"]
+    aside = _page(after="<div class='sidebar md:block'><span class='author'>Fenna Bos</span></div>")
+    assert extract_document(aside).authors == []
+
+
+def test_a_team_credited_in_the_byline_is_the_author():
+    by = "<p>by <a href='/x'>Growth Marketing Team</a> · 5 min</p>"
+    assert extract_document(_page(under=by)).authors == ["Growth Marketing Team"]
+    link = "<div><a href='/authors/redactie-stadsnieuws/'>Redactie Stadsnieuws</a></div>"
+    assert extract_document(_page(under=link)).authors == ["Redactie Stadsnieuws"]
+    # A call to action is not a team's name.
+    cta = "<p>by <a href='/over-ons'>Meet the Team</a></p>"
+    assert extract_document(_page(under=cta)).authors == []
+    # A person named at the end wrote it, not the team the template credits.
+    person = "<p>Geschreven door <a href='/p/mila'>Mila Vos</a></p>"
+    assert extract_document(_page(under=by, after=person)).authors == ["Mila Vos"]
+
+
+def test_a_label_in_its_own_element_names_the_text_after_it():
+    under = "<div class='tags'><div><strong>Contributors:</strong> Noor El Idrissi</div></div>"
+    assert extract_document(_page(under=under)).authors == ["Noor El Idrissi"]
+    heading = "<h4>Author(s)</h4><ul><li><a href='/l?a=1'>Daan Kok</a></li><li>Eva Mol</li></ul>"
+    assert extract_document(_page(after=heading)).authors == ["Daan Kok", "Eva Mol"]
+    # A book's facts under a review: its author is not the reviewer.
+    sheet = "<p><b>Author:</b> Joris Wit<br><b>Publisher:</b> Uitgeverij Zee<br></p>"
+    assert extract_document(_page(after=sheet)).authors == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .names import is_person_name
+from .names import is_person_name, is_team_name
 from .text import norm, tidy
 
 # "By", "Written by", "Sobre", "Par", "Von", "Por", "Di", "Door", "Av", "Przez", "Автор:"...
@@ -160,7 +160,8 @@ def _surname_first(pieces: list[str]) -> bool:
 def credits_from(values: list[str], *, strict: bool = False) -> Credits:
     """Authors and agencies named by ``values`` (each one or several names).
 
-    ``strict``: only personal names count (bylines found by position on the page); otherwise
+    ``strict``: only personal names and teams' names ("The Example Team") count (bylines found
+    by position on the page); otherwise
     anything name-like counts (a field whose job is to name the author: "Editorial Team").
     A role after a comma goes ("Jane Doe, Senior Editor") when the part before is a name.
     """
@@ -198,7 +199,7 @@ def credits_from(values: list[str], *, strict: bool = False) -> Credits:
                     seen.add(key)
                     out.agencies.append(name)
                     continue
-                if strict and not is_person_name(name):
+                if strict and not (is_person_name(name) or is_team_name(name)):
                     continue
                 seen.add(key)
                 out.authors.append(name)

@@ -83,7 +83,8 @@ _DATE_PATTERNS = [
         re.IGNORECASE,
     ),
     # Numeric days: 17.05.2021, 2/24/2026, 24/2/2026; read only when one of the two numbers
-    # cannot be a month (3/4/2024 and 09.10.2024 are written both ways round: left unread).
+    # cannot be a month, or both are the same (3/4/2024 and 09.10.2024 are written both ways
+    # round: left unread).
     re.compile(
         r"(?<![\d.])(?P<a>\d{1,2})\.\s?(?P<b>\d{1,2})\.\s?(?P<y>\d{4})(?![\d.])[,\s]*"
         + _TIME
@@ -161,7 +162,7 @@ def date_precision(text: str | None) -> tuple[datetime, int] | None:
         g = m.groupdict()
         if g.get("a"):  # month and day in an order the page does not say: settle it or skip
             a, b = int(g["a"]), int(g["b"])
-            if (a > 12) == (b > 12):
+            if (a > 12) == (b > 12) and a != b:  # 12.12.2025 reads the same both ways
                 continue
             g["d"], g["m"] = (str(a), str(b)) if a > 12 else (str(b), str(a))
         try:

@@ -64,6 +64,38 @@ def is_person_name(text: str) -> bool:
     return capitalised >= 2
 
 
+# A team credited as the writer ("The Example Team", "Example Staff", "Redaktion Example"): a
+# group's name where a byline, a label or a link to an author's page puts the writer's.
+_TEAM_AFTER = re.compile(
+    rf"^(?:the\s+)?(?:[{UPPER}0-9][\w&'’.\-]*\s+){{1,4}}"
+    r"(?:team|staff|editors|editorial(?:\s+(?:team|board|staff))?|news\s?desk|newsroom|desk)$",
+    re.IGNORECASE,
+)
+_TEAM_BEFORE = re.compile(
+    rf"^(?:redaktion|redactie|redacción|redação|redazione|rédaction|la rédaction|l['’]équipe"
+    rf"|équipe|equipo|team)\s+(?:[{UPPER}0-9][\w&'’.\-]*\s*){{1,4}}$",
+    re.IGNORECASE,
+)
+# Words before "Team" that make a call to action or a heading, not a team's name.
+_NOT_TEAM = {"our", "your", "my", "meet", "join", "contact", "about", "read", "more", "the"}
+
+
+def is_team_name(text: str) -> bool:
+    """A team or desk credited as a piece's writer ("The Example Team", "Example Staff")."""
+    text = tidy(text).strip(".,;:")
+    if len(text) > 60 or "@" in text:
+        return False
+    words = text.split()
+    if words and words[0].casefold() == "the":
+        words = words[1:]
+    if len(words) < 2 or not (words[0][:1].isupper() or words[0][:1].isdigit()):
+        return False
+    if _TEAM_BEFORE.match(text):
+        return True
+    # The words naming the team before "Team": not "Meet the Team", "Join Our Team".
+    return bool(_TEAM_AFTER.match(text)) and not any(w.casefold() in _NOT_TEAM for w in words)
+
+
 def split_authors(text: str) -> list[str]:
     """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']; junk parts are dropped."""
     text = tidy(BY_PREFIX.sub("", tidy(text)))
@@ -71,11 +103,15 @@ def split_authors(text: str) -> list[str]:
     names: list[str] = []
     for part in _NAME_SPLIT.split(text):
         part = _PAREN_TAIL.sub("", part).strip(" .,:;-—–")  # "Jane Doe (AP)"
-        if is_person_name(part) or (
-            part
-            and not _LATIN.search(part)
-            and 1 <= len(part.split()) <= 5
-            and any(ch.isalpha() for ch in part)
+        if (
+            is_person_name(part)
+            or is_team_name(part)
+            or (
+                part
+                and not _LATIN.search(part)
+                and 1 <= len(part.split()) <= 5
+                and any(ch.isalpha() for ch in part)
+            )
         ):
             names.append(part)
     return names

@@ -36,6 +36,7 @@ from .names import (
     byline_authors,
     dedupe_names,
     is_person_name,
+    is_team_name,
     looks_like_bare_name,
     split_authors,
 )
@@ -266,7 +267,9 @@ _FURNITURE = re.compile(
 
 
 _TAG = re.compile(r"<[^>]{0,300}>")
-_LAYOUT_FLAGS = re.compile(r"(?:^|\s)(?:has|no|with|without)[-_]\S*")
+# Classes that describe a wrapper's layout, not what the block is: "has-sidebar", and utility
+# classes with a variant or an arbitrary value ("lg:mr-[--sidebar-width]", "[--rail-gap:2rem]").
+_LAYOUT_FLAGS = re.compile(r"(?:^|\s)(?:(?:has|no|with|without)[-_]|[^\s:\[]*[:\[])\S*")
 
 
 def _in_furniture(el: lxml_html.HtmlElement) -> bool:
@@ -287,7 +290,7 @@ def _in_furniture(el: lxml_html.HtmlElement) -> bool:
         # An <article>'s own classes describe the piece ("newsletter-post", "has-comments").
         marks = "" if node.tag == "article" else f"{node.get('class', '')} {node.get('id', '')}"
         if len(marks) > 1 and _FURNITURE.search(marks.casefold()):
-            # "has-rail-right", "with-sidebar": a wrapper of the article and its rail, not the rail
+            # "has-rail-right", "lg:mr-[--sidebar-w]": a wrapper's layout, not its rail
             if _FURNITURE.search(_LAYOUT_FLAGS.sub(" ", marks.casefold())):
                 return True
         node = node.getparent()
@@ -433,13 +436,15 @@ def _unmarked_byline(el: lxml_html.HtmlElement, text: str) -> list[str]:
 # starts with a space, so the matches are the same), since backtracking into them made the
 # indented whitespace of every container cost a try per character (a sixth of read_page).
 _LABEL = re.compile(
-    r"^\s*+(?:(?:written|article|words|posted|story|text|reported)\s+by|author\s*:|authors\s*:"
+    r"^\s*+(?:(?:written|article|words|posted|story|text|reported|contributed)\s+by"
+    # "Author:", and a heading that says only "Author" or "Author(s)" above the names
+    r"|authors?(?:\(s\))?\s*(?::|$)|contributors?\s*:"
     r"|autor(?:a|es)?\s*:|auteur\s*:|geschrieben von|verfasst von|escrito por|publicado por"
     r"|écrit par|rédigé par|scritto da|geschreven door|skrevet af|skrivet av|napisał[a]?)"
     r"(?=\s|:|$)",
     re.IGNORECASE,
 )
-_LABEL_INITIALS = frozenset("wWaApPsStTrRgGvVeEéÉnN")  # the first letters _LABEL's labels have
+_LABEL_INITIALS = frozenset("wWaApPsStTrRgGvVeEéÉnNcC")  # the first letters _LABEL's labels have
 _BARE_REACH = 25  # elements after the headline where a name standing alone is its byline
 _NOT_BYLINE_LINK = re.compile(r"/(?:tags?|topics?|categor|subjects?|keywords?|search)\b", re.I)
 # A caption's credit, a quote's source, a menu's or a list's entry: names, never the byline.
@@ -449,6 +454,30 @@ _NOT_BARE_BYLINE = frozenset(
 _INLINE = frozenset(("a", "span", "strong", "b", "em", "i", "small"))
 _LETTER = re.compile(r"[^\W\d_]")
 _BOX_TAGS = frozenset(("h2", "h3", "h4", "h5", "h6", "strong", "b", "a", "span", "div", "p"))
+
+
+def _fact_sheet(label: lxml_html.HtmlElement) -> bool:
+    """Whether a label stands among others of its kind ("Author:", "Released:", "Genre:"): a
+    book's or a product's facts, whose author is not the piece's writer."""
+    parent = label.getparent()
+    if parent is None:
+        return False
+    labels = 0
+    for sibling in parent.iterchildren(label.tag):
+        if (sibling.text or "").rstrip().endswith(":"):
+            labels += 1
+            if labels > 1:
+                return True
+    return False
+
+
+def _label_follower(el: lxml_html.HtmlElement) -> str | None:
+    """The names in the element after a lone "Author" label: its short text, or a list's
+    entries joined ("Author(s)" above a list of linked names)."""
+    if el.tag in ("ul", "ol"):
+        entries = [text for li in el.iterchildren("li") if (text := _short_text(li, 80))]
+        return ", ".join(entries) if 0 < len(entries) <= 8 else None
+    return _own_short_text(el, 80)
 
 
 def _agencies(byline: str) -> list[str]:
@@ -852,11 +881,13 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             # "Written by Jane Doe" wherever the article states it (often in a box at its end).
             text = _short_text(el, 200)
             rest = _LABEL.sub("", text or "", count=1).strip(" :")
+            if not rest and el.tail and len(el.tail) < 200 and not _fact_sheet(el):
+                rest = tidy(el.tail).strip(" :")  # "<b>Author:</b> Jane Doe": the name after it
             if not rest:
                 label_at = position  # the label alone: the name follows in the next element
             elif not _in_furniture(el) and (names := credits_from([rest], strict=True).authors):
                 labelled.append((position, el, names))
-        elif 0 < position - label_at <= 3 and (text := _own_short_text(el, 80)):
+        elif 0 < position - label_at <= 3 and (text := _label_follower(el)):
             label_at = -10
             if not _in_furniture(el) and (names := credits_from([text], strict=True).authors):
                 labelled.append((position, el, names))
@@ -948,11 +979,16 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             (stamp for stamp in weak if stamp and shows_day(tree, stamp.date(), facts)), None
         )
 
-    nearest = next(
-        (found for group in (bylines, unmarked, boxes, labelled, bare)
-         if (found := _nearest_byline(group, h1_at))),
-        [],
-    )  # fmt: skip
+    groups = (bylines, unmarked, boxes, labelled, bare)
+    nearest = next((found for group in groups if (found := _nearest_byline(group, h1_at))), [])
+    if nearest and all(map(is_team_name, nearest)):
+        # A team credited by the template ("By The Example Team") where the article names a
+        # person too ("Written by Jane Doe" at its end): the person wrote it.
+        nearest = next(
+            (found for group in groups
+             if any(map(is_person_name, found := _nearest_byline(group, h1_at)))),
+            nearest,
+        )  # fmt: skip
     # Names in capitals re-cased, an agency named in the byline ("(AP)", "Reuters") a credit.
     byline_credit = credits_from(nearest)
     byline = byline_credit.authors
