@@ -80,6 +80,10 @@ def test_a_person_in_the_byline_wins_over_an_organisation_in_the_tags():
     )
     under = "<div class='byline'><span class='author'>Lotte Hendriks</span></div>"
     assert extract_document(_page(head=head, under=under)).authors == ["Lotte Hendriks"]
+    # A byline no class marks (a link to the writer's page) names the person as well.
+    tags = "<meta name='author' content='Zeewind'><meta property='og:site_name' content='Zeewind'>"
+    link = "<p><a href='/auteurs/lotte-hendriks/'>Lotte Hendriks</a> · 6 min</p>"
+    assert extract_document(_page(head=tags, under=link)).authors == ["Lotte Hendriks"]
     # The outlet's name beside a person in one byline is not a second writer.
     both = "<div class='byline'>Lotte Hendriks<br>\nStadsnieuws</div>"
     head = "<meta property='og:site_name' content='Stadsnieuws'>"

@@ -999,7 +999,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     fallback = credits_from(meta_names)
     credit = structured if structured.authors or structured.agencies else fallback
     authors = credit.authors or byline or ld_authors or _labelled_author(meta)
-    byline_near = any(0 <= at - h1_at <= _NEAR_HEADLINE for at, _, _ in bylines)
+    # A byline under the headline: marked by a class, or a "By" line or a link to an author's page.
+    byline_near = any(0 <= at - h1_at <= _NEAR_HEADLINE for at, _, _ in (*bylines, *unmarked))
     if (
         byline_near
         and any(map(is_person_name, byline))
