@@ -284,6 +284,32 @@ def _dek(text: str | None) -> str | None:
     return text
 
 
+# How many times more words a page's JSON-LD articleBody must hold than the text its markup
+# shows before it is taken as the body instead.
+_LD_BODY_SHARE = 3
+_SAME_START = 80  # characters that show a one-line body is that field's text
+
+
+def _script_rendered_body(body: str, ld_body: str | None) -> str:
+    """The article's JSON-LD ``articleBody`` when the markup shows only a sliver of it (a
+    caption, a teaser): pages that render their text by script carry it there. When trafilatura
+    itself fell back on that field, it gives it as one line with the field's markup left in:
+    the field read here gives the same words in its paragraphs."""
+    if not ld_body:
+        return body
+    raw = "\n" not in body.strip() and len(body) <= len(ld_body)  # one line: maybe the field
+    if not raw and len(ld_body) < _LD_BODY_SHARE * len(body):
+        return body  # (characters first: most pages stop here at no cost)
+    text = page_facts.plain_text(ld_body) or ""
+    words = word_count(text)
+    if words < MIN_ARTICLE_WORDS:
+        return body
+    if words >= _LD_BODY_SHARE * word_count(body):
+        return text
+    same = raw and "\n" in text and norm(text[:_SAME_START]) == norm(body[:_SAME_START])
+    return text if same else body
+
+
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     """Extract the article of an HTML page and clean it as an opinion piece.
 
@@ -292,6 +318,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     tree, page = _parse_page(html)
     facts = read_page(tree)
     body = _trafilatura_text(tree, url, page)  # trafilatura copies the tree: facts stay valid
+    body = _script_rendered_body(body, facts.ld_body)
     if not body.strip():
         raise ExtractionError("No article text was found on the page.")
 

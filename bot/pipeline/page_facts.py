@@ -63,6 +63,7 @@ class PageFacts:
     bio: str | None = None
     disclaimer: str | None = None
     visible_text: str | None = None  # the page's visible text, read when a date needs it
+    ld_body: str | None = None  # the longest articleBody an article's JSON-LD states, as is
 
 
 _CLASS_PULL = re.compile(r"pull-?_?quote|pullquote|quote-?pull|blockquote--pull|highlight-?quote")
@@ -233,6 +234,16 @@ def _json_ld(tree: lxml_html.HtmlElement) -> Iterator[tuple[dict, bool]]:
                 yield item, any(isinstance(k, str) and _ARTICLE_TYPES.search(k) for k in kinds)
 
 
+def plain_text(text: str) -> str | None:
+    """A JSON-LD text field as paragraphs of plain text: some sites put markup and entities
+    in it."""
+    if "<" in text:
+        text = _TAG.sub(" ", _BLOCK_TAG.sub("\n", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return "\n".join(line for raw in text.split("\n") if (line := tidy(raw))) or None
+
+
 def _ld_raw_names(value: object) -> list[str]:
     """Every name a JSON-LD author field states, people and organisations alike."""
     items = value if isinstance(value, list) else [value]
@@ -267,6 +278,7 @@ _FURNITURE = re.compile(
 
 
 _TAG = re.compile(r"<[^>]{0,300}>")
+_BLOCK_TAG = re.compile(r"</?(?:p|br|div|h[1-6]|li|blockquote)\b[^>]{0,300}>", re.IGNORECASE)
 # Classes that describe a wrapper's layout, not what the block is: "has-sidebar", and utility
 # classes with a variant or an arbitrary value ("lg:mr-[--sidebar-width]", "[--rail-gap:2rem]").
 _LAYOUT_FLAGS = re.compile(r"(?:^|\s)(?:(?:has|no|with|without)[-_]|[^\s:\[]*[:\[])\S*")
@@ -748,6 +760,9 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
             facts.outlet = tidy(publisher["name"])
         if not facts.language and isinstance(item.get("inLanguage"), str):
             facts.language = item["inLanguage"]
+        body = item.get("articleBody")
+        if isinstance(body, str) and len(body) > len(facts.ld_body or ""):
+            facts.ld_body = body
 
     facts.title = _first(meta, "og:title", "twitter:title", default=facts.title)
     facts.outlet = _first(meta, "og:site_name", "application-name", default=facts.outlet)
