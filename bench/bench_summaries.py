@@ -74,13 +74,14 @@ _CANONICAL = [
     )
 ]
 # The names outlets give their opinion sections, in the languages of the pages read here: a
-# whole URL path segment ("/opinion/", "/kolumnister/") or its first word ("/meinung-analyse/",
-# "/Kommentar-Klima-..."); French "comment-" ("how ...") is not one.
+# whole URL path segment ("/opinion/", "/kolumnister/", French "/chroniques/": columns) or its
+# first word ("/meinung-analyse/", "/Kommentar-Klima-..."); French "comment-" ("how ...") is not
+# one.
 _OPINION_NAMES = (
     r"opinions?|opinion[ei]|opini[oó]n|opiniones|opini[aã]o|opinie|meinung|kommentare?|"
     r"kolumnen?|kolumnister|kolumne|gastbeitr[aä]ge?|leitartikel|standpunkt|commentisfree|"
     r"columnists?|columns?|commentary|op-?eds?|editorials?|editoriale|views|viewpoints?|"
-    r"tribunes|idees|debatt|ledare|kronikk"
+    r"tribunes|idees|debatt|ledare|kronikk|chroniques?"
 )
 _OPINION_SEGMENT = re.compile(rf"^(?:(?:{_OPINION_NAMES}|comment)$|(?:{_OPINION_NAMES})-)", re.I)
 _SECTION = re.compile(
