@@ -15,11 +15,13 @@ Pages are grouped by what the page itself says, never by our classifier:
   shown apart because the label is not the page's own.
 
 Systems, in one run: ours (standard length), Lead-3, the same-length lede (the body's opening
-words, as many as ours has) and TextRank (3 sentences). Each row gives ROUGE-1/2/L F1 means
-and, for R-L, ours minus the baseline with a 95 % paired-bootstrap interval, then the per-page
-differences: their median, smallest and largest, and on how many pages ours is ahead. Pages
-split by a hash of their id into a tuning half and a report half (``--split``); README quotes
-``report``.
+words, as many as ours has), TextRank (3 sentences) and Edmundson's title and location methods
+(the 2 sentences nearest the headline, the opening two ahead of equals: an extractive summary
+with no thesis line, which shows what ours pays for carrying one). Each row gives ROUGE-1/2/L
+F1 means and, for R-L, ours minus the baseline with a 95 % paired-bootstrap interval, then the
+per-page differences: their median, smallest and largest, and on how many pages ours is ahead.
+Pages split by a hash of their id into a tuning half and a report half (``--split``); README
+quotes ``report``.
 Run: ``python bench/bench_summaries.py [--corpus ../shared/corpus] [--split report|tune|all]``.
 """
 
@@ -39,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +56,13 @@ from rouge_score import rouge_scorer, tokenizers  # noqa: E402
 
 from bot.pipeline import ExtractionError, extract_html, extract_text  # noqa: E402
 from bot.pipeline.sections import page_sections  # noqa: E402
-from bot.pipeline.summarize import candidate_sentences, summarize  # noqa: E402
+from bot.pipeline.summarize import (  # noqa: E402
+    _cosine,
+    _stopwords,
+    _terms,
+    candidate_sentences,
+    summarize,
+)
 from bot.types import ExtractedPiece  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "opinion_pages"
@@ -221,6 +230,26 @@ def same_length_lede(piece: ExtractedPiece, words: int) -> str:
     return " ".join(piece.text.split()[:words])
 
 
+def title_location(piece: ExtractedPiece, n: int = 2) -> str:
+    """Edmundson's title and location methods: the ``n`` sentences closest to the headline (cosine
+    over content words), the opening two sentences ahead of equals, fragments and questions
+    behind; in reading order, no near-repeats. No thesis line: it shows what one costs."""
+    sents = candidate_sentences(piece)
+    title = _terms(piece.title or "", _stopwords((piece.language or "en").split("-")[0]))
+
+    def value(s: Any) -> float:
+        v = _cosine(s.words, title) + (0.22 if s.order < 2 else 0.0)
+        return v - (0.16 if s.n_words < 10 else 0.0) - (0.08 if s.text.endswith("?") else 0.0)
+
+    chosen: list[Any] = []
+    for s in sorted(sents, key=lambda s: (-value(s), s.order)):
+        if len(chosen) == n:
+            break
+        if all(_cosine(s.words, c.words) <= 0.5 for c in chosen):
+            chosen.append(s)
+    return " ".join(s.text for s in sorted(chosen, key=lambda s: s.order))
+
+
 def textrank(piece: ExtractedPiece, n: int = 3) -> str:
     sents = candidate_sentences(piece)
     if len(sents) <= n:
@@ -286,6 +315,7 @@ def main() -> None:
         "Lead-3": lambda it, ours: lead(it.piece, 3),
         "same-length lede": lambda it, ours: same_length_lede(it.piece, len(ours.split())),
         "TextRank-3": lambda it, ours: textrank(it.piece, 3),
+        "title+location-2": lambda it, ours: title_location(it.piece, 2),
     }
     results: dict[str, dict[str, list[dict[str, float]]]] = {}
     examples: list[tuple[Item, str]] = []
