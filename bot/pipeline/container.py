@@ -19,6 +19,13 @@ from collections.abc import Sequence
 from lxml import etree
 from lxml import html as lxml_html
 
+# Elements that are a part of an article, never the element holding it: when one of them holds
+# most of the text (a guide's numbered steps, a ranking table, a quoted post, one long
+# paragraph), the lines after it in the same parent are the article's too.
+_PARTS = frozenset(
+    ("p", "blockquote", "pre", "ol", "ul", "dl", "li", "dd", "dt")
+    + ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+)
 _SKIP = frozenset(("script", "style", "noscript", "template", "head", "title"))
 _KEY_CHARS = 40  # a block is found by the first characters of its text
 _MAIN_SHARE = 0.6  # the container holds at least this share of the found blocks' characters
@@ -92,7 +99,8 @@ def _element_of(key: str, found: dict[str, etree._Element]) -> etree._Element | 
 def _container(
     elements: Sequence[etree._Element | None], sizes: Sequence[int]
 ) -> etree._Element | None:
-    """The deepest element holding ``_MAIN_SHARE`` of the found blocks' characters."""
+    """The deepest element holding ``_MAIN_SHARE`` of the found blocks' characters, or the
+    nearest one above it that is not a part of an article (``_PARTS``)."""
     held: dict[etree._Element, int] = {}
     depth: dict[etree._Element, int] = {}
     total = 0
@@ -110,6 +118,8 @@ def _container(
     for element, size in held.items():
         if size >= _MAIN_SHARE * total and (best is None or depth[element] > depth[best]):
             best = element
+    while best is not None and best.tag in _PARTS:
+        best = best.getparent()
     return best
 
 
