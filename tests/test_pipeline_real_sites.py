@@ -469,3 +469,101 @@ def test_a_shorter_form_of_the_same_name_is_not_a_second_author():
         '<meta property="article:author" content="Lena Marsh | Harbour Ledger">'
     )
     assert extract_document(_head_page(head)).authors == ["Lena Quinn Marsh"]
+
+
+_GUIDE_STEPS = [
+    "Zet de tent eerst op in de tuin, zodat je thuis al weet welke stok in welke hoes hoort.",
+    "Leg een grondzeil onder het binnentent, een paar centimeter kleiner dan de bodem zelf.",
+    "Span de scheerlijnen pas als alle haringen schuin in de grond zitten, nooit recht omhoog.",
+    "Laat bij regen een kier open aan de kant van de wind af, dan blijft het binnen droger.",
+    "Rol de tent 's ochtends pas op als het doek droog is, anders gaat het muf ruiken.",
+]
+
+
+def test_lines_after_a_list_or_table_holding_most_of_the_text_stay():
+    # The guide's text is mostly one numbered list: the deepest element holding most of it is
+    # the list, yet the closing tip and the table after the list are the guide's own lines.
+    from bot.pipeline.container import edge_furniture
+    from bot.pipeline.extract import parse_html
+
+    steps = "".join(f"<li>{s}</li>" for s in _GUIDE_STEPS)
+    page = (
+        "<html><body><nav><a href='/'>Buitenleven</a></nav><article><div class='tekst'>"
+        "<p>Vijf gewoonten voor een droge nacht.</p>"
+        f"<ol>{steps}</ol><p>Tot slot: oefen het afbreken ook één keer.</p>"
+        "<table><tr><td>Stap</td><td>Minuten</td></tr><tr><td>Opzetten</td><td>15</td></tr>"
+        "</table></div></article><div class='brief'><p>Schrijf je in voor de nieuwsbrief</p>"
+        "</div></body></html>"
+    )
+    blocks = [
+        "Vijf gewoonten voor een droge nacht.",
+        *(f"- {s}" for s in _GUIDE_STEPS),
+        "Tot slot: oefen het afbreken ook één keer.",
+        "| Stap | Minuten |",
+        "| Opzetten | 15 |",
+        "Schrijf je in voor de nieuwsbrief",
+    ]
+    assert edge_furniture(parse_html(page), blocks) == {len(blocks) - 1}
+
+
+def test_lines_around_a_quoted_post_holding_most_of_the_text_stay():
+    from bot.pipeline.container import edge_furniture
+    from bot.pipeline.extract import parse_html
+
+    quoted = _GUIDE_STEPS[:3]
+    page = (
+        "<html><body><div class='bericht'><h3>Lijst met cursussen</h3>"
+        "<p>Gedeeld op een forum voor docenten:</p>"
+        f"<blockquote>{''.join(f'<p>{s}</p>' for s in quoted)}</blockquote>"
+        "<p><small>Met dank aan een lezer voor de tip.</small></p></div>"
+        "<footer><p>Alle rechten voorbehouden</p></footer></body></html>"
+    )
+    blocks = [
+        "Lijst met cursussen",
+        "Gedeeld op een forum voor docenten:",
+        *quoted,
+        "Met dank aan een lezer voor de tip.",
+        "Alle rechten voorbehouden",
+    ]
+    assert edge_furniture(parse_html(page), blocks) == {len(blocks) - 1}
+
+
+_LEDE = (
+    "Quand les jours raccourcissent, les pièces orientées au nord deviennent sombres dès le"
+    " milieu de l'après-midi, et la plupart des plantes d'intérieur s'y étiolent. Quelques"
+    " espèces venues des sous-bois tropicaux s'en accommodent pourtant très bien."
+)
+_PLANTS = "".join(
+    f"<p>{s}</p>"
+    for s in (
+        "L'aspidistra supporte l'ombre, les oublis d'arrosage et les courants d'air de l'entrée.",
+        "La sansevière garde ses feuilles dressées loin d'une fenêtre, si l'on ne noie pas ses"
+        " racines en hiver.",
+        "Le pilea se contente d'une lumière indirecte et pousse vite pour peu qu'on le tourne"
+        " chaque semaine.",
+    )
+)
+
+
+def _plants_page(first: str, description: str) -> str:
+    return (
+        "<html><head><title>Des plantes pour les coins sombres</title>"
+        f'<meta name="description" content="{description}"></head><body><article>'
+        f"<h1>Des plantes pour les coins sombres</h1><p>{first}</p>{_PLANTS}"
+        "</article></body></html>"
+    )
+
+
+def test_a_description_copying_the_lede_under_the_headline_leaves_the_lede_in_the_body():
+    # The site's description is the first paragraph cut out whole (longer than a dek's
+    # sentence or two); the text starts with the headline, then that paragraph.
+    piece = extract_html(_plants_page(_LEDE, _LEDE))
+    assert piece.standfirst is None
+    assert piece.text.startswith("Quand les jours raccourcissent")
+
+
+def test_a_short_description_repeated_under_the_headline_is_the_standfirst():
+    dek = "Trois plantes qui se passent de soleil, et comment les garder en forme."
+    piece = extract_html(_plants_page(dek, dek))
+    assert piece.standfirst == dek
+    assert dek not in piece.text

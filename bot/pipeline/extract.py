@@ -310,6 +310,21 @@ def _script_rendered_body(body: str, ld_body: str | None) -> str:
     return text if same else body
 
 
+# A dek is a sentence or two, written to fit a search snippet (about 160 characters); a longer
+# description is most often the first paragraph copied whole by the site's software.
+_DEK_CHARS = 200
+
+
+def _lede(paragraphs: list[str], title: str | None) -> str:
+    """The body's first paragraph (normalised) past the headline repeated above it."""
+    headline_key = norm(title or "")
+    for paragraph in paragraphs[:3]:
+        key = norm(paragraph)
+        if key and key != headline_key:
+            return key
+    return ""
+
+
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     """Extract the article of an HTML page and clean it as an opinion piece.
 
@@ -337,18 +352,19 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     paragraphs = body.split("\n")
     standfirst = _dek(facts.dek)
     desc = _standfirst_text(facts.description)
+    first = _lede(paragraphs, title)
     if standfirst is None and desc:
-        first = norm(paragraphs[0]) if paragraphs else ""
         truncated = desc.endswith(("...", "…"))
-        if not truncated and norm(desc) != norm(title or "") and not first.startswith(norm(desc)):
+        # The description copies the lede (the body's first paragraph, or a paragraph under the
+        # headline longer than a dek's sentence or two): the lede stays in the body.
+        lede = norm(paragraphs[0]) if paragraphs else ""
+        copied = lede.startswith(norm(desc)) or (
+            len(desc) > _DEK_CHARS and first.startswith(norm(desc))
+        )
+        if not truncated and norm(desc) != norm(title or "") and not copied:
             standfirst = desc
     # A weakly marked "intro" that is really the body's first paragraph stays in the body.
-    if (
-        standfirst
-        and not facts.dek_strong
-        and paragraphs
-        and norm(paragraphs[0]) == norm(standfirst)
-    ):
+    if standfirst and not facts.dek_strong and first == norm(standfirst):
         standfirst = None if facts.dek else standfirst
 
     context = "\n".join(x for x in (title, standfirst, facts.bio, body) if x)
