@@ -567,3 +567,31 @@ def test_a_short_description_repeated_under_the_headline_is_the_standfirst():
     piece = extract_html(_plants_page(dek, dek))
     assert piece.standfirst == dek
     assert dek not in piece.text
+
+
+_CLOTHES = [
+    "Comprar roupa de fibras naturais não precisa de custar uma fortuna, desde que se saiba"
+    " onde procurar e o que evitar.",
+    "O algodão orgânico, o linho e a lã respiram melhor do que os sintéticos e duram muitas"
+    " estações se forem bem tratados.",
+    "Antes de comprar, vale a pena ler a etiqueta até ao fim: uma peça com elastano já não se"
+    " recicla da mesma maneira.",
+    "As lojas de segunda mão continuam a ser a forma mais barata de encontrar peças feitas"
+    " para durar.",
+]
+
+
+def test_an_unclosed_overlay_wrapping_the_page_does_not_hide_the_article():
+    # A template's popup layer (an <aside>) and its header never closed: both wrap the whole
+    # page, article included, and extractors drop such elements whole as furniture.
+    paragraphs = "".join(f"<p>{p}</p>" for p in _CLOTHES)
+    page = (
+        "<html><head><title>Roupa natural sem gastar muito</title></head><body>"
+        "<aside class='popup-layer'><div class='caixa'><header class='topo'>"
+        "<div class='marca'><a href='/'>Vestir Bem</a></div>"
+        "<ul class='menu'><li><a href='/moda'>Moda</a></li><li><a href='/casa'>Casa</a></li></ul>"
+        f"<div class='conteudo'><article><h1>Roupa natural sem gastar muito</h1>{paragraphs}"
+        "</article></div></body></html>"
+    )
+    piece = extract_html(page)
+    assert piece.text.split("\n\n") == _CLOTHES

@@ -92,7 +92,48 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None, page: str | 
     if not rerun:
         return text
     fuller = _bare_text(run, fast=False)
-    return fuller if len(fuller) > len(text) else text
+    text = fuller if len(fuller) > len(text) else text
+    if len(text) < _SHORT_TEXT:
+        text = _unwrapped_text(tree, url, page, text)
+    return text
+
+
+# Elements trafilatura drops whole as page furniture.
+_FURNITURE_TAGS = etree.XPath("//body//*[self::header or self::footer or self::nav or self::aside]")
+_WRAPPER_SHARE = 0.5  # of the page's text: the element wraps the page, not a part of it
+_WRAPPED_PROSE = 0.3  # of the element's text in paragraphs: an article, not a mega-menu
+
+
+def _unwrapped_text(
+    tree: lxml_html.HtmlElement, url: str | None, page: str | None, text: str
+) -> str:
+    """The text when a header, footer, nav or aside wraps most of the page and its prose (a
+    template's unclosed ``<header>`` swallowing the article), read as a plain block.
+
+    Only for pages where both of trafilatura's runs came back short: the element's tag is
+    changed for one more run, then put back.
+    """
+    whole = len(_BODY_TEXT(tree))
+    wrappers = []
+    for el in _FURNITURE_TAGS(tree):
+        size = len(el.text_content())
+        if size >= _WRAPPER_SHARE * whole:
+            prose = sum(
+                len(p) for p in (q.text_content() for q in el.iter("p")) if len(p) >= _BLOCK_CHARS
+            )
+            if prose >= _WRAPPED_PROSE * size:
+                wrappers.append(el)
+    if not wrappers:
+        return text
+    tags = [el.tag for el in wrappers]
+    for el in wrappers:
+        el.tag = "div"
+    try:
+        unwrapped = _bare_text(BodyRun(tree, url, page), fast=True)
+    finally:
+        for el, tag in zip(wrappers, tags, strict=True):
+            el.tag = tag
+    return unwrapped if len(unwrapped) > len(text) else text
 
 
 _SHORT_TEXT = 1500  # characters: below this, fast mode may have missed the article
