@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import trafilatura
+from trafilatura.baseline import html2txt
 
-from bot.pipeline.body_run import BodyRun, _raw_prunes
+from bot.pipeline.body_run import BodyRun, _page_chars, _raw_prunes
 from bot.pipeline.extract import _parse_page
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
@@ -86,6 +87,19 @@ PAGES = {
         + "</article>"
         + _TEASERS
     ),
+    "short beside the page, a cookie banner": _page(
+        "<article><h1>Pool closed</h1>"
+        + _PARAGRAPH.format(n=3)
+        + _PARAGRAPH.format(n=4)
+        + "</article><div id='onetrust-banner'><p>We use cookies.</p></div>"
+        + _TEASERS
+    ),
+    "cookie banner": _page(
+        _article(6) + "<div class='Cookie-Banner'>" + _paragraphs(3, 50) + "</div>"
+    ),
+    "cookie banner, a long s in its id": _page(
+        _article(6) + "<div id='conſent-manager'>" + _paragraphs(3, 50) + "</div>"
+    ),
     "stub (baseline rescue)": _page("<div><span>Closed today.</span></div>"),
     "empty body": _page(""),
 }
@@ -145,3 +159,26 @@ def test_the_run_leaves_the_callers_tree_alone() -> None:
     assert run.text(fast=True)
     assert run.text(fast=False)
     assert len(list(tree.iter())) == before
+
+
+@pytest.mark.parametrize(("name", "html"), _cases(), ids=[name for name, _ in _cases()])
+def test_page_measure_matches_html2txt(name: str, html: str) -> None:
+    tree, _ = _parse_page(html)
+    assert _page_chars(tree) == len(html2txt(tree))
+
+
+@pytest.mark.parametrize("name", ["cookie banner", "cookie banner, a long s in its id"])
+def test_cookie_banners_are_cleaned(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The banner's text counts in the measure when its part of the cleaning is left out."""
+    tree, _ = _parse_page(PAGES[name])
+    monkeypatch.setattr("bot.pipeline.body_run._COOKIE_WORDS", ())
+    monkeypatch.setattr("bot.pipeline.body_run.basic_cleaning", _structural_only)
+    assert _page_chars(tree) > len(html2txt(tree))
+
+
+def _structural_only(tree):  # type: ignore[no-untyped-def]
+    from bot.pipeline.body_run import _STRUCTURAL_CLEAN
+
+    for element in _STRUCTURAL_CLEAN(tree):
+        element.drop_tree()
+    return tree
