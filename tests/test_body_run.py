@@ -15,7 +15,7 @@ import pytest
 import trafilatura
 from trafilatura.baseline import html2txt
 
-from bot.pipeline.body_run import BodyRun, _page_chars, _raw_prunes
+from bot.pipeline.body_run import BodyRun, _page_chars, _prune_comment_sections, _raw_prunes
 from bot.pipeline.extract import _parse_page
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
@@ -77,6 +77,20 @@ PAGES = {
         _article(6) + "<div id='comments'>" + "".join(_PARAGRAPH.format(n=i) for i in range(4))
     )
     + "</div>",
+    "comment sections of every kind": _page(
+        _article(6)
+        + "<section class='post-comments'>"
+        + _paragraphs(2, 10)
+        + "</section><div id='commentary'>"
+        + _paragraphs(2, 20)
+        + "</div><ol id='disqus_thread'><li>"
+        + _paragraphs(1, 30)
+        + "</li></ol><ul class='Comment-list'><li>"
+        + _paragraphs(1, 40)
+        + "</li></ul><ol id='comol-7'><li>"
+        + _paragraphs(1, 50)
+        + "</li></ol><div class='no-comments-here'><p>Tail</p></div>text after"
+    ),
     "forum thread": _page(
         _article(2) + "<div class='comment-list'>" + _article(5, "") + "</div>", head=_FORUM
     ),
@@ -182,3 +196,19 @@ def _structural_only(tree):  # type: ignore[no-untyped-def]
     for element in _STRUCTURAL_CLEAN(tree):
         element.drop_tree()
     return tree
+
+
+@pytest.mark.parametrize(("name", "html"), _cases(), ids=[name for name, _ in _cases()])
+def test_comment_prune_matches_the_library(name: str, html: str) -> None:
+    from copy import copy
+
+    from lxml import etree
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.xpaths import REMOVE_COMMENTS_AND_LISTS_XPATH
+
+    tree, _ = _parse_page(html)
+    ours = _prune_comment_sections(copy(tree))
+    theirs = prune_unwanted_nodes(copy(tree), REMOVE_COMMENTS_AND_LISTS_XPATH)
+    assert etree.tostring(ours) == etree.tostring(theirs)
+    if name == "comment sections of every kind":
+        assert etree.tostring(ours) != etree.tostring(tree)  # something was pruned

@@ -43,7 +43,12 @@ from trafilatura.main_extractor import extract_content
 from trafilatura.settings import _COOKIE_CONSENT_RE, BASIC_CLEAN_XPATH, Extractor
 from trafilatura.utils import trim
 from trafilatura.xml import delete_element, xmltotxt
-from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH
+from trafilatura.xpaths import (
+    _COMMENTS_CLASS,
+    _COMMENTS_ID,
+    RAW_TREE_PRUNE_XPATH,
+    REMOVE_COMMENTS_AND_LISTS_XPATH,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,45 @@ def _raw_prunes(page: str | None) -> list[XPath]:
         for expression, words in _RAW_PRUNES
         if words is None or any(word in page for word in words)
     ]
+
+
+# trafilatura's comment-section prune tests its patterns on the id and class of every block
+# element by a Python call from XPath. Every pattern needs "omment" in the class or id, or an id
+# starting "comol" or "disqus_thread": XPath finds those few blocks in C, and the patterns run on
+# them in Python (when the library's expression is the one these are taken from).
+_COMMENTS_EXPRESSION = f"""
+        .//*[self::div or self::list or self::section or self::details or self::ol or self::ul][
+        re:test(@id, '^(?:{_COMMENTS_ID}|disqus_thread|dsq-comments)') or
+        re:test(@class, '{_COMMENTS_CLASS}')][
+        not(self::ol or self::ul) or re:test(@id, '^(?:{_COMMENTS_ID})') or re:test(@class, '{_COMMENTS_CLASS}')]
+        """  # noqa: E501 - the library's text, verbatim
+_KNOWN_COMMENTS = [x.path for x in REMOVE_COMMENTS_AND_LISTS_XPATH] == [_COMMENTS_EXPRESSION]
+_COMMENT_BLOCKS = XPath(
+    ".//*[self::div or self::list or self::section or self::details or self::ol or self::ul]"
+    "[contains(@id, 'omment') or starts-with(@id, 'comol') or starts-with(@id, 'disqus_thread')"
+    " or contains(@class, 'omment')]"
+)
+_COMMENT_ID = re.compile(f"^(?:{_COMMENTS_ID}|disqus_thread|dsq-comments)")
+_COMMENT_LIST_ID = re.compile(f"^(?:{_COMMENTS_ID})")
+_COMMENT_CLASS = re.compile(_COMMENTS_CLASS)
+
+
+def _prune_comment_sections(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+    """``prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)``, the same deletions."""
+    if not _KNOWN_COMMENTS:
+        return prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    found = []
+    for element in _COMMENT_BLOCKS(tree):
+        by_class = _COMMENT_CLASS.search(element.get("class") or "") is not None
+        ident = element.get("id") or ""
+        if not by_class and not _COMMENT_ID.search(ident):
+            continue
+        if element.tag in ("ol", "ul") and not by_class and not _COMMENT_LIST_ID.search(ident):
+            continue
+        found.append(element)
+    for element in found:
+        delete_element(element)  # the tail text is kept, as the library's prune keeps it
+    return tree
 
 
 # trafilatura's basic cleaning, which its page measure runs, deletes structural elements and those
@@ -145,7 +189,7 @@ class BodyRun:
             is_forum = _forum_thread_page(tree)
             tree = prune_unwanted_nodes(tree, _raw_prunes(self._page))
             if not is_forum:
-                tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+                tree = _prune_comment_sections(tree)
             self._pruned = tree
         return self._pruned
 
