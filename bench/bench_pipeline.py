@@ -173,7 +173,7 @@ def main() -> None:
 # The steps of bot.pipeline.extract.extract_html timed in the breakdown round (a step that a
 # later version renames is left out of the table, not an error).
 _STEPS = {
-    "_parse_page": "parse (lxml, trafilatura's repair)",
+    "parse_html": "parse (lxml, trafilatura's repair)",
     "read_page": "our page scan (metadata, marked-up parts)",
     "_paragraph_chars": "rerun test (paragraph text)",
     "clean_paragraphs": "opinion cleanup",

@@ -15,8 +15,8 @@ import pytest
 import trafilatura
 from trafilatura.baseline import html2txt
 
-from bot.pipeline.body_run import BodyRun, _page_chars, _prune_comment_sections, _raw_prunes
-from bot.pipeline.extract import _parse_page
+from bot.pipeline.body_run import BodyRun, _marks, _page_chars, _prune_comment_sections, _raw_prunes
+from bot.pipeline.extract import parse_html
 
 FIX = Path(__file__).parent / "fixtures" / "pipeline"
 
@@ -120,7 +120,7 @@ PAGES = {
 
 
 def _library_text(html: str, fast: bool) -> str:
-    tree, _ = _parse_page(html)
+    tree = parse_html(html)
     doc = trafilatura.bare_extraction(tree, include_comments=False, with_metadata=False, fast=fast)
     return (doc.text or "") if doc is not None else ""
 
@@ -134,13 +134,13 @@ def _cases() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("name", "html"), _cases(), ids=[name for name, _ in _cases()])
 def test_both_modes_match_bare_extraction(name: str, html: str) -> None:
-    tree, page = _parse_page(html)
-    run = BodyRun(tree, None, page)
+    tree = parse_html(html)
+    run = BodyRun(tree, None)
     # The fast run first, as the extractor does: the full run then reuses its pruned page.
     assert run.text(fast=True) == _library_text(html, fast=True)
     assert run.text(fast=False) == _library_text(html, fast=False)
-    # Without the page's text every prune runs: the same answer again.
-    alone = BodyRun(_parse_page(html)[0], None, None)
+    # A full run alone (its own pruning and measure): the same answer again.
+    alone = BodyRun(parse_html(html), None)
     assert alone.text(fast=False) == _library_text(html, fast=False)
 
 
@@ -150,26 +150,27 @@ def test_both_modes_match_bare_extraction(name: str, html: str) -> None:
 def test_these_pages_need_their_prunes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pages above tell a skipped prune: without it their text is another."""
     html = PAGES[name]
-    monkeypatch.setattr("bot.pipeline.body_run._raw_prunes", lambda page: [])
-    tree, page = _parse_page(html)
-    assert BodyRun(tree, None, page).text(fast=False) != _library_text(html, fast=False)
+    monkeypatch.setattr("bot.pipeline.body_run._raw_prunes", lambda marks: [])
+    tree = parse_html(html)
+    assert BodyRun(tree, None).text(fast=False) != _library_text(html, fast=False)
 
 
 def test_prunes_are_skipped_only_when_they_cannot_match() -> None:
-    everything = len(trafilatura.xpaths.RAW_TREE_PRUNE_XPATH)
-    assert _raw_prunes(None) == list(trafilatura.xpaths.RAW_TREE_PRUNE_XPATH)
-    assert _raw_prunes(PAGES["plain"]) == []
-    assert len(_raw_prunes(PAGES["infinite scroll"])) == 1
-    assert len(_raw_prunes(PAGES["share buttons"])) == 1
-    # Character references could spell the words: everything runs.
-    assert len(_raw_prunes(PAGES["infinite scroll, class in character references"])) == everything
+    def prunes(name: str) -> int:
+        return len(_raw_prunes(_marks(parse_html(PAGES[name]))))
+
+    assert prunes("plain") == 0
+    assert prunes("infinite scroll") == 1
+    assert prunes("share buttons") == 1
+    # Classes are read as the parser decoded them: character references spell the words too.
+    assert prunes("infinite scroll, class in character references") == 1
 
 
 def test_the_run_leaves_the_callers_tree_alone() -> None:
     html = PAGES["infinite scroll"]
-    tree, page = _parse_page(html)
+    tree = parse_html(html)
     before = len(list(tree.iter()))
-    run = BodyRun(tree, None, page)
+    run = BodyRun(tree, None)
     assert run.text(fast=True)
     assert run.text(fast=False)
     assert len(list(tree.iter())) == before
@@ -177,14 +178,14 @@ def test_the_run_leaves_the_callers_tree_alone() -> None:
 
 @pytest.mark.parametrize(("name", "html"), _cases(), ids=[name for name, _ in _cases()])
 def test_page_measure_matches_html2txt(name: str, html: str) -> None:
-    tree, _ = _parse_page(html)
+    tree = parse_html(html)
     assert _page_chars(tree) == len(html2txt(tree))
 
 
 @pytest.mark.parametrize("name", ["cookie banner", "cookie banner, a long s in its id"])
 def test_cookie_banners_are_cleaned(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The banner's text counts in the measure when its part of the cleaning is left out."""
-    tree, _ = _parse_page(PAGES[name])
+    tree = parse_html(PAGES[name])
     monkeypatch.setattr("bot.pipeline.body_run._COOKIE_WORDS", ())
     monkeypatch.setattr("bot.pipeline.body_run.basic_cleaning", _structural_only)
     assert _page_chars(tree) > len(html2txt(tree))
@@ -206,9 +207,13 @@ def test_comment_prune_matches_the_library(name: str, html: str) -> None:
     from trafilatura.htmlprocessing import prune_unwanted_nodes
     from trafilatura.xpaths import REMOVE_COMMENTS_AND_LISTS_XPATH
 
-    tree, _ = _parse_page(html)
+    tree = parse_html(html)
     ours = _prune_comment_sections(copy(tree))
     theirs = prune_unwanted_nodes(copy(tree), REMOVE_COMMENTS_AND_LISTS_XPATH)
     assert etree.tostring(ours) == etree.tostring(theirs)
+    # Told the page's classes and ids (a page without the words skips the search).
+    assert etree.tostring(_prune_comment_sections(copy(tree), _marks(tree))) == etree.tostring(
+        theirs
+    )
     if name == "comment sections of every kind":
         assert etree.tostring(ours) != etree.tostring(tree)  # something was pruned

@@ -11,10 +11,10 @@ The stages are trafilatura's own functions, called in the order and with the opt
 
 - the pruned page, its forum test and its measured text are shared by the two runs;
 - fast mode makes no backup of the cleaned tree (only the fallback extractors read it);
-- the infinite-scroll prune is skipped when the page's text holds none of the words its
-  patterns need (nine pages in ten): the same answer without two whole-tree XPath walks;
-- the page's text is measured with the cookie-banner part of trafilatura's basic cleaning run
-  only where a class or id could name one (see ``_page_chars``).
+- the prunes and cleanings whose patterns test classes and ids (by a Python call from XPath
+  for every element) run only where the page's classes and ids hold a word the patterns need,
+  and the comment-section prune tests its patterns in Python on the few blocks XPath finds
+  with such a word: the same deletions, read once from one list of the page's classes and ids.
 
 ``tests/test_body_run.py`` checks both modes against ``bare_extraction`` itself, so a
 trafilatura release that changes its sequence fails there rather than drifting silently.
@@ -53,10 +53,22 @@ from trafilatura.xpaths import (
 log = logging.getLogger(__name__)
 
 
+_CLASSES = XPath("//@class", smart_strings=False)
+_IDS = XPath("//@id", smart_strings=False)
+
+
+def _marks(tree: lxml_html.HtmlElement) -> str:
+    """Every class and id on the page, one a line: a pattern on classes or ids that needs a
+    word can match only if this holds it (a part of the page holds no more than the page)."""
+    return "\n".join(_CLASSES(tree)) + "\n" + "\n".join(_IDS(tree))
+
+
 def _needed_words(expression: XPath) -> tuple[str, ...] | None:
     """The words one of the raw-tree prune patterns cannot match without (None: unknown)."""
     path = expression.path
-    if "mvp-post-add-" in path and "infinite-?scroll" in path:
+    if not set(re.findall(r"@[\w-]+", path)) <= {"@id", "@class"}:
+        return None  # a pattern on other attributes: always run it
+    if "mvp-post-add-" in path and "infinite-?scroll" in path and "(?i)" not in path:
         return ("mvp-post-add-", "infinite")
     if "elementor-share-buttons" in path and "re:" not in path:
         return ("elementor-share-buttons",)
@@ -64,21 +76,14 @@ def _needed_words(expression: XPath) -> tuple[str, ...] | None:
 
 
 _RAW_PRUNES = [(expression, _needed_words(expression)) for expression in RAW_TREE_PRUNE_XPATH]
-# A character reference to a letter or a hyphen could spell those words in an attribute without
-# the page's text holding them: then the prune runs whatever the text says.
-_LETTER_REFERENCE = re.compile(
-    r"&#(?:[xX]0*(?:2[dD]|6[1-9a-fA-F]|7[0-9aA])|0*(?:45|9[7-9]|1[01]\d|12[0-2]))(?!\d)"
-)
 
 
-def _raw_prunes(page: str | None) -> list[XPath]:
-    """The raw-tree prune expressions that may match a page with this text."""
-    if page is None or _LETTER_REFERENCE.search(page):
-        return list(RAW_TREE_PRUNE_XPATH)
+def _raw_prunes(marks: str) -> list[XPath]:
+    """The raw-tree prune expressions that may match a page with these classes and ids."""
     return [
         expression
         for expression, words in _RAW_PRUNES
-        if words is None or any(word in page for word in words)
+        if words is None or any(word in marks for word in words)
     ]
 
 
@@ -101,12 +106,18 @@ _COMMENT_BLOCKS = XPath(
 _COMMENT_ID = re.compile(f"^(?:{_COMMENTS_ID}|disqus_thread|dsq-comments)")
 _COMMENT_LIST_ID = re.compile(f"^(?:{_COMMENTS_ID})")
 _COMMENT_CLASS = re.compile(_COMMENTS_CLASS)
+_COMMENT_WORDS = ("omment", "comol", "disqus_thread")
 
 
-def _prune_comment_sections(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
-    """``prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)``, the same deletions."""
+def _prune_comment_sections(
+    tree: lxml_html.HtmlElement, marks: str | None = None
+) -> lxml_html.HtmlElement:
+    """``prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)``, the same deletions
+    (``marks``: the classes and ids of the page or of a tree holding it, when known)."""
     if not _KNOWN_COMMENTS:
         return prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    if marks is not None and not any(word in marks for word in _COMMENT_WORDS):
+        return tree
     found = []
     for element in _COMMENT_BLOCKS(tree):
         by_class = _COMMENT_CLASS.search(element.get("class") or "") is not None
@@ -138,15 +149,13 @@ _KNOWN_CLEANING = _COOKIE_CONSENT_RE == _COOKIE_PATTERN and BASIC_CLEAN_XPATH.pa
     f"{_STRUCTURAL_CLEAN.path}|.//*[re:test(@class, '{_COOKIE_PATTERN}', 'i')"
     f" or re:test(@id, '{_COOKIE_PATTERN}', 'i')]"
 )
-_CLASSES = XPath(".//@class", smart_strings=False)
-_IDS = XPath(".//@id", smart_strings=False)
 
 
-def _basic_cleaning(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
+def _basic_cleaning(tree: lxml_html.HtmlElement, marks: str | None = None) -> lxml_html.HtmlElement:
     """trafilatura's ``basic_cleaning`` (in place), at less cost on pages with no class or id
-    that could name a cookie banner."""
+    that could name a cookie banner (``marks``: as for :func:`_prune_comment_sections`)."""
     if _KNOWN_CLEANING:
-        marks = "\n".join(_CLASSES(tree)) + "\n" + "\n".join(_IDS(tree))
+        marks = _marks(tree) if marks is None else marks
         # Only ASCII is safe to lower-case for a case-blind pattern ("ſ" matches "s" there).
         if marks.isascii() and not any(word in marks.lower() for word in _COOKIE_WORDS):
             for element in _STRUCTURAL_CLEAN(tree):
@@ -155,29 +164,28 @@ def _basic_cleaning(tree: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     return basic_cleaning(tree)  # another trafilatura release, or a page that needs it all
 
 
-def _page_chars(tree: lxml_html.HtmlElement) -> int:
+def _page_chars(tree: lxml_html.HtmlElement, marks: str | None = None) -> int:
     """``len(html2txt(tree))``: the page's text as trafilatura measures it."""
     tree = copy(tree)
     body = tree.find(".//body")
-    return len(_spaced_text(_basic_cleaning(tree if body is None else body)))
+    return len(_spaced_text(_basic_cleaning(tree if body is None else body, marks)))
 
 
-def _justext_rescue(tree: lxml_html.HtmlElement, options: Extractor) -> tuple[_Element, str]:
+def _justext_rescue(
+    tree: lxml_html.HtmlElement, options: Extractor, marks: str | None = None
+) -> tuple[_Element, str]:
     """trafilatura's ``justext_rescue`` with the cheaper basic cleaning."""
-    body = try_justext(_basic_cleaning(tree), options.url, options.lang)
+    body = try_justext(_basic_cleaning(tree, marks), options.url, options.lang)
     return body, trim(" ".join(body.itertext()))
 
 
 class BodyRun:
-    """One page's trafilatura runs (fast, then full if asked) sharing the mode-free steps.
+    """One page's trafilatura runs (fast, then full if asked) sharing the mode-free steps."""
 
-    ``page``: the text the tree was parsed from (None when unknown: every prune then runs).
-    """
-
-    def __init__(self, tree: lxml_html.HtmlElement, url: str | None, page: str | None) -> None:
+    def __init__(self, tree: lxml_html.HtmlElement, url: str | None) -> None:
         self.url = url
         self._source = tree
-        self._page = page
+        self._marks = ""
         self._pruned: lxml_html.HtmlElement | None = None
         self._page_chars: int | None = None
 
@@ -185,18 +193,19 @@ class BodyRun:
         """The page as every stage starts from it: copied, infinite-scroll blocks and comment
         sections pruned (not on a forum thread, whose posts are its content)."""
         if self._pruned is None:
+            self._marks = _marks(self._source)
             tree = copy(self._source)
             is_forum = _forum_thread_page(tree)
-            tree = prune_unwanted_nodes(tree, _raw_prunes(self._page))
+            tree = prune_unwanted_nodes(tree, _raw_prunes(self._marks))
             if not is_forum:
-                tree = _prune_comment_sections(tree)
+                tree = _prune_comment_sections(tree, self._marks)
             self._pruned = tree
         return self._pruned
 
     def _chars(self) -> int:
         """The length of the page's text as trafilatura measures it for its recall retry."""
         if self._page_chars is None:
-            self._page_chars = _page_chars(self._tree())
+            self._page_chars = _page_chars(self._tree(), self._marks)
         return self._page_chars
 
     def text(self, *, fast: bool) -> str:
@@ -239,7 +248,7 @@ class BodyRun:
                 log.debug("recall retry failed: %s %s", err, self.url)
             if not options.fast:
                 try:
-                    j_body, j_text = _justext_rescue(copy(tree), options)
+                    j_body, j_text = _justext_rescue(copy(tree), options, self._marks)
                 except Exception as err:  # noqa: BLE001 - as trafilatura: optional
                     log.debug("justext candidate failed: %s %s", err, self.url)
             size, r_size, j_size = len(text), len(r_text), len(j_text)

@@ -64,17 +64,16 @@ def _language(code: str | None, text: str) -> str | None:
     return detect_language(text)
 
 
-def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None, page: str | None = None) -> str:
+def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     """trafilatura's body text: its fast mode, and its fallback extractors when that falls short.
 
     Fast mode (no readability/jusText comparison) is cheaper than trafilatura's full run and as
     good on most news pages; but on list-like pages (guides, reviews, recipes) it can keep one
     block out of twenty. When its text is short and a small share of the page's text, or well
     short of the page's paragraph text, the full extraction runs as well and the longer text
-    wins. The two runs share their mode-free steps (:mod:`bot.pipeline.body_run`); ``page`` is
-    the text the tree was parsed from, when known (it lets a run skip prunes that cannot match).
+    wins. The two runs share their mode-free steps (:mod:`bot.pipeline.body_run`).
     """
-    run = BodyRun(tree, url, page)
+    run = BodyRun(tree, url)
     text = _bare_text(run, fast=True)
     size = len(text)
     if size < _SHORT_TEXT and size < _SHORT_SHARE * len(_BODY_TEXT(tree)):
@@ -252,9 +251,8 @@ def _repair(text: str, beginning: str) -> str:
     return text
 
 
-def _load_html(html: str | bytes) -> tuple[lxml_html.HtmlElement | None, str]:
-    """trafilatura.utils.load_html's steps (decode, repair, parse, sanity check) with _PARSER;
-    with the text parsed."""
+def _load_html(html: str | bytes) -> lxml_html.HtmlElement | None:
+    """trafilatura.utils.load_html's steps (decode, repair, parse, sanity check) with _PARSER."""
     text = decode_file(html)
     beginning = text[:50].lower()
     dubious = is_dubious_html(beginning)
@@ -271,29 +269,23 @@ def _load_html(html: str | bytes) -> tuple[lxml_html.HtmlElement | None, str]:
     if (tree is None or len(tree) < 1) and not as_bytes:
         tree = lxml_html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
     if tree is not None and dubious and len(tree) < 2:
-        return None, text  # not HTML at all
-    return tree, text
+        return None  # not HTML at all
+    return tree
 
 
 def parse_html(html: str | bytes) -> lxml_html.HtmlElement:
     """Parse a page as trafilatura does (bytes: declared charset, then detection)."""
-    return _parse_page(html)[0]
-
-
-def _parse_page(html: str | bytes) -> tuple[lxml_html.HtmlElement, str | None]:
-    """:func:`parse_html`, with the text the tree was parsed from (None if unknown)."""
     if not html or (isinstance(html, str) and not html.strip()):
         raise ExtractionError("The page is empty.")
     if len(html) > MAX_HTML_BYTES:
         raise ExtractionError("The page is too large to extract.")
-    text = None
     try:
-        tree, text = _load_html(html)
+        tree = _load_html(html)
     except Exception:  # noqa: BLE001 - lxml raises several types on broken input
         tree = None
     if tree is None or not isinstance(tree, lxml_html.HtmlElement):
         raise ExtractionError("The page could not be read as HTML.")
-    return tree, text
+    return tree
 
 
 def clear_caches() -> None:
@@ -371,9 +363,9 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
 
     Raises :class:`ExtractionError` for an empty page or a page with no article.
     """
-    tree, page = _parse_page(html)
+    tree = parse_html(html)
     facts = read_page(tree)
-    body = _trafilatura_text(tree, url, page)  # trafilatura copies the tree: facts stay valid
+    body = _trafilatura_text(tree, url)  # trafilatura copies the tree: facts stay valid
     body = _script_rendered_body(body, facts.ld_body)
     if not body.strip():
         raise ExtractionError("No article text was found on the page.")
