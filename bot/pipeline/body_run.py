@@ -68,7 +68,9 @@ def _needed_words(expression: XPath) -> tuple[str, ...] | None:
     path = expression.path
     if not set(re.findall(r"@[\w-]+", path)) <= {"@id", "@class"}:
         return None  # a pattern on other attributes: always run it
-    if "mvp-post-add-" in path and "infinite-?scroll" in path and "(?i)" not in path:
+    if "'i')" in path or "(?i" in path:
+        return None  # case-blind: the words could be written in capitals
+    if "mvp-post-add-" in path and "infinite-?scroll" in path:
         return ("mvp-post-add-", "infinite")
     if "elementor-share-buttons" in path and "re:" not in path:
         return ("elementor-share-buttons",)
