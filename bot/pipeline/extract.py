@@ -93,7 +93,7 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     fuller = _bare_text(run, fast=False)
     text = fuller if len(fuller) > len(text) else text
     if len(text) < _SHORT_TEXT:
-        text = _unwrapped_text(tree, url, page, text)
+        text = _unwrapped_text(tree, url, text)
     return text
 
 
@@ -103,9 +103,7 @@ _WRAPPER_SHARE = 0.5  # of the page's text: the element wraps the page, not a pa
 _WRAPPED_PROSE = 0.3  # of the element's text in paragraphs: an article, not a mega-menu
 
 
-def _unwrapped_text(
-    tree: lxml_html.HtmlElement, url: str | None, page: str | None, text: str
-) -> str:
+def _unwrapped_text(tree: lxml_html.HtmlElement, url: str | None, text: str) -> str:
     """The text when a header, footer, nav or aside wraps most of the page and its prose (a
     template's unclosed ``<header>`` swallowing the article), read as a plain block.
 
@@ -128,7 +126,7 @@ def _unwrapped_text(
     for el in wrappers:
         el.tag = "div"
     try:
-        unwrapped = _bare_text(BodyRun(tree, url, page), fast=True)
+        unwrapped = _bare_text(BodyRun(tree, url), fast=True)
     finally:
         for el, tag in zip(wrappers, tags, strict=True):
             el.tag = tag
