@@ -61,3 +61,32 @@ def test_summary_sentences_start_on_their_first_word() -> None:
     )
     texts = [s.text for s in candidate_sentences(piece)]
     assert texts[0] == "The harbour board has raised mooring fees for the third time in four years."
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Independent reviews of garden tools and outdoor gear since 1998, tested by gardeners.",
+        "Unabhängige Nachrichten, Hintergründe und Meinungen aus Stadt und Landkreis.",
+        "Quayside Gazette webpage",
+    ],
+)
+def test_site_wide_description_is_not_the_standfirst(description: str) -> None:
+    """A site's tagline or name in the description speaks of the site, not of this piece."""
+    piece = extract_html(page(description), url="https://quay.example/opinion/fees")
+    assert piece.standfirst is None
+
+
+def test_description_naming_the_topic_in_other_words_is_kept() -> None:
+    description = "Working boats should not pay what yachts pay to moor at the old quay."
+    piece = extract_html(page(description), url="https://quay.example/opinion/fees")
+    assert piece.standfirst == description
+
+
+@pytest.mark.parametrize(
+    "subheadline",
+    ["Last chance to grab our winter deal: save up to 35% today", "Use code QUAY10 at checkout"],
+)
+def test_shop_promo_is_not_the_standfirst(subheadline: str) -> None:
+    piece = extract_html(page(subheadline=subheadline), url="https://quay.example/opinion/fees")
+    assert piece.standfirst is None

@@ -106,6 +106,8 @@ def is_boilerplate(line: str) -> bool:
 _FURNITURE_TEXT = re.compile(
     r"subscribe|subscription|sign up|sign in|log in|newsletter|paywall|funded by (?:our )?readers"
     r"|support (?:our|independent) journalism|become a (?:member|supporter)|donate"
+    r"|last chance to (?:save|buy|get|grab|order)|\bsave up to \d|\b\d{1,2} ?% off\b"
+    r"|limited[- ]time (?:offer|deal)|\buse (?:promo |coupon )?code\b"
     r"|powered by|cookies?\b|javascript|\bfunction\s*\(|window\.|document\.|\{\s*\w+\s*:"
     r"|^\W*(?:photo|image|picture|foto|illustration|credit|source|caption)s?\s*(?:by)?\s*:"
     r"|\((?:photo|image|foto)s?\b|getty images|shutterstock|\bafp photo|\bap photo"

@@ -356,6 +356,24 @@ def _lede(paragraphs: list[str], title: str | None) -> str:
     return ""
 
 
+# Words long enough to carry a topic ("Heat", "harbour"); shorter ones are mostly grammar.
+_TOPIC_WORD = re.compile(r"\w{4,}")
+
+
+def _about_the_piece(description: str, article: str, outlet: str | None) -> bool:
+    """Whether a meta description speaks of this article, not of the site: a site's tagline or
+    its name ("Independent reviews since 1998", "Acme webpage") repeated on every page shares
+    hardly a word with the article, while an editor's summary names its topic. Scripts written
+    without spaces (their "words" are whole phrases) are not judged."""
+    if word_count(description) < 4 or (outlet and norm(description) == norm(outlet)):
+        return False
+    words = {w.casefold() for w in _TOPIC_WORD.findall(description) if not w.isdigit()}
+    if len(words) < 3 or any(len(w) > 20 for w in words):
+        return True
+    article_words = {w.casefold() for w in _TOPIC_WORD.findall(article)}
+    return len(words & article_words) >= 0.2 * len(words)
+
+
 def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
     """Extract the article of an HTML page and clean it as an opinion piece.
 
@@ -392,7 +410,12 @@ def extract_html(html: str | bytes, url: str | None = None) -> ExtractedPiece:
         copied = lede.startswith(norm(desc)) or (
             len(desc) > _DEK_CHARS and first.startswith(norm(desc))
         )
-        if not truncated and norm(desc) != norm(title or "") and not copied:
+        if (
+            not truncated
+            and norm(desc) != norm(title or "")
+            and not copied
+            and _about_the_piece(desc, f"{title or ''}\n{body}", outlet)
+        ):
             standfirst = desc
     # A weakly marked "intro" that is really the body's first paragraph stays in the body.
     if standfirst and not facts.dek_strong and first == norm(standfirst):
