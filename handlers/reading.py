@@ -75,15 +75,26 @@ async def latest(request: Request, services: Services) -> Response:
     count = 3
     if words and words[0].lstrip("-").isdigit():
         count = parse_count(words.pop(0))
+    # "/latest author Jane Doe", as /subscribe spells it, names what the words are.
+    kind = _FILTER_KINDS.get(words[0].lower()) if len(words) > 1 else None
+    if kind:
+        words.pop(0)
     what = " ".join(words).strip()
     store = services.store
     chat = await current_chat(request, services)
+    source = await store.get_source(what) if what and kind in (None, "source") else None
+    if kind == "source" and source is None:
+        return Response.error(f"I know no source {what[:80]!r}. See /sources.")
+    is_author = kind in (None, "author") and source is None and bool(what)
+    is_author = is_author and await store.get_author(what) is not None
+    if kind == "author" and not is_author:
+        return Response.error(f"I know no author {what[:80]!r}. See /authors.")
     # As this chat sees the archive: another chat's /summary answers are not its news.
     if not what:
         pieces = await store.latest_pieces(count, chat_id=chat.id)
-    elif (source := await store.get_source(what)) is not None:
+    elif source is not None:
         pieces = await store.latest_pieces(count, source_id=source.id, chat_id=chat.id)
-    elif await store.get_author(what) is not None:
+    elif is_author:
         pieces = await store.latest_pieces(count, author=what, chat_id=chat.id)
     else:
         try:
@@ -100,6 +111,14 @@ async def latest(request: Request, services: Services) -> Response:
     if not pieces:
         return Response.text("No pieces yet. Sources are polled on a schedule; check /sources.")
     return Response(await posts_for(pieces, chat, services))
+
+
+_FILTER_KINDS = {
+    "source": "source",
+    "author": "author",
+    "keyword": "keyword",
+    "keywords": "keyword",
+}
 
 
 def _fts_words(text: str) -> str:
