@@ -169,13 +169,18 @@ def test_a_header_block_marked_as_summary_is_not_the_standfirst():
         "<p>Drie jaar uitstel, twee rapporten en geen besluit over de toekomst van de remise.</p>"
         "<p>door Mila Verbeek</p><p>Foto: archief van de gemeente, voorjaar</p></div>"
     )
-    head = "<meta name='description' content='Het stadsbestuur stelt de beslissing opnieuw uit.'>"
+    desc = "Het stadsbestuur stelt de beslissing over de tramremise opnieuw uit."
+    head = f"<meta name='description' content='{desc}'>"
     piece = extract_document(_page(head=head, under=header))
-    assert piece.standfirst == "Het stadsbestuur stelt de beslissing opnieuw uit."
+    assert (
+        piece.standfirst == "Het stadsbestuur stelt de beslissing over de tramremise opnieuw uit."
+    )
     # A line marked "lead" that is the byline is not a standfirst either.
     byline = "<p class='lead'>Door Mila Verbeek en Sem de Boer</p>"
     piece = extract_document(_page(head=head, under=byline))
-    assert piece.standfirst == "Het stadsbestuur stelt de beslissing opnieuw uit."
+    assert (
+        piece.standfirst == "Het stadsbestuur stelt de beslissing over de tramremise opnieuw uit."
+    )
     marked = "<p class='standfirst'>Drie jaar uitstel en nog altijd geen besluit.</p>"
     piece = extract_document(_page(head=head, under=marked))
     assert piece.standfirst == "Drie jaar uitstel en nog altijd geen besluit."

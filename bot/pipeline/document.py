@@ -16,6 +16,7 @@ import zlib
 from bot.types import ExtractedPiece, Summary
 
 from .extract import MAX_HTML_BYTES, ExtractionError, extract_html
+from .mojibake import is_double_encoded, repair_double_encoding
 from .text_input import extract_text
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,8 @@ def extract_document(
     ):
         raise ExtractionError(_NOT_A_DOCUMENT)
     text = decode(content, content_type)
+    if is_double_encoded(content):
+        text = repair_double_encoding(text)
     if _looks_binary(text):
         raise ExtractionError(_NOT_A_DOCUMENT)
     if _is_html(text, content_type, filename):
