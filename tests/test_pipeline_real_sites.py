@@ -595,3 +595,19 @@ def test_an_unclosed_overlay_wrapping_the_page_does_not_hide_the_article():
     )
     piece = extract_html(page)
     assert piece.text.split("\n\n") == _CLOTHES
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Marta Kowalczyk, Sr. Director of Logistics, Vistula Freight Lines - 12+ Years in Freight",
+        "Marta Kowalczyk, Head of Research, Vistula Freight Lines",
+        "Marta Kowalczyk, Chefredakteurin, Weichsel Verlag",
+    ],
+)
+def test_a_title_and_employer_after_the_name_are_not_authors(name: str) -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "BlogPosting", "author": {"@type": '
+        f'"Person", "name": "{name}"}}}}</script>'
+    )
+    assert extract_document(_head_page(head)).authors == ["Marta Kowalczyk"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .names import is_person_name, is_team_name
+from .names import is_person_name, is_role, is_team_name
 from .text import norm, tidy
 
 # "By", "Written by", "Sobre", "Par", "Von", "Por", "Di", "Door", "Av", "Przez", "Автор:"...
@@ -157,6 +157,11 @@ def _surname_first(pieces: list[str]) -> bool:
     return is_person_name(f"{pieces[1]} {pieces[0]}")
 
 
+def _title_only(text: str) -> bool:
+    """A job title written where names are listed ("Sr. Director of Operations")."""
+    return is_role(text) and not is_team_name(text) and not is_person_name(correct_name(text) or "")
+
+
 def credits_from(values: list[str], *, strict: bool = False) -> Credits:
     """Authors and agencies named by ``values`` (each one or several names).
 
@@ -168,13 +173,19 @@ def credits_from(values: list[str], *, strict: bool = False) -> Credits:
     out = Credits()
     seen: set[str] = set()
     for value in values:
+        if out.authors and _title_only(value):
+            # A name field read as a list: "Jane Doe; Sr Director; Acme Movers" names one
+            # person, her title and her employer: nothing after the title is another author.
+            break
         for part in _NAME_PARTS.split(value or ""):
             pieces = [p.strip() for p in part.split(",") if p.strip()]
             candidates = pieces[:1]
             if _surname_first(pieces):
                 candidates = [f"{pieces[1]} {pieces[0]}"]  # "Doe, Jane T." -> "Jane T. Doe"
             elif len(pieces) > 1:
-                names = [p for p in pieces if is_person_name(correct_name(p) or "")]
+                # "Jane Doe, Sr. Director, Acme Movers": after the title comes the employer.
+                upto = next((i for i, p in enumerate(pieces) if i and _title_only(p)), None)
+                names = [p for p in pieces[:upto] if is_person_name(correct_name(p) or "")]
                 if names:
                     candidates = names  # "Jane Doe, Senior Editor": the role goes
                 # "Jane Doe, The Associated Press": the agency is a credit

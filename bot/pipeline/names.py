@@ -20,13 +20,22 @@ _NOT_IN_NAMES = {
     "editorial", "views", "newsletter", "subscribe", "follow", "staff", "reporter", "editor",
     "columnist", "contributor", "correspondent", "writer", "analysis", "news", "home", "menu",
     "by", "written", "posted", "author",
-    # Roles and job titles written beside a name ("Marketing Director", "Lead Reviewer").
+}  # fmt: skip
+# Roles and job titles written beside a name ("Marketing Director", "Lead Reviewer").
+ROLE_WORDS = frozenset({
     "expert", "reviewer", "reviewed", "founder", "co-founder", "cofounder", "director", "manager",
     "executive", "officer", "president", "head", "lead", "senior", "chief", "ceo", "cto", "cfo",
     "coo", "specialist", "consultant", "analyst", "strategist", "marketing", "team", "intern",
     "assistant", "associate", "journalist", "photographer", "producer", "blogger",
-    "researcher", "professor", "attorney", "lawyer", "dietitian", "physician",
-}  # fmt: skip
+    "researcher", "professor", "attorney", "lawyer", "dietitian", "physician", "vp",
+    "editor", "columnist", "correspondent", "reporter", "contributor", "writer",
+    # ... and in the other languages the project reads most.
+    "redakteur", "redakteurin", "chefredakteur", "chefredakteurin", "korrespondent",
+    "korrespondentin", "journalistin", "rédacteur", "rédactrice", "directeur", "directrice",
+    "journaliste", "redactor", "redactora", "directora", "periodista", "giornalista",
+    "redattore", "direttore", "editora", "jornalista", "redacteur", "hoofdredacteur",
+})  # fmt: skip
+_NOT_IN_NAMES |= ROLE_WORDS
 BY_PREFIX = re.compile(
     r"^\s*(?:[—–\-]+\s*)?(?:by|written by|words by|par|von|por|di|door|av|بقلم|كتب|كتبت)\s*:?\s+",
     re.IGNORECASE,
@@ -96,6 +105,11 @@ def is_team_name(text: str) -> bool:
     return bool(_TEAM_AFTER.match(text)) and not any(w.casefold() in _NOT_TEAM for w in words)
 
 
+def is_role(text: str) -> bool:
+    """A job title rather than a name: "Sr. Director of Operations", "Senior Editor"."""
+    return any(w.strip(".,;:()").casefold() in ROLE_WORDS for w in text.split())
+
+
 def split_authors(text: str) -> list[str]:
     """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']; junk parts are dropped."""
     text = tidy(BY_PREFIX.sub("", tidy(text)))
@@ -103,6 +117,8 @@ def split_authors(text: str) -> list[str]:
     names: list[str] = []
     for part in _NAME_SPLIT.split(text):
         part = _PAREN_TAIL.sub("", part).strip(" .,:;-—–")  # "Jane Doe (AP)"
+        if names and is_role(part) and not is_person_name(part) and not is_team_name(part):
+            break  # "Jane Doe, Head of Research, Acme Freight": then comes her employer
         if (
             is_person_name(part)
             or is_team_name(part)
