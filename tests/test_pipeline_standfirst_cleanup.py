@@ -90,3 +90,16 @@ def test_description_naming_the_topic_in_other_words_is_kept() -> None:
 def test_shop_promo_is_not_the_standfirst(subheadline: str) -> None:
     piece = extract_html(page(subheadline=subheadline), url="https://quay.example/opinion/fees")
     assert piece.standfirst is None
+
+
+def test_cut_off_teasers_are_not_summary_sentences() -> None:
+    piece = extract_text(
+        "The quay needs a fair fee\n\n"
+        "The harbour board has raised mooring fees for the third time in four years.\n\n"
+        "Wer im Hafen arbeitet, kennt die Gebühren seit Jahren und weiß, dass sie…\n\n"
+        "Every winter the board promises a review of the rates, and every spring the...\n\n"
+        "The board should set a working-boat rate and publish how it spends the money."
+    )
+    texts = [s.text for s in candidate_sentences(piece)]
+    assert not any(t.endswith(("...", "…")) for t in texts)
+    assert texts[-1].startswith("The board should set")

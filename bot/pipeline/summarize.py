@@ -372,7 +372,8 @@ def _is_signature(sentence: str) -> bool:
 
 
 def _not_prose(para: str, words: int | None = None) -> bool:
-    """A table row, a caption or credit, or a line of figures: never summary material."""
+    """A table row, a caption or credit, a cut-off teaser or a line of figures: never summary
+    material."""
     if "\t" in para or para.count("|") >= 2:
         return True
     if _INTERVIEWER.match(para):
@@ -380,6 +381,8 @@ def _not_prose(para: str, words: int | None = None) -> bool:
     words = word_count(para) if words is None else words
     if words < 40 and _CAPTION.search(para):
         return True
+    if words < 60 and para.rstrip().endswith(("...", "…")):
+        return True  # a teaser the site cut off ("Every January, companies promise...")
     return words > 0 and len(_DIGITS.findall(para)) / words > 0.35
 
 
