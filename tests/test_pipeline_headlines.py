@@ -53,6 +53,12 @@ def page(declared: str, h1: str, site: str = "The Valley Courier") -> str:
         ("Why our city needs night trams", "The Valley Courier", "Why our city needs night trams"),
         # A label or a heading about something else: the declared title.
         ("Why our city needs night trams", "Latest stories", "Why our city needs night trams"),
+        # A lead-in ending on a colon (a promo box's heading): the declared title.
+        (
+            "Why our city needs night trams | The Valley Courier",
+            "A word from the publisher of The Valley Courier:",
+            "Why our city needs night trams",
+        ),
         # Capitals set by the template: the declared title keeps the writer's case.
         (
             "Why our city needs night trams",

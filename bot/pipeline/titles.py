@@ -66,9 +66,10 @@ def headline(declared: str | None, shown: str | None, outlet: str | None) -> str
 
     The shown one wins: declared titles are often written for search engines and share cards
     ("Best X of 2025 | Outlet" over the page's "The 7 best X, tested"). Not when the h1 is the
-    site's name or a label, a menu's text over several lines, set in capitals by the template
-    while the declared one is not, or about something else (no longer word in common, unless
-    the declared title is only the outlet's name or the h1 followed by a tail).
+    site's name or a label, a lead-in ending on a colon, a menu's text over several lines, set
+    in capitals by the template while the declared one is not, or about something else (no
+    longer word in common, unless the declared title is only the outlet's name or the h1
+    followed by a tail).
     """
     if not shown or not declared:
         return declared or shown
@@ -76,8 +77,8 @@ def headline(declared: str | None, shown: str | None, outlet: str | None) -> str
     outlet_key = norm(outlet) if outlet else ""
     if shown_key == declared_key or "\n" in shown.strip():
         return declared
-    if not 2 <= len(shown_key.split()) <= 30:
-        return declared
+    if not 2 <= len(shown_key.split()) <= 30 or shown.rstrip().endswith(":"):
+        return declared  # a headline never ends on a colon: that h1 introduces a promo box
     if outlet_key and shown_key in outlet_key:
         return declared  # the site's name set as the page's h1
     if _in_capitals(shown) and not _in_capitals(declared):
