@@ -19,13 +19,14 @@ _NOT_IN_NAMES = {
     "more", "share", "published", "updated", "comments", "advertisement", "related", "opinion",
     "editorial", "views", "newsletter", "subscribe", "follow", "staff", "reporter", "editor",
     "columnist", "contributor", "correspondent", "writer", "analysis", "news", "home", "menu",
-    "by", "written", "posted", "author",
+    "by", "written", "posted", "author", "marketing", "team",
 }  # fmt: skip
-# Roles and job titles written beside a name ("Marketing Director", "Lead Reviewer").
+# Roles and job titles written beside a name ("Marketing Director", "Lead Reviewer"); not a
+# team ("The Rankings Team"), which is an author of its own.
 ROLE_WORDS = frozenset({
     "expert", "reviewer", "reviewed", "founder", "co-founder", "cofounder", "director", "manager",
     "executive", "officer", "president", "head", "lead", "senior", "chief", "ceo", "cto", "cfo",
-    "coo", "specialist", "consultant", "analyst", "strategist", "marketing", "team", "intern",
+    "coo", "specialist", "consultant", "analyst", "strategist", "intern",
     "assistant", "associate", "journalist", "photographer", "producer", "blogger",
     "researcher", "professor", "attorney", "lawyer", "dietitian", "physician", "vp",
     "editor", "columnist", "correspondent", "reporter", "contributor", "writer",
