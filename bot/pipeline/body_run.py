@@ -193,14 +193,23 @@ class BodyRun:
 
     def _tree(self) -> lxml_html.HtmlElement:
         """The page as every stage starts from it: copied, infinite-scroll blocks and comment
-        sections pruned (not on a forum thread, whose posts are its content)."""
+        sections pruned (not on a forum thread, whose posts are its content).
+
+        A page with nothing to prune is not copied: every stage copies what it starts from
+        before changing anything, so the caller's tree serves as it is (and stays as it is).
+        """
         if self._pruned is None:
-            self._marks = _marks(self._source)
-            tree = copy(self._source)
-            is_forum = _forum_thread_page(tree)
-            tree = prune_unwanted_nodes(tree, _raw_prunes(self._marks))
-            if not is_forum:
-                tree = _prune_comment_sections(tree, self._marks)
+            marks = self._marks = _marks(self._source)
+            is_forum = _forum_thread_page(self._source)
+            raw = _raw_prunes(marks)
+            comments = not is_forum and (
+                not _KNOWN_COMMENTS or any(word in marks for word in _COMMENT_WORDS)
+            )
+            tree = self._source
+            if raw or comments:
+                tree = prune_unwanted_nodes(copy(tree), raw)
+            if comments:
+                tree = _prune_comment_sections(tree, marks)
             self._pruned = tree
         return self._pruned
 
