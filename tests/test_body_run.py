@@ -220,3 +220,31 @@ def test_comment_prune_matches_the_library(name: str, html: str) -> None:
     )
     if name == "comment sections of every kind":
         assert etree.tostring(ours) != etree.tostring(tree)  # something was pruned
+
+
+@pytest.mark.parametrize(("name", "html"), _cases(), ids=[name for name, _ in _cases()])
+def test_the_public_fallback_gives_the_same_text(name: str, html: str) -> None:
+    from bot.pipeline.library_run import LibraryRun
+
+    for fast in (True, False):
+        staged = BodyRun(parse_html(html), None).text(fast=fast)
+        assert LibraryRun(parse_html(html), None).text(fast=fast) == staged
+
+
+def test_extraction_works_when_the_staged_run_cannot_import() -> None:
+    """A trafilatura release that renames the private stages: articles are still read."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['bot.pipeline.body_run'] = None\n"
+        "from bot.pipeline import extract\n"
+        "assert extract.BodyRun.__name__ == 'LibraryRun', extract.BodyRun\n"
+        f"piece = extract.extract_html({PAGES['plain']!r})\n"
+        "print(piece.text.count('residents spoke'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "8"

@@ -29,7 +29,6 @@ from bot.sources.urls import canonical_from_tree, strip_tracking
 from bot.types import ExtractedPiece
 
 from . import hyphenation, page_facts, stoplists
-from .body_run import BodyRun
 from .boilerplate import is_furniture_text
 from .cleanup import clean_paragraphs
 from .container import edge_furniture
@@ -42,6 +41,11 @@ from .sections import page_sections
 from .sentences import detect_language
 from .text import norm, word_count
 from .titles import headline, strip_outlet, strip_section
+
+try:
+    from .body_run import BodyRun
+except ImportError:  # a trafilatura release without the private stages body_run calls
+    from .library_run import LibraryRun as BodyRun  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
