@@ -275,3 +275,16 @@ def test_a_label_in_its_own_element_names_the_text_after_it():
     # A book's facts under a review: its author is not the reviewer.
     sheet = "<p><b>Author:</b> Joris Wit<br><b>Publisher:</b> Uitgeverij Zee<br></p>"
     assert extract_document(_page(after=sheet)).authors == []
+
+
+def test_tags_naming_someone_the_page_never_shows_lose_to_the_byline():
+    # The tags name the account that posted the piece; the byline under the headline names
+    # the writer.
+    tags = "<meta name='author' content='Sophie Lammers'>"
+    byline = "<p class='byline'>Door Daan Verbeek</p>"
+    assert extract_document(_page(head=tags, under=byline)).authors == ["Daan Verbeek"]
+    # When the page shows the tags' name too (here in a note at the end), the tags stand.
+    note = "<p>Eindredactie: Sophie Lammers.</p>"
+    assert extract_document(_page(head=tags, under=byline, after=note)).authors == [
+        "Sophie Lammers"
+    ]

@@ -1016,13 +1016,16 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
     authors = credit.authors or byline or ld_authors or _labelled_author(meta)
     # A byline under the headline: marked by a class, or a "By" line or a link to an author's page.
     byline_near = any(0 <= at - h1_at <= _NEAR_HEADLINE for at, _, _ in (*bylines, *unmarked))
-    if (
-        byline_near
-        and any(map(is_person_name, byline))
-        and _organisation_only(credit.authors, facts.outlet)
-    ):
-        # The tags name the outlet or a team where the page's byline names a person.
-        authors = byline
+    if byline_near and credit.authors and any(map(is_person_name, byline)):
+        if _organisation_only(credit.authors, facts.outlet):
+            # The tags name the outlet or a team where the page's byline names a person.
+            authors = byline
+        elif not {norm(a) for a in credit.authors} & {norm(b) for b in byline} and not all(
+            _shows_name(tree, a, facts) for a in credit.authors
+        ):
+            # The tags name someone the page never shows (the account that posted it, a
+            # template's default) where its byline names another person.
+            authors = byline
     if len(authors) > 1:  # "Jane Doe, The Daily Example": the outlet goes
         site = _site_words(facts)
         authors = [a for a in authors if not _names_the_site(a, site)] or authors
@@ -1060,6 +1063,13 @@ _VISIBLE_TEXT = etree.XPath(
     " or ancestor::template)]",
     smart_strings=False,
 )
+
+
+def _shows_name(tree: lxml_html.HtmlElement, name: str, facts: PageFacts) -> bool:
+    """Whether the page's visible text states ``name`` (case and punctuation aside)."""
+    if facts.visible_text is None:
+        facts.visible_text = " ".join(" ".join(_VISIBLE_TEXT(tree)).split())
+    return norm(name) in norm(facts.visible_text)
 
 
 def shows_day(tree: lxml_html.HtmlElement, day: date, facts: PageFacts) -> bool:
