@@ -288,3 +288,13 @@ def test_tags_naming_someone_the_page_never_shows_lose_to_the_byline():
     assert extract_document(_page(head=tags, under=byline, after=note)).authors == [
         "Sophie Lammers"
     ]
+
+
+def test_a_first_name_linked_to_its_author_page_after_by_is_the_writer():
+    under = "<p>door <a href='/auteur/marieke/'>Marieke</a> · 3 mei 2024</p>"
+    assert extract_document(_page(under=under)).authors == ["Marieke"]
+    # The link alone, or the word alone, is not enough for a single name.
+    link = "<p>Meer van deze rubriek: <a href='/auteur/marieke/'>Marieke</a></p>"
+    assert extract_document(_page(under=link)).authors == []
+    plain = "<p>door <a href='/over'>Marieke</a> · 3 mei 2024</p>"
+    assert extract_document(_page(under=plain)).authors == []

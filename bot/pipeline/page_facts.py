@@ -439,7 +439,12 @@ def _unmarked_byline(el: lxml_html.HtmlElement, text: str) -> list[str]:
         before = line[: line.find(text)].strip() if line and text in line else ""
         if before and not _ENDS_WITH_BY.search(before) and not before.endswith(_JOINERS):
             return []
-        return credits_from([text], strict=True).authors
+        names = credits_from([text], strict=True).authors
+        if not names and _ENDS_WITH_BY.search(before) and len(text.split()) == 1:
+            # "by <a href='/author/amanda/'>Amanda</a>": the label and the link both say this is
+            # the writer, so a first name or a handle counts, as in rel="author" markup.
+            names = _named_by_markup(text)
+        return names
     return []
 
 
