@@ -298,3 +298,11 @@ def test_a_first_name_linked_to_its_author_page_after_by_is_the_writer():
     assert extract_document(_page(under=link)).authors == []
     plain = "<p>door <a href='/over'>Marieke</a> · 3 mei 2024</p>"
     assert extract_document(_page(under=plain)).authors == []
+
+
+def test_a_byline_that_starts_with_the_date_names_the_writer_after_it():
+    under = "<div class='post-byline'>14 juni 2023 · Bram Ouwehand in Binnenland</div>"
+    assert extract_document(_page(under=under)).authors == ["Bram Ouwehand"]
+    # A section after the date is not a writer (its last word is a common word).
+    section = "<div class='post-byline'>3 May 2024 · Garden Maintenance</div>"
+    assert extract_document(_page(under=section)).authors == []

@@ -448,6 +448,29 @@ def _unmarked_byline(el: lxml_html.HtmlElement, text: str) -> list[str]:
     return []
 
 
+_META_SEPARATOR = re.compile(r"\s+[|•·—–]\s+|\s+-\s+")
+# What templates write after the name in a date-and-name line: "Jane Doe in Politics".
+_AFTER_NAME = re.compile(r"\s+(?:in|on behalf of|for|at)\s+\S.*$")
+
+
+def _dated_byline(text: str) -> list[str]:
+    """The name in a byline that starts or ends with the date and names the writer beside it,
+    with no "By": "May 3, 2024 · Jane Doe", "Jane Doe | 3 May 2024", "May 3, 2024 · Jane Doe in
+    Politics" (not "Firm | May 3, 2024 | Products Liability": a date between two labels)."""
+    if not _YEAR.search(text):
+        return []
+    parts = [part.strip() for part in _META_SEPARATOR.split(text) if part.strip()]
+    if not 2 <= len(parts) <= 4:
+        return []
+    for at, near in ((0, 1), (-1, -2)):
+        date_part = parts[at]
+        if _YEAR.search(date_part) and len(date_part) <= 40 and date_precision(date_part):
+            name = _AFTER_NAME.sub("", BY_PREFIX.sub("", parts[near]))
+            # a rare word for a surname: a name, not a section ("Home Improvement")
+            return [tidy(name)] if looks_like_bare_name(name) else []
+    return []
+
+
 # Labels that say the next words are the writer's name, in whichever element they stand.
 # Tried on every element's text: the leading spaces are taken possessively ("\s*+"; no label
 # starts with a space, so the matches are the same), since backtracking into them made the
@@ -950,6 +973,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 names = byline_authors(text) or credits_from([text], strict=True).authors
                 if not names and _CLASS_AUTHOR_NAME.search(f"{get('class')} {get('id')}"):
                     names = _named_by_markup(text)  # a field for the name: a team's counts
+                if not names:
+                    names = _dated_byline(text)  # "May 3, 2024 · Jane Doe"
                 if not names and not _LATIN.search(text) and word_count(text) <= 6:
                     names = split_authors(text)  # Arabic and other non-Latin bylines
                 if names:
