@@ -306,3 +306,12 @@ def test_a_byline_that_starts_with_the_date_names_the_writer_after_it():
     # A section after the date is not a writer (its last word is a common word).
     section = "<div class='post-byline'>3 May 2024 · Garden Maintenance</div>"
     assert extract_document(_page(under=section)).authors == []
+
+
+def test_a_last_updated_label_after_the_name_is_not_part_of_it():
+    block = (
+        "<div class='author-intro'><div><strong>Written by:</strong></div>"
+        "<a href='/x'><div>Ilse Brouwer</div></a>"
+        "<div><strong>Last Updated:</strong></div><div>3 mei 2024</div></div>"
+    )
+    assert extract_document(_page(under=block)).authors == ["Ilse Brouwer"]

@@ -32,7 +32,8 @@ _GLUED_TAIL = re.compile(
     r"(?<=[a-zà-ÿ])(?:" + "|".join(w.capitalize() for w in _WEEKDAYS_MONTHS.split("|")) + r")\b.*$"
 )
 _DATE_TAIL = re.compile(
-    rf"[\s,|·•–—-]+(?:on\s+)?(?:(?:{_WEEKDAYS_MONTHS})\b\.?\s*\d|\d|(?:updated|published)\b).*$",
+    rf"[\s,|·•–—-]+(?:on\s+)?(?:(?:{_WEEKDAYS_MONTHS})\b\.?\s*\d|\d"
+    r"|(?:(?:last|first)\s+)?(?:updated|published|modified)\b).*$",
     re.IGNORECASE,
 )
 # Credits that name someone other than the writer.
