@@ -315,3 +315,13 @@ def test_a_last_updated_label_after_the_name_is_not_part_of_it():
         "<div><strong>Last Updated:</strong></div><div>3 mei 2024</div></div>"
     )
     assert extract_document(_page(under=block)).authors == ["Ilse Brouwer"]
+
+
+def test_a_lone_by_names_the_writer_in_the_next_element():
+    # After the body (no bare name there): the name in the element after the label.
+    long = "<p>" + "De gemeente wacht op het advies van de vervoerregio. " * 5 + "</p>"
+    end = "<div class='meta'><div>By</div><div>Joris Lemaire</div><div>6 mins</div></div>"
+    assert read_page(parse_html(_page(after=long + end))).authors == ["Joris Lemaire"]
+    # A sort control is no byline.
+    sort = "<form><label>Sort by</label><select><option>Most Recent</option></select></form>"
+    assert read_page(parse_html(_page(after=sort))).authors == []

@@ -477,14 +477,17 @@ def _dated_byline(text: str) -> list[str]:
 # indented whitespace of every container cost a try per character (a sixth of read_page).
 _LABEL = re.compile(
     r"^\s*+(?:(?:written|article|words|posted|story|text|reported|contributed)\s+by"
-    # "Author:", and a heading that says only "Author" or "Author(s)" above the names
-    r"|authors?(?:\(s\))?\s*(?::|$)|contributors?\s*:"
+    # "Author:", a heading that says only "Author" or "Author(s)" above the names, a lone "By"
+    r"|authors?(?:\(s\))?\s*(?::|$)|contributors?\s*:|by\s*:?\s*$"
     r"|autor(?:a|es)?\s*:|auteur\s*:|geschrieben von|verfasst von|escrito por|publicado por"
     r"|écrit par|rédigé par|scritto da|geschreven door|skrevet af|skrivet av|napisał[a]?)"
     r"(?=\s|:|$)",
     re.IGNORECASE,
 )
-_LABEL_INITIALS = frozenset("wWaApPsStTrRgGvVeEéÉnNcC")  # the first letters _LABEL's labels have
+_LONE_BY = re.compile(
+    r"\s*by\s*:?\s*$", re.IGNORECASE
+)  # "By" alone: a label only in its own element
+_LABEL_INITIALS = frozenset("wWaApPsStTrRgGvVeEéÉnNcCbB")  # the first letters of _LABEL's labels
 _BARE_REACH = 25  # elements after the headline where a name standing alone is its byline
 _NOT_BYLINE_LINK = re.compile(r"/(?:tags?|topics?|categor|subjects?|keywords?|search)\b", re.I)
 # A caption's credit, a quote's source, a menu's or a list's entry: names, never the byline.
@@ -928,6 +931,8 @@ def read_page(tree: lxml_html.HtmlElement, may_have_disclaimer: bool = True) -> 
                 rest = tidy(el.tail).strip(" :")  # "<b>Author:</b> Jane Doe": the name after it
             if not rest:
                 label_at = position  # the label alone: the name follows in the next element
+            elif _LONE_BY.match(lead):
+                pass  # "by <a>Jane Doe</a>": a byline, which the bylines' own reading sees
             elif not _in_furniture(el) and (names := credits_from([rest], strict=True).authors):
                 labelled.append((position, el, names))
         elif 0 < position - label_at <= 3 and (text := _label_follower(el)):
