@@ -611,3 +611,78 @@ def test_a_title_and_employer_after_the_name_are_not_authors(name: str) -> None:
         f'"Person", "name": "{name}"}}}}</script>'
     )
     assert extract_document(_head_page(head)).authors == ["Marta Kowalczyk"]
+
+
+_VIEWPOINTS = [
+    (
+        "El Castillo",
+        "Desde la muralla se ve el puerto entero; conviene llegar media hora antes de la"
+        " puesta de sol para encontrar sitio en el banco de piedra.",
+    ),
+    (
+        "La Ermita",
+        "Un camino de tierra entre pinos lleva hasta la pequeña ermita blanca, desde donde"
+        " se distinguen las tres torres de la catedral.",
+    ),
+    (
+        "Los Depósitos",
+        "Sobre los antiguos depósitos de agua hay ahora un parque con columpios, ideal"
+        " para ir con niños y bajar luego por las escaleras.",
+    ),
+    (
+        "El Faro",
+        "El paseo marítimo termina en el faro; el último tramo es estrecho y con viento"
+        " fuerte mejor dejarlo para otro día.",
+    ),
+    (
+        "La Azotea",
+        "El mercado abre su azotea los sábados por la tarde: se sube en ascensor y se"
+        " puede tomar algo mientras cae el sol.",
+    ),
+    (
+        "El Puente Viejo",
+        "Desde el centro del puente viejo se ven a la vez el río, la catedral y las"
+        " grúas del puerto, sobre todo con marea baja.",
+    ),
+    (
+        "La Torre del Reloj",
+        "La torre del reloj abre al público los domingos; son ciento veinte"
+        " escalones, pero arriba hay bancos y una brisa constante.",
+    ),
+    (
+        "El Cerro",
+        "Es el punto más alto de la ciudad y el menos conocido; la subida es dura pero la"
+        " vista llega hasta las montañas del norte.",
+    ),
+]
+
+
+_ACCESS = (
+    "La entrada es libre todo el año, aunque en verano conviene llevar agua y evitar las horas"
+    " centrales del día."
+)
+
+
+def test_a_list_in_a_box_classed_as_a_footer_is_read_when_the_extraction_came_back_short():
+    # The guide's places sit in a box whose class names a footer: extractors drop it whole as
+    # furniture and keep the two-sentence intro. The box holds most of the page's paragraphs,
+    # so it is read as a plain block.
+    intro = (
+        "Subir a un mirador al atardecer es la forma más barata de conocer la ciudad, y casi todos"
+        " se alcanzan a pie desde el centro. Hemos recorrido los doce barrios con una cámara y un"
+        " termo de café para elegir los ocho que merecen la caminata."
+    )
+    cards = "".join(
+        f"<div class='sitio'><h3>{n}</h3><p>{d} {_ACCESS}</p></div>" for n, d in _VIEWPOINTS
+    )
+    page = (
+        "<html><head><title>Ocho miradores para ver la ciudad desde arriba</title></head><body>"
+        "<div class='cabecera'><a href='/'>Guía Local</a></div><div class='pagina'>"
+        "<h1>Ocho miradores para ver la ciudad desde arriba</h1>"
+        f"<div class='entrada'><p>{intro}</p></div>"
+        f"<div class='pagina-footer'><div class='lista'>{cards}</div></div></div></body></html>"
+    )
+    text = extract_html(page).text
+    assert intro in text
+    for _, description in _VIEWPOINTS:
+        assert f"{description} {_ACCESS}" in text

@@ -24,6 +24,7 @@ from trafilatura.utils import (
     is_dubious_html,
     repair_faulty_html,
 )
+from trafilatura.xpaths import OVERALL_DISCARD_XPATH
 
 from bot.sources.urls import canonical_from_tree, strip_tracking
 from bot.types import ExtractedPiece
@@ -101,40 +102,68 @@ def _trafilatura_text(tree: lxml_html.HtmlElement, url: str | None) -> str:
     return text
 
 
-# Elements trafilatura drops whole as page furniture.
+# Elements trafilatura drops whole as page furniture: by their tag, and by their class or id.
 _FURNITURE_TAGS = etree.XPath("//body//*[self::header or self::footer or self::nav or self::aside]")
-_WRAPPER_SHARE = 0.5  # of the page's text: the element wraps the page, not a part of it
-_WRAPPED_PROSE = 0.3  # of the element's text in paragraphs: an article, not a mega-menu
+_WRAPPED_PROSE = 0.5  # of the page's paragraph text: the element wraps the article
+_WRAPPED_TIMES = 4  # ... and several times the text found (not a teaser block beside a brief)
+
+
+def _prose(element: etree._Element) -> int:
+    """The characters of the paragraph-sized ``<p>`` elements in ``element`` that are not link
+    teasers (menus hold list items and short lines, related-story boxes links, an article
+    paragraphs)."""
+    total = 0
+    for p in element.iter("p"):
+        size = len(" ".join(p.text_content().split()))
+        if size < _BLOCK_CHARS or any(a.tag == "a" for a in p.iterancestors()):
+            continue
+        linked = sum(len(" ".join(a.text_content().split())) for a in p.iter("a"))
+        if 2 * linked < size:
+            total += size
+    return total
 
 
 def _unwrapped_text(tree: lxml_html.HtmlElement, url: str | None, text: str) -> str:
-    """The text when a header, footer, nav or aside wraps most of the page and its prose (a
-    template's unclosed ``<header>`` swallowing the article), read as a plain block.
+    """The text when an element trafilatura drops as furniture holds most of the page's prose
+    (an unclosed popup layer or header swallowing the article, a footer or embed class on the
+    article's box), read as a plain block.
 
-    Only for pages where both of trafilatura's runs came back short: the element's tag is
-    changed for one more run, then put back.
+    Only for pages where both of trafilatura's runs came back short: the element's tag, class
+    and id are changed for one more run, then put back.
     """
-    whole = len(_BODY_TEXT(tree))
-    wrappers = []
-    for el in _FURNITURE_TAGS(tree):
-        size = len(el.text_content())
-        if size >= _WRAPPER_SHARE * whole:
-            prose = sum(
-                len(p) for p in (q.text_content() for q in el.iter("p")) if len(p) >= _BLOCK_CHARS
-            )
-            if prose >= _WRAPPED_PROSE * size:
-                wrappers.append(el)
+    body = tree.find("body")
+    whole = _prose(body if body is not None else tree)
+    if whole < max(_WRAPPED_TIMES * len(text), _BLOCK_CHARS):
+        return text
+    dropped = {el for expression in OVERALL_DISCARD_XPATH for el in expression(tree)}
+    dropped.update(_FURNITURE_TAGS(tree))
+    dropped.discard(body)
+    wrappers = [
+        el
+        for el in dropped
+        if (prose := _prose(el)) >= _WRAPPED_PROSE * whole and prose >= _WRAPPED_TIMES * len(text)
+    ]
     if not wrappers:
         return text
-    tags = [el.tag for el in wrappers]
+    saved = [(el, el.tag, el.get("class"), el.get("id")) for el in wrappers]
     for el in wrappers:
         el.tag = "div"
+        el.attrib.pop("class", None)
+        el.attrib.pop("id", None)
     try:
         unwrapped = _bare_text(BodyRun(tree, url), fast=True)
     finally:
-        for el, tag in zip(wrappers, tags, strict=True):
+        for el, tag, cls, ident in saved:
             el.tag = tag
-    return unwrapped if len(unwrapped) > len(text) else text
+            for name, value in (("class", cls), ("id", ident)):
+                if value is not None:
+                    el.set(name, value)
+    if len(unwrapped) <= len(text):
+        return text
+    # The paragraphs found before that the element's text lacks (an intro above a list whose
+    # box was taken for furniture) stay, ahead of it.
+    before = [p for p in text.split("\n") if p.strip() and p.strip() not in unwrapped]
+    return "\n".join([*before, unwrapped])
 
 
 _SHORT_TEXT = 1500  # characters: below this, fast mode may have missed the article
