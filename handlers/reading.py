@@ -85,8 +85,12 @@ async def latest(request: Request, services: Services) -> Response:
     source = await store.get_source(what) if what and kind in (None, "source") else None
     if kind == "source" and source is None:
         return Response.error(f"I know no source {what[:80]!r}. See /sources.")
-    is_author = kind in (None, "author") and source is None and bool(what)
-    is_author = is_author and await store.get_author(what) is not None
+    is_author = (
+        kind in (None, "author")
+        and source is None
+        and bool(what)
+        and await store.get_author(what) is not None
+    )
     if kind == "author" and not is_author:
         return Response.error(f"I know no author {what[:80]!r}. See /authors.")
     # As this chat sees the archive: another chat's /summary answers are not its news.
